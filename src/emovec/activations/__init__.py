@@ -1,0 +1,1 @@
+"""Residual-stream activations: pooling policies and the resumable, all-layer extraction cache."""

@@ -1,0 +1,185 @@
+"""All-layer extraction in one forward pass per batch, pooled on the fly, resumable.
+
+For every stimulus and every transformer block ``i`` we keep the pooled residual stream at
+``blocks.{i}.hook_resid_post`` of the raw-weights TransformerBridge. That equals HF
+``hidden_states[i + 1]`` for every block but the last, whose HF entry is taken *after* the final
+norm; ours is the raw block output before it (METHODS trap 5).
+
+Token activations are never held for more than one batch: hooks reduce each layer's
+``[batch, seq, d_model]`` to ``[batch, d_model]`` per pooling policy as soon as it is computed.
+Batches are formed from length-sorted stimuli (less padding); each finished batch is saved to a
+resume directory, so an interrupted run continues where it stopped and yields the same cache.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from emovec.activations.pooling import PoolingInputs, pooling_weights
+from emovec.errors import EmovecInputError
+from emovec.io import atomic_path
+
+CACHE_FILE = "pooled.safetensors"
+META_FILE = "meta.json"
+LAYER_DEFINITION = ("blocks.{i}.hook_resid_post of the raw-weights TransformerBridge "
+                    "(= HF hidden_states[i+1] for i < n_layers-1; the last layer is before the final norm)")
+
+
+@dataclass(frozen=True)
+class TokenisedStimulus:
+    """Token ids of one stimulus as the model reads it; ``gen_start`` = number of prompt tokens
+    before the generated part (-1 for passages)."""
+
+    ids: tuple[int, ...]
+    gen_start: int = -1
+
+
+def tokenise_stimuli(tokenizer: Any, rows: Sequence[dict[str, Any]], max_length: int) -> list[TokenisedStimulus]:
+    """Generated rows reuse their stored ids (what was generated is what is read); passages are
+    tokenised with the tokenizer's own special tokens (e.g. BOS)."""
+    out = []
+    for r in rows:
+        if r.get("generated_ids") is not None:
+            ids = tuple(int(i) for i in r["prompt_ids"]) + tuple(int(i) for i in r["generated_ids"])
+            gen_start = len(r["prompt_ids"])
+        else:
+            ids = tuple(int(i) for i in tokenizer(r["text"])["input_ids"])
+            gen_start = -1
+        if not ids:
+            raise EmovecInputError(f"stimulus {r['id']!r} tokenises to zero tokens")
+        if len(ids) > max_length:
+            raise EmovecInputError(f"stimulus {r['id']!r} has {len(ids)} tokens > extraction.max_length="
+                                   f"{max_length}; raise the limit or shorten it (never truncated silently)")
+        out.append(TokenisedStimulus(ids=ids, gen_start=gen_start))
+    return out
+
+
+def plan_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length (stable sort, so the plan is deterministic)."""
+    if batch_size < 1:
+        raise EmovecInputError(f"extraction.batch_size must be >= 1, got {batch_size}")
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    return [order[s: s + batch_size] for s in range(0, len(order), batch_size)]
+
+
+def pad_batch(stimuli: Sequence[TokenisedStimulus], pad_id: int, side: str = "right") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(input_ids, attention_mask, gen_start) for a batch, padded on ``side``."""
+    width = max(len(s.ids) for s in stimuli)
+    ids = torch.full((len(stimuli), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(stimuli), width), dtype=torch.long)
+    for row, s in enumerate(stimuli):
+        n = len(s.ids)
+        cols = slice(0, n) if side == "right" else slice(width - n, width)
+        ids[row, cols] = torch.tensor(s.ids, dtype=torch.long)
+        mask[row, cols] = 1
+    gen_start = torch.tensor([s.gen_start for s in stimuli], dtype=torch.long)
+    return ids, mask, gen_start
+
+
+def extract_batch(bridge: Any, n_layers: int, stimuli: Sequence[TokenisedStimulus], poolings: Sequence[str],
+                  mean_offset: int, pad_id: int, side: str = "right") -> dict[str, torch.Tensor]:
+    """Pooled activations of one batch: ``{pooling: [batch, n_layers, d_model]}`` (float32).
+
+    Rows whose pooling selects no token (mean_from_offset on a short text) come back as NaN.
+    """
+    ids, mask, gen_start = pad_batch(stimuli, pad_id, side)
+    inputs = PoolingInputs(mask=mask, gen_start=gen_start, mean_offset=mean_offset)
+    weights = {p: pooling_weights(p, inputs) for p in poolings}
+    device = next(bridge.parameters()).device
+    w_dev = {p: w.to(device) for p, w in weights.items()}
+    pooled: dict[str, list[torch.Tensor | None]] = {p: [None] * n_layers for p in poolings}
+
+    def make_hook(layer: int) -> Callable:
+        def hook(resid: torch.Tensor, hook: Any = None) -> None:
+            r = resid.float()
+            for p, w in w_dev.items():
+                pooled[p][layer] = torch.einsum("bt,btd->bd", w, r).cpu()
+        return hook
+
+    hooks = [(f"blocks.{i}.hook_resid_post", make_hook(i)) for i in range(n_layers)]
+    with torch.no_grad(), bridge.hooks(fwd_hooks=hooks):
+        bridge(ids.to(device), attention_mask=mask.to(device))
+    out = {}
+    for p in poolings:
+        missing = [i for i, t in enumerate(pooled[p]) if t is None]
+        if missing:
+            raise RuntimeError(f"hooks did not fire for layers {missing}")
+        stacked = torch.stack(pooled[p], dim=1)  # type: ignore[arg-type]
+        empty = weights[p].sum(dim=1) == 0
+        stacked[empty] = float("nan")
+        out[p] = stacked
+    return out
+
+
+def extract_pooled(bridge: Any, n_layers: int, stimuli: Sequence[TokenisedStimulus], poolings: Sequence[str], *,
+                   batch_size: int, mean_offset: int, pad_id: int, resume_dir: str | Path | None = None,
+                   progress: bool = True, stop_after_batches: int | None = None) -> dict[str, np.ndarray]:
+    """Pooled activations of all stimuli: ``{pooling: [n_stimuli, n_layers, d_model]}`` float32,
+    in stimulus order. Finished batches are saved under ``resume_dir`` and reused on a re-run;
+    ``stop_after_batches`` simulates an interruption (tests)."""
+    from tqdm import tqdm
+
+    plan = plan_batches([len(s.ids) for s in stimuli], batch_size)
+    rdir = Path(resume_dir) if resume_dir is not None else None
+    if rdir is not None:
+        rdir.mkdir(parents=True, exist_ok=True)
+        (rdir / "plan.json").write_text(json.dumps(plan))
+    results: dict[int, dict[str, torch.Tensor]] = {}
+    done_now = 0
+    for k, idx in enumerate(tqdm(plan, desc="extract", disable=not progress)):
+        shard = rdir / f"batch-{k:05d}.pt" if rdir is not None else None
+        if shard is not None and shard.is_file():
+            results[k] = torch.load(shard)
+            continue
+        if stop_after_batches is not None and done_now >= stop_after_batches:
+            raise KeyboardInterrupt(f"stopped after {done_now} batches (simulated interruption)")
+        results[k] = extract_batch(bridge, n_layers, [stimuli[i] for i in idx], poolings, mean_offset, pad_id)
+        if shard is not None:
+            with atomic_path(shard) as tmp:
+                torch.save(results[k], tmp)
+        done_now += 1
+    out: dict[str, np.ndarray] = {}
+    for p in poolings:
+        first = next(iter(results.values()))[p]
+        arr = np.empty((len(stimuli), n_layers, first.shape[-1]), dtype=np.float32)
+        for k, idx in enumerate(plan):
+            arr[idx] = results[k][p].numpy()
+        out[p] = arr
+    return out
+
+
+def write_cache(out_dir: str | Path, pooled: dict[str, np.ndarray], meta: dict[str, Any], cache_dtype: str) -> None:
+    """Write ``pooled.safetensors`` (one tensor per pooling, [n, n_layers, d_model]) and
+    ``meta.json`` into ``out_dir`` as one atomic directory rename."""
+    from safetensors.torch import save_file
+
+    dtype = getattr(torch, cache_dtype)
+    tensors = {p: torch.from_numpy(np.ascontiguousarray(a)).to(dtype) for p, a in sorted(pooled.items())}
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir()
+        save_file(tensors, str(tmp / CACHE_FILE))
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_cache(cache_dir: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a cache back as float32 arrays plus its metadata."""
+    from safetensors.torch import load_file
+
+    cache_dir = Path(cache_dir)
+    if not (cache_dir / CACHE_FILE).is_file():
+        raise EmovecInputError(f"activation cache {cache_dir} is missing {CACHE_FILE}")
+    tensors = load_file(str(cache_dir / CACHE_FILE))
+    meta = json.loads((cache_dir / META_FILE).read_text(encoding="utf-8"))
+    return {k: v.float().numpy() for k, v in tensors.items()}, meta
+
+
+def clear_resume_dir(resume_dir: str | Path) -> None:
+    shutil.rmtree(resume_dir, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Corpora: the upstream data manifest and the loaders that turn upstream files into texts."""

@@ -1,0 +1,124 @@
+"""Batched, KV-cached generation of stimuli (stories written by the extracting model).
+
+Prompts are left-padded into batches (so every row's generation starts at the same column) and
+decoded greedily (Jeong) or by seeded sampling (van der Ben: T=0.8, top-p 0.95). Token ids of
+prompt and generation are kept, so extraction later reads exactly what the model produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from emovec.emotions import NEUTRAL
+from emovec.errors import EmovecInputError
+
+
+def generation_requests(templates: dict[str, Any], emotions: Sequence[str], n_per_emotion: int,
+                        n_neutral: int) -> list[dict[str, Any]]:
+    """One request per story: emotion stories cycle the templates (story s uses template
+    s % n_templates, as in Jeong's protocol); neutral stories cycle the neutral topics."""
+    if n_per_emotion < 1 or n_neutral < 1:
+        raise EmovecInputError("corpus.n_per_emotion and corpus.n_neutral must be >= 1")
+    reqs = []
+    tpls = templates["templates"]
+    for emotion in emotions:
+        for s in range(n_per_emotion):
+            reqs.append({"id": f"{emotion}-{s:03d}", "emotion": emotion, "role": "emotion",
+                         "template": s % len(tpls), "prompt": tpls[s % len(tpls)].format(emotion=emotion)})
+    topics = templates["neutral_topics"]
+    for s in range(n_neutral):
+        reqs.append({"id": f"{NEUTRAL}-{s:03d}", "emotion": NEUTRAL, "role": NEUTRAL, "template": -1,
+                     "prompt": templates["neutral_template"].format(topic=topics[s % len(topics)])})
+    return reqs
+
+
+def use_chat_format(prompt_format: str, has_chat_template: bool, model_name: str) -> bool:
+    """Decide chat vs plain prompting; a base model asked for chat generation is refused."""
+    if prompt_format == "chat":
+        if not has_chat_template:
+            raise EmovecInputError(f"model {model_name!r} has no chat template but the corpus asks "
+                                   "for chat-template generation (corpus.prompt_format=chat)")
+        return True
+    if prompt_format == "plain":
+        return False
+    return has_chat_template
+
+
+def encode_prompt(tokenizer: Any, prompt: str, chat: bool) -> list[int]:
+    """Token ids of one prompt: the chat rendering with the assistant header, or plain text."""
+    if chat:
+        ids = tokenizer.apply_chat_template([{"role": "user", "content": prompt}],
+                                            add_generation_prompt=True, tokenize=True)
+        if isinstance(ids, dict) or hasattr(ids, "keys"):
+            ids = ids["input_ids"]
+        return [int(i) for i in ids]
+    return [int(i) for i in tokenizer(prompt)["input_ids"]]
+
+
+def left_pad(batch: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
+    """Left-pad id lists into (input_ids, attention_mask) tensors [batch, width]."""
+    import torch
+
+    width = max(len(x) for x in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, x in enumerate(batch):
+        if len(x):
+            ids[i, width - len(x):] = torch.tensor(list(x), dtype=torch.long)
+            mask[i, width - len(x):] = 1
+    return ids, mask
+
+
+def generate_ids(hf_model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
+                 do_sample: bool, temperature: float, top_p: float, seed: int, batch_size: int,
+                 progress: bool = True) -> list[list[int]]:
+    """Generate continuations for token-id prompts; returns the new ids of each, cut at EOS."""
+    import torch
+    from tqdm import tqdm
+
+    eos = hf_model.generation_config.eos_token_id
+    eos_ids = set(eos if isinstance(eos, list) else [eos]) if eos is not None else set()
+    if tokenizer.eos_token_id is not None:
+        eos_ids.add(tokenizer.eos_token_id)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if do_sample else dict(do_sample=False)
+    torch.manual_seed(seed)
+    out: list[list[int]] = []
+    starts = range(0, len(prompts), batch_size)
+    for start in tqdm(starts, desc="generate stimuli", disable=not progress):
+        batch = prompts[start: start + batch_size]
+        ids, mask = left_pad(batch, pad_id)
+        with torch.no_grad():
+            gen = hf_model.generate(input_ids=ids.to(hf_model.device), attention_mask=mask.to(hf_model.device),
+                                    max_new_tokens=max_new_tokens, pad_token_id=pad_id,
+                                    eos_token_id=sorted(eos_ids) or None, **sampling)
+        for row in gen[:, ids.shape[1]:].tolist():
+            cut = []
+            for t in row:
+                if t in eos_ids:
+                    break
+                cut.append(int(t))
+            out.append(cut)
+    return out
+
+
+def deduplicate(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int], int]:
+    """Drop stories whose generated text repeats an earlier one of the same emotion.
+
+    Greedy decoding with cycled templates repeats stories (Jeong: stories 6-10 = 1-5), so the
+    effective n per emotion is recorded rather than assumed. Returns (rows, effective n, dropped).
+    """
+    seen: set[tuple[str, str]] = set()
+    kept, dropped = [], 0
+    for r in rows:
+        key = (r["emotion"], r["text"])
+        if key in seen:
+            dropped += 1
+            continue
+        seen.add(key)
+        kept.append(r)
+    eff: dict[str, int] = {}
+    for r in kept:
+        eff[r["emotion"]] = eff.get(r["emotion"], 0) + 1
+    return kept, eff, dropped

@@ -1,0 +1,1 @@
+"""Geometry of emotion vectors: separation, nulls and baselines for comparison."""

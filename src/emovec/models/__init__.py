@@ -1,0 +1,1 @@
+"""Model specs and the one loading path (Hugging Face + TransformerLens TransformerBridge)."""

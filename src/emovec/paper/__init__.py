@@ -1,0 +1,1 @@
+"""Paper outputs: LaTeX tables and figures rendered only from tracked pipeline outputs."""

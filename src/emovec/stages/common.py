@@ -1,0 +1,36 @@
+"""What every stage shares: one-line errors for bad input, and cell naming."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+
+from emovec.errors import EmovecInputError
+
+
+def cell_name(model: str, corpus: str) -> str:
+    """The name of a (model, corpus) cell in every output path."""
+    return f"{model}__{corpus}"
+
+
+def stage_entry(fn: Callable[[list[str] | None], None]) -> Callable[[list[str] | None], int]:
+    """Run a stage; a bad input becomes one clear line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(argv: list[str] | None = None) -> int:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1") if os.environ.get("EMOVEC_OFFLINE", "1") == "1" else None
+        try:
+            fn(argv)
+        except EmovecInputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+
+    return wrapper
+
+
+def progress_enabled() -> bool:
+    """Progress bars on by default; EMOVEC_PROGRESS=0 silences them (e.g. in tests)."""
+    return os.environ.get("EMOVEC_PROGRESS", "1") != "0"

@@ -1,0 +1,44 @@
+"""Stage: LaTeX tables and figures for the paper, from the tracked separation and vector outputs.
+
+Every input is read and validated, and every table and figure rendered in memory, before the
+first file is written: a bad input (missing file for a listed cell, missing column, stale
+output) leaves the previous tables and figures untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from emovec.io import atomic_path, write_text_atomic
+from emovec.paper.figures import build_figures
+from emovec.paper.tables import build_tables, load_cells, load_paper_spec
+from emovec.stages.common import stage_entry
+
+
+@stage_entry
+def main(argv: list[str] | None = None) -> None:
+    """CLI entry: ``python -m emovec.stages.paper --config ... --tables-dir ... --figures-dir ...``."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--config", required=True, help="composed paper config (build/config/paper.yaml)")
+    ap.add_argument("--separation-dir", required=True, help="directory of <cell>.csv separation outputs")
+    ap.add_argument("--vectors-dir", required=True, help="directory of <cell>.npz emotion vectors")
+    ap.add_argument("--tables-dir", required=True, help="where the .tex tables are written")
+    ap.add_argument("--figures-dir", required=True, help="where the .png figures are written")
+    args = ap.parse_args(argv)
+    spec = load_paper_spec(args.config)
+    cells = load_cells(spec, args.separation_dir, args.vectors_dir)
+    tables = build_tables(spec, cells)
+    figures = build_figures(spec, cells)
+    tables_dir, figures_dir = Path(args.tables_dir), Path(args.figures_dir)
+    for name, text in tables.items():
+        write_text_atomic(tables_dir / name, text)
+    for name, data in figures.items():
+        with atomic_path(figures_dir / name) as tmp:
+            tmp.write_bytes(data)
+    print(f"paper: {len(tables)} tables -> {tables_dir}, {len(figures)} figures -> {figures_dir} "
+          f"({len(cells)} cells)")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""Stage: separation of one cell's emotion vectors at every layer, with floor, null and anisotropy."""
+
+from __future__ import annotations
+
+import argparse
+import io
+
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+
+from emovec.config import SeparationConfig, VectorsConfig
+from emovec.emotions import emotion_set
+from emovec.geometry.separation import separation_by_layer
+from emovec.io import write_text_atomic
+from emovec.stages.common import stage_entry
+from emovec.stages.vectors import cell_activations
+
+
+@stage_entry
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--activations", required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    raw = OmegaConf.load(args.config)
+    vc: VectorsConfig = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(VectorsConfig), raw.vectors))
+    sc: SeparationConfig = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(SeparationConfig), raw.separation))
+    emotions = emotion_set(raw.emotion_set)
+    acts, labels, aniso, meta = cell_activations(args.activations, raw.pooling)
+    res = separation_by_layer(acts, labels, emotions, vc.baseline, vc.normalise, sc.n_permutations, sc.seed,
+                              anisotropy_acts=aniso, variance_threshold=vc.variance_threshold)
+    counts = {e: int((labels == e).sum()) for e in emotions}
+    df = pd.DataFrame(res.to_rows())
+    df["n_stimuli"] = int(sum(counts.values()))
+    df["min_n_per_emotion"] = min(counts.values())
+    df["n_neutral"] = int((labels == "neutral").sum())
+    df["pooling"] = raw.pooling
+    df["is_reported_layer"] = df["layer"] == int(raw.layer)
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, float_format="%.6g", lineterminator="\n")
+    write_text_atomic(args.out, buf.getvalue())
+    rep = df[df["is_reported_layer"]].iloc[0]
+    print(f"separation {args.out}: layer {int(rep['layer'])} mean cosine {rep['mean_cosine']:.3f} "
+          f"(floor {rep['floor']:.3f}, null {rep['null_mean']:.3f}, p {rep['p_null']:.3g})")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

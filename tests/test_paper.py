@@ -1,0 +1,238 @@
+"""Paper tables and figures are built only from the tracked CSV/NPZ outputs (emovec.paper, stages.paper)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from emovec.emotions import JEONG_20, OPPOSITE_PAIRS
+from emovec.errors import EmovecInputError
+from emovec.geometry.separation import cosine_floor, mean_pairwise_cosine, pair_cosines
+from emovec.paper.tables import (
+    TABLE_FILES,
+    build_tables,
+    latex_escape,
+    load_cells,
+    load_paper_spec,
+)
+from emovec.stages.paper import main
+
+N_LAYERS = 4
+LAYER = N_LAYERS // 2
+D = 16
+# Awkward names on purpose: LaTeX specials in the family and an underscore in a model name.
+FAMILY = "toy_fam & co"
+MODELS = {"toy_base": ("base", "toy-instruct"), "toy-instruct": ("instruct", "toy_base")}
+CORPORA = {"toy-generation": ("generation", "mid_generation"),
+           "toy-comprehension": ("comprehension", "last_token")}
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _cells() -> list[dict]:
+    cells = []
+    for model, (variant, partner) in MODELS.items():
+        for corpus, (method, pooling) in CORPORA.items():
+            cells.append({"cell": f"{model}__{corpus}", "model": model, "corpus": corpus, "method": method,
+                          "variant": variant, "family": FAMILY, "partner": partner, "n_layers": N_LAYERS,
+                          "layer": LAYER, "pooling": pooling, "baseline": "neutral_mean", "normalised": True})
+    return cells
+
+
+def _write_inputs(root: Path) -> dict[str, Path]:
+    """Synthetic pipeline outputs: vectors with a layer-dependent shared direction (a U-curve)."""
+    rng = np.random.default_rng(0)
+    sep_dir, vec_dir, cfg_dir = root / "separation", root / "vectors", root / "config"
+    for p in (sep_dir, vec_dir, cfg_dir):
+        p.mkdir(parents=True)
+    cells = _cells()
+    n = len(JEONG_20)
+    for i, c in enumerate(cells):
+        common = rng.normal(size=D)
+        weight = np.array([2.0, 0.6 + 0.1 * i, 0.9, 2.5])  # shared direction: high at the ends
+        vecs = rng.normal(size=(n, N_LAYERS, D)) + weight[None, :, None] * common[None, None, :]
+        vecs /= np.linalg.norm(vecs, axis=-1, keepdims=True)
+        vecs = vecs.astype(np.float32)
+        buf = io.BytesIO()
+        np.savez(buf, vectors=vecs, emotions=np.array(JEONG_20))
+        (vec_dir / f"{c['cell']}.npz").write_bytes(buf.getvalue())
+        mc = mean_pairwise_cosine(vecs)
+        pcs = pair_cosines(vecs, JEONG_20, OPPOSITE_PAIRS)
+        aniso = rng.uniform(0.5, 0.9, size=N_LAYERS)
+        null_mean = rng.uniform(-0.01, 0.01, size=N_LAYERS)
+        rows = []
+        for layer in range(N_LAYERS):
+            row = {"layer": layer, "mean_cosine": mc[layer], "floor": cosine_floor(n),
+                   "null_mean": null_mean[layer], "null_lo": null_mean[layer] - 0.02,
+                   "null_hi": null_mean[layer] + 0.02, "p_null": [0.5, 0.0009, 0.01, 0.2][layer],
+                   "anisotropy": aniso[layer], "gap_to_anisotropy": aniso[layer] - mc[layer]}
+            row.update({f"cos_{k}": v[layer] for k, v in pcs.items()})
+            row.update(n_emotions=n, n_permutations=999, baseline="neutral_mean", normalised=True,
+                       removed_k=None, n_stimuli=60, min_n_per_emotion=3, n_neutral=3,
+                       pooling=c["pooling"], is_reported_layer=layer == LAYER)
+            rows.append(row)
+        # Same float format as the separation stage, so the tables must reproduce CSV values.
+        pd.DataFrame(rows).to_csv(sep_dir / f"{c['cell']}.csv", index=False, float_format="%.6g")
+    cfg = cfg_dir / "paper.yaml"
+    cfg.write_text(yaml.safe_dump({"digits": 3, "experiment": "separation", "cells": cells}))
+    return {"config": cfg, "separation": sep_dir, "vectors": vec_dir}
+
+
+def _argv(inp: dict[str, Path], out: Path) -> list[str]:
+    return ["--config", str(inp["config"]), "--separation-dir", str(inp["separation"]),
+            "--vectors-dir", str(inp["vectors"]), "--tables-dir", str(out / "tables"),
+            "--figures-dir", str(out / "figures")]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict:
+    """Inputs written once, the stage run twice into separate output trees."""
+    root = tmp_path_factory.mktemp("paper")
+    inp = _write_inputs(root / "in")
+    assert main(_argv(inp, root / "out1")) == 0
+    assert main(_argv(inp, root / "out2")) == 0
+    csv = {c["cell"]: pd.read_csv(inp["separation"] / f"{c['cell']}.csv") for c in _cells()}
+    return {"inp": inp, "out1": root / "out1", "out2": root / "out2", "csv": csv}
+
+
+def _table(built: dict, name: str) -> str:
+    return (built["out1"] / "tables" / name).read_text(encoding="utf-8")
+
+
+def _row_of(text: str, start: str) -> list[str]:
+    """Cells of the first tabular row starting with ``start``."""
+    line = next(ln for ln in text.splitlines() if ln.startswith(start))
+    return [c.strip() for c in line.removesuffix("\\\\").split(" & ")]
+
+
+def _cos(built: dict, cell: str, layer: int = LAYER, col: str = "mean_cosine") -> float:
+    return float(built["csv"][cell].loc[built["csv"][cell]["layer"] == layer, col].iloc[0])
+
+
+def test_every_table_is_a_complete_float(built):
+    for name in TABLE_FILES:
+        text = _table(built, name)
+        for token in ("\\begin{table}", "\\caption{", "\\label{tab:separation-", "\\toprule",
+                      "\\midrule", "\\bottomrule", "\\end{tabular}", "\\end{table}"):
+            assert token in text, (name, token)
+        # Specials are escaped wherever a name appears.
+        assert "toy_base" not in text.replace("toy\\_base", "")
+
+
+def test_separation_by_model_numbers_come_from_the_csv(built):
+    text = _table(built, "separation_by_model.tex")
+    base = _row_of(text, latex_escape(FAMILY) + " & toy\\_base")
+    gen, comp = "toy_base__toy-generation", "toy_base__toy-comprehension"
+    assert base[3:8] == [f"{LAYER}/{N_LAYERS}", f"{_cos(built, gen):.3f}", f"{-1 / 19:.3f}",
+                         f"{_cos(built, gen, col='null_mean'):.3f} [{_cos(built, gen, col='null_lo'):.3f}, "
+                         f"{_cos(built, gen, col='null_hi'):.3f}]", "0.010"]
+    assert base[9] == f"{_cos(built, comp):.3f}"
+    # G-C is generation minus comprehension from the unrounded CSV values.
+    assert base[13] == f"{_cos(built, gen) - _cos(built, comp):+.3f}"
+    for phrase in ("$N$ = 20", "999 permutations", "one-sided", "uncorrected", "lower = better",
+                   "neutral\\_mean", "unit-normalised", "generation = mid\\_generation",
+                   "comprehension = last\\_token", "middle block"):
+        assert phrase in text, phrase
+
+
+def test_layer_sweep_values_and_bold_best_layer(built):
+    text = _table(built, "layer_sweep.tex")
+    header = _row_of(text, " & ")
+    columns = {}
+    for j, model in enumerate(header[2:], start=2):
+        method = _row_of(text, "Layer & Depth")[j]
+        corpus = "toy-generation" if method == "generation" else "toy-comprehension"
+        columns[f"{model.replace(chr(92), '')}__{corpus}"] = j
+    assert len(columns) == 4
+    for cell, j in columns.items():
+        values = [_cos(built, cell, layer) for layer in range(N_LAYERS)]
+        best = int(np.argmin(values))
+        for layer in range(N_LAYERS):
+            entry = _row_of(text, f"{layer} & ")[j]
+            assert f"{values[layer]:.3f}" in entry
+            assert entry.startswith("\\textbf{") == (layer == best), (cell, layer, entry)
+    assert _row_of(text, "1 & ")[1] == "33\\%"
+    assert "U-curve" in text
+
+
+def test_anisotropy_table_reports_gap_and_pairs(built):
+    text = _table(built, "anisotropy.tex")
+    cell = "toy-instruct__toy-comprehension"
+    row = _row_of(text, "toy-instruct & instruct & comprehension")
+    assert row[4] == f"{_cos(built, cell, col='anisotropy'):.3f}"
+    assert row[5] == f"{_cos(built, cell):.3f}"
+    assert row[6] == f"{_cos(built, cell, col='gap_to_anisotropy'):+.3f}"
+    assert row[7:] == [f"{_cos(built, cell, col=f'cos_{a}-{b}'):.3f}" for a, b in OPPOSITE_PAIRS]
+
+
+def test_rlhf_delta_is_instruct_minus_base(built):
+    text = _table(built, "rlhf_separation.tex")
+    for method, corpus in (("generation", "toy-generation"), ("comprehension", "toy-comprehension")):
+        row = _row_of(text, f"{latex_escape(FAMILY)} & {method}")
+        b, i = _cos(built, f"toy_base__{corpus}"), _cos(built, f"toy-instruct__{corpus}")
+        assert row[2:4] == ["toy\\_base", "toy-instruct"]
+        assert row[5:8] == [f"{b:.3f}", f"{i:.3f}", f"{i - b:+.3f}"]
+    assert "no confidence interval" in text and "descriptive" in text
+
+
+def test_regeneration_is_byte_identical(built):
+    for name in TABLE_FILES:
+        assert (built["out1"] / "tables" / name).read_bytes() == (built["out2"] / "tables" / name).read_bytes()
+    for png in sorted((built["out1"] / "figures").iterdir()):
+        assert png.read_bytes() == (built["out2"] / "figures" / png.name).read_bytes(), png.name
+
+
+def test_figures_are_png_images(built):
+    names = {p.name for p in (built["out1"] / "figures").iterdir()}
+    assert names == {"u_curve.png"} | {f"cosine_heatmap_{c['cell']}.png" for c in _cells()}
+    for name in names:
+        data = (built["out1"] / "figures" / name).read_bytes()
+        assert len(data) > 1000 and data.startswith(PNG_MAGIC), name
+
+
+def test_missing_csv_exits_2_and_writes_nothing(tmp_path, capsys):
+    inp = _write_inputs(tmp_path / "in")
+    gone = inp["separation"] / "toy-instruct__toy-generation.csv"
+    gone.unlink()
+    assert main(_argv(inp, tmp_path / "out")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(gone) in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_column_is_named(tmp_path, capsys):
+    inp = _write_inputs(tmp_path / "in")
+    path = inp["separation"] / "toy_base__toy-comprehension.csv"
+    pd.read_csv(path).drop(columns=["null_hi"]).to_csv(path, index=False)
+    assert main(_argv(inp, tmp_path / "out")) == 2
+    err = capsys.readouterr().err
+    assert "null_hi" in err and path.name in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_stale_vectors_are_caught(tmp_path):
+    inp = _write_inputs(tmp_path / "in")
+    path = inp["vectors"] / "toy_base__toy-generation.npz"
+    with np.load(path) as npz:
+        vecs, emos = npz["vectors"], npz["emotions"]
+    np.savez(path, vectors=vecs[::-1] * np.linspace(1, 2, vecs.shape[1])[None, :, None] + 0.5, emotions=emos)
+    spec = load_paper_spec(inp["config"])
+    with pytest.raises(EmovecInputError, match="stale"):
+        load_cells(spec, inp["separation"], inp["vectors"])
+
+
+def test_tables_are_deterministic_in_memory(tmp_path):
+    inp = _write_inputs(tmp_path / "in")
+    spec = load_paper_spec(inp["config"])
+    first = build_tables(spec, load_cells(spec, inp["separation"], inp["vectors"]))
+    second = build_tables(spec, load_cells(spec, inp["separation"], inp["vectors"]))
+    assert first == second and list(first) == list(TABLE_FILES)
+
+
+def test_latex_escape():
+    assert latex_escape("a_b & 50% #1 $x {y} ~^\\") == (
+        "a\\_b \\& 50\\% \\#1 \\$x \\{y\\} \\textasciitilde{}\\textasciicircum{}\\textbackslash{}")
