@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -183,18 +182,6 @@ def test_vectorised_null_equals_recomputing_on_permuted_labels(baseline):
     for row, perm_labels in zip(null, _permuted_labels(labels, EMOS5, 5, seed=3), strict=True):
         ev = compute_emotion_vectors(acts, perm_labels, EMOS5, baseline, normalise=False)
         np.testing.assert_allclose(row, mean_pairwise_cosine(ev.vectors), atol=1e-10)
-
-
-def test_null_is_fast_enough():
-    rng = np.random.default_rng(0)
-    emos = tuple(f"emotion{i}" for i in range(20))
-    labels = np.concatenate([np.repeat(emos, 9), np.full(20, NEUTRAL)])
-    acts = rng.normal(size=(200, 7, 64))
-    t0 = time.perf_counter()
-    null = shuffled_label_null(acts, labels, emos, "grand_mean", True, 200, seed=0)
-    elapsed = time.perf_counter() - t0
-    assert null.shape == (200, 7)
-    assert elapsed < 2.0  # budget is "well under a second"; slack for loaded CI machines
 
 
 def test_null_errors():
