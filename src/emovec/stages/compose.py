@@ -41,11 +41,28 @@ def read_selection(path: Path) -> dict[str, Any]:
     return sel  # type: ignore[return-value]
 
 
+def upstream_sha256(rel_path: str, manifest: Path = CONF_DIR / "data" / "upstream.yaml") -> str:
+    """The pinned sha256 of an upstream input under data/ (from the git-tracked manifest).
+
+    Stimuli stages do not depend on data/ itself (a DVC-tracked, possibly partial directory);
+    instead the pinned hash goes into their config slice and the stage verifies the file against
+    it. Upstream files are immutable, so the hash stands for the content."""
+    from emovec.corpora.manifest import load_manifest
+
+    rel = rel_path.removeprefix("data/")
+    for entry in load_manifest(manifest):
+        if entry.path == rel:
+            return entry.sha256
+    raise EmovecInputError(f"{rel_path} is not listed in {manifest}; upstream corpora must come through the manifest")
+
+
 def slices(cell: CellConfig) -> dict[str, dict[str, Any]]:
     """What each per-cell stage needs, and nothing more (so unrelated edits never re-run it)."""
     full = asdict(cell)
     model, corpus = full["model"], full["corpus"]
     corpus_for_stimuli = {k: v for k, v in corpus.items() if k != "pooling"}
+    if cell.corpus.source == "upstream":
+        corpus_for_stimuli["input_sha256"] = upstream_sha256(cell.corpus.path or "")
     layer = resolve_layer(cell.vectors.layer, cell.model.n_layers)
     return {
         "stimuli": {"model": model, "corpus": corpus_for_stimuli, "seed": cell.seed},

@@ -15,6 +15,7 @@ from typing import Any
 from emovec.config import PACKAGE_DIR, REPO_ROOT, CorpusConfig, ModelConfig, load_yaml_dataclass
 from emovec.corpora.stimuli import read_anisotropy, read_passages, read_templates, validate_rows
 from emovec.emotions import emotion_set
+from emovec.errors import EmovecInputError
 from emovec.io import atomic_path, write_json_atomic, write_jsonl_atomic
 from emovec.stages.common import progress_enabled, stage_entry
 
@@ -51,6 +52,18 @@ def generated_rows(model_cfg: ModelConfig, corpus: CorpusConfig, emotions: tuple
     return kept, summary
 
 
+def verify_upstream_file(path: Path, expected_sha256: str) -> None:
+    """An upstream input must be exactly the pinned file (conf/data/upstream.yaml)."""
+    from emovec.corpora.manifest import sha256_file
+
+    if not path.is_file():
+        raise EmovecInputError(f"upstream stimulus file {path} is missing: run `make data` "
+                               "(with UPSTREAM_ROOT set, a DVC remote, or network) to materialise data/")
+    actual = sha256_file(path)
+    if actual != expected_sha256:
+        raise EmovecInputError(f"{path}: sha256 {actual} does not match the manifest's {expected_sha256}")
+
+
 @stage_entry
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
@@ -61,10 +74,13 @@ def main(argv: list[str] | None = None) -> None:
     from omegaconf import OmegaConf
 
     raw = OmegaConf.load(args.config)
+    expected_sha = raw.corpus.pop("input_sha256", None)
     model_cfg: ModelConfig = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ModelConfig), raw.model))
     corpus: CorpusConfig = OmegaConf.to_object(
         OmegaConf.merge(OmegaConf.structured(CorpusConfig), {**OmegaConf.to_container(raw.corpus), "pooling": "last_token"}))
     emotions = emotion_set(corpus.emotion_set)
+    if expected_sha is not None:
+        verify_upstream_file(corpus_file(corpus, corpus.path or ""), expected_sha)
     aniso_path = PACKAGE_DIR / corpus.anisotropy_path
     anisotropy = read_anisotropy(aniso_path)
     if corpus.kind == "passages":
