@@ -14,6 +14,12 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("EMOVEC_PROGRESS", "0")
 
+import torch  # noqa: E402
+
+# Tests run tiny models: one thread avoids oversubscription on small CI machines and keeps
+# CPU results bit-reproducible regardless of core count.
+torch.set_num_threads(1)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REFERENCE = REPO.parent / "shared" / "reference"
 
