@@ -37,6 +37,7 @@ CORPORA = ["toy-comprehension", "toy-generation"]
 BASE_OVERRIDES = [
     "toy.n_per_category=20",
     "model.toy.steps=30",
+    "model.toy.batch_size=8",
     # "++": the passage corpora's YAML has no generation keys (the schema fills in defaults), and
     # selection overrides apply to every cell, so plain "key=value" would be refused there.
     "++corpus.n_per_emotion=2",
@@ -71,6 +72,10 @@ def _env(root: Path) -> dict[str, str]:
         "GIT_COMMITTER_NAME": "emovec-test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
     })
     env.pop("VIRTUAL_ENV", None)
+    # The stages' matrices are tiny: one BLAS/OpenMP thread per stage is about as fast on an idle
+    # machine and several times faster on a busy one (spinning threads fight over the cores).
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("MKL_NUM_THREADS", "1")
     return env
 
 
@@ -141,7 +146,7 @@ def test_pipeline_end_to_end(project: Path):
     assert (root / "paper" / "figures" / "u_curve.png").stat().st_size > 0
     # the shrunken settings reached the stages
     toy_cfg = (root / "build" / "config" / "models" / "toy-base.yaml").read_text()
-    assert re.search(r"steps: 30\b", toy_cfg), toy_cfg
+    assert re.search(r"steps: 30\b", toy_cfg) and re.search(r"batch_size: 8\b", toy_cfg), toy_cfg
     assert "n_per_category: 20" in (root / "build" / "config" / "toy.yaml").read_text()
     # resume dirs are removed once each cache is written
     partial = root / "build" / "partial" / "extract"
