@@ -105,6 +105,15 @@ def test_mid_generation_without_generated_part_is_all_zero():
     assert torch.equal(w[1], _one_hot_rows(16, [4 + 6])[0])
 
 
+def test_mid_generation_empty_prompt_short_generation_never_selects_padding():
+    # No prompt token (gen_start 0) and a short generation: the fallback rank is -1, which is also
+    # the rank of padding; the row must select nothing (-> NaN downstream), not the pad columns.
+    for side in ("left", "right"):
+        mask = _mask([3, 5], 5, side)
+        w = _weights("mid_generation", mask, gen_start=[0, 0])
+        assert torch.equal(w, torch.zeros(2, 5)), side
+
+
 # --- mean_from_offset ----------------------------------------------------------------------------
 
 def test_mean_from_offset_right_padding():

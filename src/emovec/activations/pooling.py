@@ -48,7 +48,8 @@ def real_token_rank(mask: torch.Tensor) -> torch.Tensor:
 
 def _one_hot_at_rank(mask: torch.Tensor, target_rank: torch.Tensor) -> torch.Tensor:
     rank = real_token_rank(mask)
-    return (rank == target_rank[:, None]).to(torch.float32)
+    # Padding has rank -1: a target of -1 (e.g. no prompt token to fall back on) must select nothing.
+    return ((rank == target_rank[:, None]) & mask.bool()).to(torch.float32)
 
 
 @register_pooling("last_token")
