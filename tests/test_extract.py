@@ -341,3 +341,19 @@ def test_cell_activations_selects_rows_and_anisotropy(tmp_path):
     assert meta["ids"][0] == "h1"
     with pytest.raises(EmovecInputError, match="nope"):
         cell_activations(cache, "nope")
+
+
+def test_generated_row_without_prompt_ids_is_named():
+    from emovec.activations.extract import tokenise_stimuli
+    from emovec.errors import EmovecInputError
+
+    with pytest.raises(EmovecInputError, match="'g-1'.*no prompt_ids"):
+        tokenise_stimuli(None, [{"id": "g-1", "text": "x", "generated_ids": [1, 2]}], 10)
+
+
+def test_extract_with_no_stimuli_is_a_clear_error():
+    from emovec.activations.extract import extract_pooled
+    from emovec.errors import EmovecInputError
+
+    with pytest.raises(EmovecInputError, match="no stimuli"):
+        extract_pooled(None, 3, [], ["last_token"], batch_size=2, mean_offset=0, pad_id=0)

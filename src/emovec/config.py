@@ -232,10 +232,14 @@ def to_yaml(obj: Any) -> str:
     return OmegaConf.to_yaml(cfg, sort_keys=True)
 
 
+def as_dataclass(node: Any, schema: type, where: str) -> Any:
+    """Merge a config node (dict or DictConfig) into ``schema``; bad keys raise, naming them."""
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), node))
+    except (ConfigKeyError, ValidationError) as exc:
+        raise EmovecInputError(f"{where}: invalid key {getattr(exc, 'full_key', '?')!r}: {exc.msg}") from None
+
+
 def load_yaml_dataclass(path: str | Path, schema: type) -> Any:
     """Read a YAML slice written by the compose stage back into its dataclass."""
-    raw = OmegaConf.load(path)
-    try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), raw))
-    except (ConfigKeyError, ValidationError) as exc:
-        raise EmovecInputError(f"{path}: invalid key {getattr(exc, 'full_key', '?')!r}: {exc.msg}") from None
+    return as_dataclass(OmegaConf.load(path), schema, str(path))

@@ -48,6 +48,8 @@ def tokenise_stimuli(tokenizer: Any, rows: Sequence[dict[str, Any]], max_length:
     out = []
     for r in rows:
         if r.get("generated_ids") is not None:
+            if r.get("prompt_ids") is None:
+                raise EmovecInputError(f"stimulus {r['id']!r} has generated_ids but no prompt_ids")
             ids = tuple(int(i) for i in r["prompt_ids"]) + tuple(int(i) for i in r["generated_ids"])
             gen_start = len(r["prompt_ids"])
         else:
@@ -127,6 +129,8 @@ def extract_pooled(bridge: Any, n_layers: int, stimuli: Sequence[TokenisedStimul
     ``stop_after_batches`` simulates an interruption (tests)."""
     from tqdm import tqdm
 
+    if not stimuli:
+        raise EmovecInputError("no stimuli to extract")
     plan = plan_batches([len(s.ids) for s in stimuli], batch_size)
     rdir = Path(resume_dir) if resume_dir is not None else None
     if rdir is not None:

@@ -20,7 +20,8 @@ def stage_entry(fn: Callable[[list[str] | None], None]) -> Callable[[list[str] |
 
     @functools.wraps(fn)
     def wrapper(argv: list[str] | None = None) -> int:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1") if os.environ.get("EMOVEC_OFFLINE", "1") == "1" else None
+        # Offline unless the user says otherwise (HF_HUB_OFFLINE=0 allows hub downloads).
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             fn(argv)
         except EmovecInputError as exc:

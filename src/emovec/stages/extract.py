@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 
 from emovec.activations.extract import LAYER_DEFINITION, clear_resume_dir, extract_pooled, tokenise_stimuli, write_cache
 from emovec.activations.pooling import POOLINGS
-from emovec.config import ExtractionConfig, ModelConfig
+from emovec.config import as_dataclass, ExtractionConfig, ModelConfig
 from emovec.io import read_jsonl
 from emovec.stages.common import progress_enabled, stage_entry
 
@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--partial-root", default="build/partial/extract")
     args = ap.parse_args(argv)
     raw = OmegaConf.load(args.config)
-    spec: ModelConfig = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ModelConfig), raw.model))
-    ext: ExtractionConfig = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ExtractionConfig), raw.extraction))
+    spec: ModelConfig = as_dataclass(raw.model, ModelConfig, args.config)
+    ext: ExtractionConfig = as_dataclass(raw.extraction, ExtractionConfig, args.config)
     rows = read_jsonl(args.stimuli)
     poolings = poolings_for(raw.corpus_kind)
     from emovec.models.loading import load_model

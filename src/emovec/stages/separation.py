@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from emovec.config import SeparationConfig, VectorsConfig
+from emovec.config import as_dataclass, SeparationConfig, VectorsConfig
 from emovec.emotions import emotion_set
 from emovec.geometry.separation import separation_by_layer
 from emovec.io import write_text_atomic
@@ -25,8 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     raw = OmegaConf.load(args.config)
-    vc: VectorsConfig = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(VectorsConfig), raw.vectors))
-    sc: SeparationConfig = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(SeparationConfig), raw.separation))
+    vc: VectorsConfig = as_dataclass(raw.vectors, VectorsConfig, args.config)
+    sc: SeparationConfig = as_dataclass(raw.separation, SeparationConfig, args.config)
     emotions = emotion_set(raw.emotion_set)
     acts, labels, aniso, meta = cell_activations(args.activations, raw.pooling)
     res = separation_by_layer(acts, labels, emotions, vc.baseline, vc.normalise, sc.n_permutations, sc.seed,

@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from emovec.config import PACKAGE_DIR, REPO_ROOT, CorpusConfig, ModelConfig, load_yaml_dataclass
+from emovec.config import as_dataclass, PACKAGE_DIR, REPO_ROOT, CorpusConfig, ModelConfig, load_yaml_dataclass
 from emovec.corpora.stimuli import read_anisotropy, read_passages, read_templates, validate_rows
 from emovec.emotions import emotion_set
 from emovec.errors import EmovecInputError
@@ -75,9 +75,10 @@ def main(argv: list[str] | None = None) -> None:
 
     raw = OmegaConf.load(args.config)
     expected_sha = raw.corpus.pop("input_sha256", None)
-    model_cfg: ModelConfig = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ModelConfig), raw.model))
-    corpus: CorpusConfig = OmegaConf.to_object(
-        OmegaConf.merge(OmegaConf.structured(CorpusConfig), {**OmegaConf.to_container(raw.corpus), "pooling": "last_token"}))
+    model_cfg: ModelConfig = as_dataclass(raw.model, ModelConfig, args.config)
+    # The stimuli slice omits pooling (so a pooling edit never regenerates stimuli); the schema
+    # requires a value, and this stage never reads it.
+    corpus: CorpusConfig = as_dataclass({**OmegaConf.to_container(raw.corpus), "pooling": "last_token"}, CorpusConfig, args.config)
     emotions = emotion_set(corpus.emotion_set)
     if expected_sha is not None:
         verify_upstream_file(corpus_file(corpus, corpus.path or ""), expected_sha)

@@ -12,7 +12,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from emovec.activations.extract import read_cache
-from emovec.config import VectorsConfig
+from emovec.config import as_dataclass, VectorsConfig
 from emovec.emotions import emotion_set
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     raw = OmegaConf.load(args.config)
-    vc: VectorsConfig = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(VectorsConfig), raw.vectors))
+    vc: VectorsConfig = as_dataclass(raw.vectors, VectorsConfig, args.config)
     emotions = emotion_set(raw.emotion_set)
     acts, labels, _, meta = cell_activations(args.activations, raw.pooling)
     ev = compute_emotion_vectors(acts, labels, emotions, vc.baseline, vc.normalise, vc.variance_threshold)
