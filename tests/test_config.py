@@ -7,6 +7,7 @@ downstream stage so that an edit changes exactly the slices of the stages it aff
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -24,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 MODELS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
 CORPORA = sorted(p.stem for p in (CONF_DIR / "corpus").glob("*.yaml"))
 # Groups other than model/corpus/experiment, composed through a `group=name` override.
-OTHER_GROUPS = ("extraction", "vectors", "separation", "toy", "paper")
+OTHER_GROUPS = ("extraction", "vectors", "separation", "valence", "toy", "paper")
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 
 
@@ -226,7 +227,7 @@ def test_tracked_selection_is_valid():
 def test_compose_all_writes_every_slice(tmp_path: Path):
     out = tmp_path / "config"
     compose_all(SELECTION, out)
-    expected = ({"toy.yaml", "paper.yaml", "models/toy-base.yaml", "models/toy-instruct.yaml"}
+    expected = ({"toy.yaml", "paper.yaml", "cka.yaml", "models/toy-base.yaml", "models/toy-instruct.yaml"}
                 | {f"cells/{c}/{s}.yaml" for c in CELLS for s in SLICES}
                 | {f"resolved/{c}.yaml" for c in CELLS})
     assert set(_files(out)) == expected
@@ -344,3 +345,91 @@ def test_compose_main_on_good_selection(tmp_path: Path):
     assert compose_stage.main(["--selection", str(sel_path), "--out", str(out)]) == 0
     sep = OmegaConf.load(out / "cells" / "toy-instruct__toy-generation" / "separation.yaml")
     assert sep.separation.seed == 7
+
+
+# ---------------------------------------------------------------- the valence study's grid
+
+STORY_SELECTION = {**SELECTION, "story_corpora": ["toy-stories", "toy-instruct-stories"]}
+STORY_CELLS = [f"{m}__{c}" for m in SELECTION["models"] for c in STORY_SELECTION["story_corpora"]]
+
+
+@pytest.fixture(scope="module")
+def story_baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    out = tmp_path_factory.mktemp("stories") / "config"
+    compose_all(STORY_SELECTION, out)
+    return _files(out)
+
+
+def test_story_corpora_get_one_slice_per_corpus_and_two_per_cell(story_baseline: dict[str, bytes]):
+    files = set(story_baseline)
+    assert {f"stories/{c}.yaml" for c in STORY_SELECTION["story_corpora"]} <= files
+    assert {f"cells/{c}/{s}.yaml" for c in STORY_CELLS for s in ("extract", "valence")} <= files
+    assert not {f"cells/{c}/{s}.yaml" for c in STORY_CELLS for s in ("stimuli", "vectors", "separation")} & files
+    cka = yaml.safe_load(story_baseline["cka.yaml"])
+    assert [c["cell"] for c in cka["valence_cells"]] == STORY_CELLS
+    gen = yaml.safe_load(story_baseline["stories/toy-instruct-stories.yaml"])
+    assert gen["generator_model"]["name"] == "toy-instruct" and "pooling" not in gen["corpus"]
+    assert yaml.safe_load(story_baseline["stories/toy-stories.yaml"])["generator_model"] is None
+    val = yaml.safe_load(story_baseline["cells/toy-base__toy-instruct-stories/valence.yaml"])
+    assert val["generator"] == "toy-instruct" and val["mean_offset"] == 16 and val["vectors"]["baseline"] == "grand_mean"
+    ext = yaml.safe_load(story_baseline["cells/toy-base__toy-stories/extract.yaml"])
+    assert ext["extraction"]["mean_offset"] == 16 and ext["corpus_kind"] == "stories"
+
+
+@pytest.mark.parametrize("selection_edit,changed", [
+    # one cell's own override: exactly that cell's valence slice (it re-runs alone)
+    ({"cell_overrides": {"toy-base__toy-stories": ["valence.n_boot=50"]}}, {"cells/toy-base__toy-stories/valence.yaml"}),
+    # a valence statistic for every cell: every valence slice, no extraction, no corpus
+    ({"overrides": ["valence.n_perm=50"]}, {f"cells/{c}/valence.yaml" for c in STORY_CELLS}),
+])
+def test_valence_edits_change_only_their_slices(tmp_path: Path, story_baseline: dict[str, bytes],
+                                                selection_edit: dict, changed: set[str]):
+    compose_all({**STORY_SELECTION, **selection_edit}, tmp_path / "after")
+    after = _files(tmp_path / "after")
+    diff = {k for k in story_baseline if story_baseline[k] != after[k] and not k.startswith("resolved/")}
+    assert diff == changed
+
+
+def test_a_corpus_edit_reaches_its_corpus_and_only_its_cells(tmp_path: Path, story_baseline: dict[str, bytes]):
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF_DIR, conf)
+    text = (conf / "corpus" / "toy-instruct-stories.yaml").read_text().replace("  seed: 0\n", "  seed: 1\n")
+    (conf / "corpus" / "toy-instruct-stories.yaml").write_text(text)
+    compose_all(STORY_SELECTION, tmp_path / "after", conf_dir=conf)
+    after = _files(tmp_path / "after")
+    diff = {k for k in story_baseline if story_baseline[k] != after[k] and not k.startswith("resolved/")}
+    assert diff == {"stories/toy-instruct-stories.yaml"}
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"cell_overrides": {"toy-base__nope": ["valence.n_boot=5"]}}, "not selected"),
+    ({"cell_overrides": {"toy-base__toy-instruct-stories": ["corpus.decoding.seed=3"]}}, "every model reads"),
+    ({"story_corpora": ["toy-comprehension"]}, "kind: stories"),
+    ({"corpora": ["toy-stories"]}, "story_corpora"),
+    ({"overrides": ["valence.on_missing=fallback"]}, "norms_fallback"),
+    ({"overrides": ["valence.n_boot=0"]}, "n_boot"),
+    ({"overrides": ["corpus.stories.split=lines"]}, "corpus.stories.split"),
+])
+def test_bad_valence_selection_is_rejected(tmp_path: Path, bad: dict, message: str):
+    with pytest.raises(EmovecInputError, match=message):
+        sel = {**STORY_SELECTION, **bad}
+        sel_path = tmp_path / "selection.yaml"
+        sel_path.write_text(yaml.safe_dump(sel))
+        compose_all(read_selection(sel_path), tmp_path / "config")
+    assert not (tmp_path / "config").exists()
+
+
+def test_generated_corpus_without_generator_is_rejected():
+    with pytest.raises(EmovecInputError, match="generator"):
+        compose_cell("toy-base", "toy-instruct-stories", "valence", ["corpus.stories.generator=null"])
+
+
+@pytest.mark.parametrize("override,message", [
+    ("valence.norms=anew", "valence.norms='anew'"),
+    ("valence.norms_fallback=nrc_vad_v1", "only used with"),
+    ("valence.orientation=by_ratings", "valence.orientation"),
+    ("valence.weighting=char", "valence.weighting"),
+])
+def test_bad_valence_choices_are_rejected_at_compose(override: str, message: str):
+    with pytest.raises(EmovecInputError, match=re.escape(message)):
+        compose_cell("toy-base", "toy-stories", "valence", [override])

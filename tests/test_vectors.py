@@ -278,3 +278,35 @@ def test_register_baseline_adds_one_function():
             register_baseline(name)(_double)
     finally:
         BASELINES.pop(name, None)
+
+
+def test_token_weighted_means_equal_the_mean_over_all_pooled_tokens():
+    """Story weighting averages per-story means; token weighting (weights = pooled-token counts)
+    equals averaging every pooled token of the emotion at once."""
+    rng = np.random.default_rng(3)
+    lengths = {"happy": [3, 7], "sad": [5, 1, 2]}
+    tokens = {e: [rng.normal(size=(n, 2, 4)) for n in ns] for e, ns in lengths.items()}
+    acts = np.stack([t.mean(axis=0) for e in lengths for t in tokens[e]])
+    labels = np.array([e for e in lengths for _ in lengths[e]])
+    weights = np.array([n for e in lengths for n in lengths[e]], dtype=float)
+    ev = compute_emotion_vectors(acts, labels, ["happy", "sad"], "grand_mean", False, weights=weights)
+    means = {e: np.concatenate(tokens[e]).mean(axis=0) for e in lengths}
+    centre = (means["happy"] + means["sad"]) / 2
+    np.testing.assert_allclose(ev.vectors[0], means["happy"] - centre, rtol=0, atol=1e-12)
+    story = compute_emotion_vectors(acts, labels, ["happy", "sad"], "grand_mean", False)
+    story_means = {e: acts[labels == e].mean(axis=0) for e in lengths}
+    np.testing.assert_allclose(story.vectors[1], story_means["sad"] - (story_means["happy"] + story_means["sad"]) / 2,
+                               rtol=0, atol=1e-12)
+    assert not np.allclose(story.vectors, ev.vectors)
+
+
+@pytest.mark.parametrize("weights,message", [
+    (np.array([1.0, 1.0, 1.0]), "shape"),
+    (np.array([1.0, -1.0, 1.0, 1.0]), ">= 0"),
+    (np.array([0.0, 0.0, 1.0, 1.0]), "total weight 0"),
+])
+def test_bad_weights_raise(weights: np.ndarray, message: str):
+    acts = np.ones((4, 1, 2))
+    labels = np.array(["happy", "happy", "sad", "sad"])
+    with pytest.raises(EmovecInputError, match=message):
+        compute_emotion_vectors(acts, labels, ["happy", "sad"], "grand_mean", False, weights=weights)

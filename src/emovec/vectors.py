@@ -256,14 +256,17 @@ def validate_inputs(
 
 
 def emotion_means(
-    acts: np.ndarray, labels: np.ndarray, emotions: tuple[str, ...]
+    acts: np.ndarray, labels: np.ndarray, emotions: tuple[str, ...], weights: np.ndarray | None = None
 ) -> tuple[np.ndarray, dict[str, int]]:
-    """Story-weighted mean activation per emotion (each stimulus counts once).
+    """Mean activation per emotion: story-weighted (each stimulus counts once) by default.
 
     Args:
         acts: [n_stimuli, n_layers, d_model].
         labels: str [n_stimuli].
         emotions: emotion order of the output.
+        weights: optional [n_stimuli] non-negative weights, e.g. the number of tokens each pooled
+            stimulus averaged over: the weighted mean of per-stimulus token means is then the
+            token-weighted mean (every pooled token counts once).
 
     Returns:
         (means float64 [n_emotions, n_layers, d_model], stimuli count per emotion).
@@ -272,8 +275,19 @@ def emotion_means(
     missing = [e for e, n in counts.items() if n == 0]
     if missing:
         raise EmovecInputError(f"no stimuli labelled with emotion(s) {missing}")
-    means = np.stack([acts[labels == e].mean(axis=0, dtype=np.float64) for e in emotions])
-    return means, counts
+    if weights is None:
+        means = np.stack([acts[labels == e].mean(axis=0, dtype=np.float64) for e in emotions])
+        return means, counts
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != labels.shape or not np.isfinite(weights).all() or (weights < 0).any():
+        raise EmovecInputError(f"weights must be finite, >= 0 and of shape {labels.shape}; got shape {weights.shape}")
+    means = []
+    for e in emotions:
+        w = weights[labels == e]
+        if w.sum() <= 0:
+            raise EmovecInputError(f"emotion {e!r}: its stimuli have total weight 0")
+        means.append(np.tensordot(w / w.sum(), acts[labels == e].astype(np.float64), axes=1))
+    return np.stack(means), counts
 
 
 def resolve_baseline(baseline: str, variance_threshold: float = 0.5) -> BaselineFn:
@@ -296,6 +310,7 @@ def compute_emotion_vectors(
     baseline: str,
     normalise: bool,
     variance_threshold: float = 0.5,
+    weights: np.ndarray | None = None,
 ) -> EmotionVectors:
     """Compute one contrast vector per (emotion, layer) under a named baseline.
 
@@ -308,6 +323,8 @@ def compute_emotion_vectors(
         normalise: divide every (emotion, layer) vector by its L2 norm.
         variance_threshold: explained-variance ratio of the neutral PCs to remove
             (``neutral_pca`` only), in (0, 1].
+        weights: optional [n_stimuli] weights of the emotion means (see ``emotion_means``);
+            neutral statistics always count each neutral text once.
 
     Returns:
         ``EmotionVectors`` with vectors float64 [n_emotions, n_layers, d_model].
@@ -319,7 +336,7 @@ def compute_emotion_vectors(
     """
     fn = resolve_baseline(baseline, variance_threshold)
     acts, labels, emotions = validate_inputs(acts, labels, emotions)
-    means, counts = emotion_means(acts, labels, emotions)
+    means, counts = emotion_means(acts, labels, emotions, weights)
     neutral_acts = acts[labels == NEUTRAL].astype(np.float64, copy=False)
     ctx = BaselineContext(baseline, neutral_acts, variance_threshold)
     vectors, removed_k = fn(means, ctx)

@@ -15,12 +15,13 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from emovec.config import CONF_DIR, CellConfig, compose_cell, resolve_layer, to_yaml
+from emovec.config import CONF_DIR, CellConfig, compose_cell, effective_mean_offset, resolve_layer, to_yaml
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path
 from emovec.stages.common import cell_name, stage_entry
 
 TOY_MODELS = ("toy-base", "toy-instruct")
+VALENCE_EXPERIMENT = "valence"
 
 
 def read_selection(path: Path) -> dict[str, Any]:
@@ -28,7 +29,7 @@ def read_selection(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise EmovecInputError(f"selection file {path} does not exist")
     sel = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    allowed = {"experiment", "models", "corpora", "overrides"}
+    allowed = {"experiment", "models", "corpora", "story_corpora", "overrides", "cell_overrides"}
     unknown = sorted(set(sel) - allowed)  # type: ignore[arg-type]
     if unknown:
         raise EmovecInputError(f"{path}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
@@ -38,6 +39,13 @@ def read_selection(path: Path) -> dict[str, Any]:
     if not sel["models"] or not sel["corpora"]:  # type: ignore[index]
         raise EmovecInputError(f"{path}: models and corpora must be non-empty lists")
     sel.setdefault("overrides", [])  # type: ignore[union-attr]
+    sel.setdefault("story_corpora", [])  # type: ignore[union-attr]
+    sel.setdefault("cell_overrides", {})  # type: ignore[union-attr]
+    cells = {cell_name(m, c) for m in sel["models"] for c in [*sel["corpora"], *sel["story_corpora"]]}  # type: ignore[index]
+    unknown_cells = sorted(set(sel["cell_overrides"]) - cells)  # type: ignore[index]
+    if unknown_cells:
+        raise EmovecInputError(f"{path}: cell_overrides names cells that are not selected: {unknown_cells}; "
+                               f"cells are <model>__<corpus>, e.g. {sorted(cells)[0]}")
     return sel  # type: ignore[return-value]
 
 
@@ -73,6 +81,59 @@ def slices(cell: CellConfig) -> dict[str, dict[str, Any]]:
     }
 
 
+def upstream_inputs(cell: CellConfig) -> dict[str, str]:
+    """Pinned sha256 of every upstream file a story corpus or a norm source reads."""
+    from emovec.corpora.norms import NORM_SOURCES
+
+    c, s = cell.corpus, cell.corpus.stories
+    paths = []
+    if c.source in ("upstream", "generated") and c.path and c.path.startswith("data/"):
+        paths.append(c.path)
+    paths += [p for p in (s.topics_path, s.neutral_path) if p]
+    for name in (cell.valence.norms, cell.valence.norms_fallback):
+        src = NORM_SOURCES.get(name) if name else None
+        if src is not None and src.origin == "upstream":
+            paths.append("data/" + src.rel_path)
+    return {p: upstream_sha256(p) for p in sorted(set(paths))}
+
+
+def generator_name(cell: CellConfig) -> str:
+    """Who wrote a story corpus: a model config name, 'project' or 'upstream:<model>'."""
+    c = cell.corpus
+    if c.source == "project":
+        return "project"
+    if c.source == "upstream":
+        return f"upstream:{c.stories.generator or 'unknown'}"
+    return str(c.stories.generator)
+
+
+def story_slices(cell: CellConfig, generator: CellConfig | None) -> dict[str, dict[str, Any]]:
+    """Slices of a valence cell (extract + valence) and of its story corpus (model-independent)."""
+    full = asdict(cell)
+    extraction = dict(full["extraction"], mean_offset=effective_mean_offset(cell))
+    inputs = upstream_inputs(cell)
+    corpus = {k: v for k, v in full["corpus"].items() if k not in ("pooling", "mean_offset")}
+    norm_inputs = {p: h for p, h in inputs.items() if p not in (cell.corpus.path, cell.corpus.stories.topics_path,
+                                                                 cell.corpus.stories.neutral_path)}
+    return {
+        "story_corpus": {"corpus": corpus, "generator_model": asdict(generator.model) if generator else None,
+                         "input_sha256": {p: h for p, h in inputs.items() if p not in norm_inputs}},
+        "extract": {"model": full["model"], "corpus_kind": "stories", "extraction": extraction},
+        "valence": {"cell": cell_name(cell.model.name, cell.corpus.name), "model": cell.model.name,
+                    "corpus": cell.corpus.name, "generator": generator_name(cell),
+                    "emotion_set": cell.corpus.emotion_set, "pooling": cell.corpus.pooling,
+                    "mean_offset": effective_mean_offset(cell), "vectors": full["vectors"],
+                    "valence": full["valence"], "norms_sha256": norm_inputs},
+    }
+
+
+def valence_cell_entry(cell: CellConfig) -> dict[str, Any]:
+    return {"cell": cell_name(cell.model.name, cell.corpus.name), "model": cell.model.name,
+            "corpus": cell.corpus.name, "generator": generator_name(cell), "variant": cell.model.variant,
+            "family": cell.model.family, "n_layers": cell.model.n_layers, "norms": cell.valence.norms,
+            "emotion_set": cell.corpus.emotion_set}
+
+
 def paper_cell_entry(cell: CellConfig) -> dict[str, Any]:
     return {"cell": cell_name(cell.model.name, cell.corpus.name), "model": cell.model.name,
             "corpus": cell.corpus.name,
@@ -85,10 +146,30 @@ def paper_cell_entry(cell: CellConfig) -> dict[str, Any]:
 
 def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_DIR) -> None:
     """Compose every cell first (so any error comes before anything is written), then write."""
-    cells = [compose_cell(m, c, selection["experiment"], list(selection["overrides"]), conf_dir)
+    def overrides_for(m: str, c: str) -> list[str]:
+        # Selection-wide overrides, then the cell's own (so one cell can be changed alone).
+        return [*selection["overrides"], *selection.get("cell_overrides", {}).get(cell_name(m, c), [])]
+
+    cells = [compose_cell(m, c, selection["experiment"], overrides_for(m, c), conf_dir)
              for m in selection["models"] for c in selection["corpora"]]
     toy_cells = {m: compose_cell(m, selection["corpora"][0], selection["experiment"],
                                  list(selection["overrides"]), conf_dir) for m in TOY_MODELS}
+    overrides = list(selection["overrides"])
+    story_cells = [compose_cell(m, c, VALENCE_EXPERIMENT, overrides_for(m, c), conf_dir)
+                   for m in selection["models"] for c in selection.get("story_corpora", [])]
+    for cell in story_cells:
+        if cell.corpus.kind != "stories":
+            raise EmovecInputError(f"story_corpora lists {cell.corpus.name!r}, whose kind is "
+                                   f"{cell.corpus.kind!r}; the valence study reads kind: stories corpora")
+    for cell in cells:
+        if cell.corpus.kind == "stories":
+            raise EmovecInputError(f"corpora lists the story corpus {cell.corpus.name!r}; put it under story_corpora")
+    generators: dict[str, CellConfig | None] = {}
+    for cell in story_cells:
+        gen = cell.corpus.stories.generator if cell.corpus.source == "generated" else None
+        if cell.corpus.name not in generators:
+            generators[cell.corpus.name] = (compose_cell(gen, cell.corpus.name, VALENCE_EXPERIMENT, overrides, conf_dir)
+                                            if gen else None)
     models = {c.model.name: c.model for c in cells} | {m: c.model for m, c in toy_cells.items()}
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
@@ -105,9 +186,30 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
                 (cdir / f"{stage}.yaml").write_text(to_yaml(content))
             (tmp / "resolved").mkdir(exist_ok=True)
             (tmp / "resolved" / f"{name}.yaml").write_text(to_yaml(cell))
+        for cell in story_cells:
+            name = cell_name(cell.model.name, cell.corpus.name)
+            cdir = tmp / "cells" / name
+            cdir.mkdir(parents=True)
+            for stage, content in story_slices(cell, generators[cell.corpus.name]).items():
+                if stage == "story_corpus":
+                    # One corpus is read by every model: its content must not differ between cells.
+                    (tmp / "stories").mkdir(exist_ok=True)
+                    target, text = tmp / "stories" / f"{cell.corpus.name}.yaml", to_yaml(content)
+                    if target.exists() and target.read_text() != text:
+                        raise EmovecInputError(
+                            f"cell {name}: its overrides change story corpus {cell.corpus.name!r}, which every "
+                            "model reads; change the corpus config (or define a new corpus) instead")
+                    target.write_text(text)
+                else:
+                    (cdir / f"{stage}.yaml").write_text(to_yaml(content))
+            (tmp / "resolved").mkdir(exist_ok=True)
+            (tmp / "resolved" / f"{name}.yaml").write_text(to_yaml(cell))
         paper = {"digits": first.paper.digits, "experiment": selection["experiment"],
-                 "cells": [paper_cell_entry(c) for c in cells]}
+                 "cells": [paper_cell_entry(c) for c in cells],
+                 "valence_cells": [valence_cell_entry(c) for c in story_cells]}
         (tmp / "paper.yaml").write_text(to_yaml(paper))
+        # The CKA stage needs only the valence cells: a separation-only edit must not re-run it.
+        (tmp / "cka.yaml").write_text(to_yaml({"valence_cells": paper["valence_cells"]}))
 
 
 @stage_entry

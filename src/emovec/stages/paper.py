@@ -1,4 +1,5 @@
-"""Stage: LaTeX tables and figures for the paper, from the tracked separation and vector outputs.
+"""Stage: LaTeX tables and figures for the paper, from the tracked separation, vector, valence
+and CKA outputs.
 
 Every input is read and validated, and every table and figure rendered in memory, before the
 first file is written: a bad input (missing file for a listed cell, missing column, stale
@@ -13,6 +14,8 @@ from pathlib import Path
 from emovec.io import atomic_path, write_text_atomic
 from emovec.paper.figures import build_figures
 from emovec.paper.tables import build_tables, load_cells, load_paper_spec
+from emovec.paper.valence import build_valence_tables, load_cka, load_valence_cells, load_valence_spec
+from emovec.paper.valence_figures import build_valence_figures
 from emovec.stages.common import stage_entry
 
 
@@ -23,6 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", required=True, help="composed paper config (build/config/paper.yaml)")
     ap.add_argument("--separation-dir", required=True, help="directory of <cell>.csv separation outputs")
     ap.add_argument("--vectors-dir", required=True, help="directory of <cell>.npz emotion vectors")
+    ap.add_argument("--valence-dir", default="build/valence", help="directory of <cell>/ valence outputs")
+    ap.add_argument("--cka-dir", default="build/cka", help="directory of <model>.npz CKA outputs")
     ap.add_argument("--tables-dir", required=True, help="where the .tex tables are written")
     ap.add_argument("--figures-dir", required=True, help="where the .png figures are written")
     args = ap.parse_args(argv)
@@ -30,6 +35,12 @@ def main(argv: list[str] | None = None) -> None:
     cells = load_cells(spec, args.separation_dir, args.vectors_dir)
     tables = build_tables(spec, cells)
     figures = build_figures(spec, cells)
+    vspec = load_valence_spec(args.config)
+    if vspec.cells:
+        vcells = load_valence_cells(vspec, args.valence_dir)
+        cka = load_cka(vspec, args.cka_dir)
+        tables |= build_valence_tables(vspec, vcells)
+        figures |= build_valence_figures(vspec, vcells, cka)
     tables_dir, figures_dir = Path(args.tables_dir), Path(args.figures_dir)
     for name, text in tables.items():
         write_text_atomic(tables_dir / name, text)

@@ -38,29 +38,19 @@ from emovec.errors import EmovecInputError
 # circumplex placement, used only to shape the toy corpus (how often shared valence/arousal
 # phrases appear in each emotion's stories). It is not taken from any paper and must not be
 # used as ground truth for real models; it only makes sure a toy model has a valence and an
-# arousal axis to discover.
-TOY_AFFECT: dict[str, tuple[float, float]] = {
-    "happy": (0.8, 0.5),
-    "sad": (-0.7, -0.4),
-    "calm": (0.5, -0.7),
-    "desperate": (-0.8, 0.8),
-    "afraid": (-0.7, 0.7),
-    "angry": (-0.7, 0.8),
-    "proud": (0.7, 0.4),
-    "guilty": (-0.6, 0.2),
-    "nervous": (-0.4, 0.6),
-    "hopeful": (0.6, 0.2),
-    "brooding": (-0.5, -0.3),
-    "gloomy": (-0.6, -0.6),
-    "reflective": (0.1, -0.6),
-    "enthusiastic": (0.8, 0.8),
-    "hostile": (-0.8, 0.6),
-    "loving": (0.8, 0.1),
-    "exasperated": (-0.6, 0.5),
-    "blissful": (0.9, -0.2),
-    "anxious": (-0.6, 0.7),
-    "grateful": (0.7, -0.1),
-}
+# arousal axis to discover. The single copy lives in stimuli/toy_norms.csv, which the valence
+# study also reads as the toy's "norms" (norms: toy), so the planted axes and the ratings the
+# analysis correlates against can never drift apart.
+def _read_toy_affect() -> dict[str, tuple[float, float]]:
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "stimuli" / "toy_norms.csv"
+    with open(path, encoding="utf-8", newline="") as fh:
+        return {r["emotion"]: (float(r["valence"]), float(r["arousal"])) for r in csv.DictReader(fh)}
+
+
+TOY_AFFECT: dict[str, tuple[float, float]] = _read_toy_affect()
 
 # ---------------------------------------------------------------------------------------------
 # Lexicons

@@ -1,0 +1,681 @@
+"""Valence and arousal in the geometry of emotion vectors, layer by layer.
+
+At each layer the emotion vectors [n_emotions, d] are reduced by PCA; PC1 scores are
+correlated with human valence ratings and PC2 scores with arousal ratings (van der Ben et
+al. 2026). The traps this module guards against (METHODS):
+
+* PCA signs are arbitrary. They are fixed by an orientation rule that sees the scores and
+  emotion names but never the ratings (``ORIENTATIONS``), so a positive r is not manufactured.
+* Bootstrap CIs resample emotions, refit the PCA on each resample and align each bootstrap
+  PC to the full-sample loading; otherwise sign flips smear the interval across 0.
+* The peak layer is a maximum over layers: it is reported with a max-statistic permutation
+  p, beside per-layer permutation p-values and their BH-FDR adjustment.
+* lambda1/lambda2 is reported per layer: when it is ~1 PC1 and PC2 are not identified.
+
+Units: scores are in the units of the vectors; eigenvalues are variances (units^2);
+correlations and p-values are dimensionless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+from scipy.stats import rankdata
+from tqdm import tqdm
+
+from emovec.errors import EmovecInputError
+from emovec.stats.multiple import bh_adjust, max_statistic_p, percentile_ci, permutation_p
+
+__all__ = [
+    "ORIENTATIONS",
+    "AffectResult",
+    "OrientationRule",
+    "PCAFit",
+    "affect_by_layer",
+    "fit_pca",
+    "orient",
+    "register_orientation",
+]
+
+# (target, 0-based PC index): valence is read off PC1, arousal off PC2.
+TARGETS: tuple[tuple[str, int], ...] = (("valence", 0), ("arousal", 1))
+
+
+# ---- PCA ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class PCAFit:
+    """Top-k principal components of n row vectors.
+
+    Attributes:
+        loadings: [k, d] orthonormal rows, the PC directions in feature space.
+        scores: [n, k] the mean-centred rows projected on the loadings (vector units).
+        eigenvalues: [k] variance along each PC, s^2 / (n - 1) (vector units^2).
+        explained_ratio: [k] each eigenvalue over the total variance of the centred rows.
+    """
+
+    loadings: np.ndarray
+    scores: np.ndarray
+    eigenvalues: np.ndarray
+    explained_ratio: np.ndarray
+
+
+def _rank_rtol(n: int, d: int) -> float:
+    """Relative size below which a squared singular value counts as zero.
+
+    The Gram route squares the data, so its eigenvalues carry absolute error ~ n eps s1^2;
+    one threshold on s_j^2 / s_1^2 for both routes keeps them agreeing on what is rank-deficient.
+    """
+    return max(n, d) * np.finfo(np.float64).eps
+
+
+def _top_gram(xc: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k squared singular values [k] and left singular vectors [n, k] via the n x n Gram.
+
+    For wide data (d = 4096 >> n) this is an n x n problem instead of an n x d SVD.
+    """
+    eigvals, eigvecs = np.linalg.eigh(xc @ xc.T)  # ascending
+    top = slice(-1, -k - 1, -1)
+    return np.clip(eigvals[top], 0.0, None), eigvecs[:, top]
+
+
+def _top_svd(xc: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k squared singular values [k] and left singular vectors [n, k] via a thin SVD."""
+    u, s, _ = np.linalg.svd(xc, full_matrices=False)
+    sq = np.zeros(k)
+    m = min(k, s.size)  # d < k: the missing components have zero variance
+    sq[:m] = s[:m] ** 2
+    left = np.zeros((xc.shape[0], k))
+    left[:, :m] = u[:, :m]
+    return sq, left
+
+
+def _check_rank(sq: np.ndarray, n: int, d: int, k: int) -> None:
+    threshold = _rank_rtol(n, d) * sq[0]
+    rank = int(np.count_nonzero(sq > threshold)) if sq[0] > 0 else 0
+    if rank < k:
+        raise EmovecInputError(
+            f"fit_pca: the centred data has rank {rank} < k={k} (e.g. all vectors equal, or "
+            f"fewer than {k + 1} distinct rows); PC{rank + 1} is undefined"
+        )
+
+
+def fit_pca(x: np.ndarray, k: int = 2) -> PCAFit:
+    """PCA of the rows of x (centred on their mean), top k components.
+
+    Uses the n x n Gram eigendecomposition when d > n and a thin SVD otherwise; both give the
+    plain SVD result up to the sign of each PC (signs are arbitrary: see ``orient``).
+
+    Args:
+        x: [n, d] finite; n >= k + 1 (the centred rank is at most n - 1).
+        k: number of components, >= 1.
+
+    Returns:
+        ``PCAFit`` with loadings [k, d], scores [n, k], eigenvalues [k], explained_ratio [k].
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise EmovecInputError(f"fit_pca: x must be a 2-D [n, d] array; got shape {x.shape}")
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise EmovecInputError(f"fit_pca: k must be an integer >= 1; got {k!r}")
+    n, d = x.shape
+    if n < k + 1:
+        raise EmovecInputError(
+            f"fit_pca: k={k} components need at least {k + 1} rows (centred rank is n-1); got n={n}"
+        )
+    if not np.isfinite(x).all():
+        raise EmovecInputError("fit_pca: x contains NaN or inf")
+    xc = x - x.mean(axis=0)
+    sq, left = _top_gram(xc, k) if d > n else _top_svd(xc, k)
+    _check_rank(sq, n, d, k)
+    s = np.sqrt(sq)
+    # x_c = U S V^T  =>  scores = U S and loadings V^T = S^-1 U^T x_c (both routes).
+    loadings = (left.T @ xc) / s[:, None]
+    total = float(np.sum(xc * xc))
+    return PCAFit(
+        loadings=loadings,
+        scores=left * s[None, :],
+        eigenvalues=sq / (n - 1),
+        explained_ratio=sq / total,
+    )
+
+
+# ---- orientation rules ------------------------------------------------------------------------
+
+# (scores [n, k], emotions, anchors) -> signs [k] of +-1. A rule must never see the ratings.
+OrientationRule = Callable[[np.ndarray, tuple[str, ...], tuple[str, ...]], np.ndarray]
+
+ORIENTATIONS: dict[str, OrientationRule] = {}
+
+
+def register_orientation(name: str) -> Callable[[OrientationRule], OrientationRule]:
+    """Decorator adding a sign rule to ``ORIENTATIONS`` under ``name``."""
+
+    def decorator(fn: OrientationRule) -> OrientationRule:
+        if name in ORIENTATIONS:
+            raise EmovecInputError(f"orientation {name!r} is already registered")
+        ORIENTATIONS[name] = fn
+        return fn
+
+    return decorator
+
+
+@register_orientation("max_abs_score")
+def _max_abs_score(
+    scores: np.ndarray, emotions: tuple[str, ...], anchors: tuple[str, ...]
+) -> np.ndarray:
+    """The emotion with the largest |score| on each PC gets a positive score (first on ties)."""
+    del emotions, anchors  # the rule uses the scores alone
+    extreme = scores[np.argmax(np.abs(scores), axis=0), np.arange(scores.shape[1])]
+    return np.where(extreme < 0, -1.0, 1.0)
+
+
+@register_orientation("anchor")
+def _anchor(scores: np.ndarray, emotions: tuple[str, ...], anchors: tuple[str, ...]) -> np.ndarray:
+    """PC j is flipped so that emotion ``anchors[j]`` has a positive score.
+
+    An anchor scoring exactly 0 carries no sign; that PC falls back to ``max_abs_score``.
+    """
+    k = scores.shape[1]
+    if len(anchors) != k:
+        raise EmovecInputError(
+            f"orientation 'anchor' needs one anchor emotion per PC (k={k}); "
+            f"got anchors={list(anchors)}"
+        )
+    missing = [a for a in anchors if a not in emotions]
+    if missing:
+        raise EmovecInputError(
+            f"anchor emotion(s) {missing} not among the emotions {list(emotions)}"
+        )
+    fallback = _max_abs_score(scores, emotions, anchors)
+    anchor_scores = scores[[emotions.index(a) for a in anchors], np.arange(k)]
+    return np.where(anchor_scores == 0, fallback, np.where(anchor_scores < 0, -1.0, 1.0))
+
+
+def orient(
+    fit: PCAFit, emotions: Sequence[str], orientation: str = "anchor", anchors: Sequence[str] = ()
+) -> PCAFit:
+    """Fix the sign of each PC with a registered rule; flips loadings and scores together.
+
+    Args:
+        fit: a ``PCAFit`` whose score rows are ordered as ``emotions``.
+        emotions: [n] emotion names.
+        orientation: a key of ``ORIENTATIONS``.
+        anchors: emotion names, one per PC, for the ``"anchor"`` rule.
+
+    Returns:
+        A new ``PCAFit`` (eigenvalues unchanged).
+    """
+    if orientation not in ORIENTATIONS:
+        raise EmovecInputError(
+            f"unknown orientation {orientation!r}; known rules: {sorted(ORIENTATIONS)}"
+        )
+    signs = np.asarray(
+        ORIENTATIONS[orientation](fit.scores, tuple(emotions), tuple(anchors)), dtype=np.float64
+    )
+    if signs.shape != (fit.scores.shape[1],) or not np.isin(signs, (-1.0, 1.0)).all():
+        raise EmovecInputError(
+            f"orientation {orientation!r} must return {fit.scores.shape[1]} signs of +-1; "
+            f"got {signs!r}"
+        )
+    return PCAFit(
+        loadings=fit.loadings * signs[:, None],
+        scores=fit.scores * signs[None, :],
+        eigenvalues=fit.eigenvalues,
+        explained_ratio=fit.explained_ratio,
+    )
+
+
+# ---- correlations -----------------------------------------------------------------------------
+
+
+def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r along the last axis of broadcastable [..., n] arrays; NaN where a row is constant.
+
+    Constancy is tested exactly (max == min) because a float mean of equal values need not
+    equal them, which would turn a constant row into a noise correlation instead of NaN.
+    """
+    a, b = np.broadcast_arrays(a, b)
+    constant = (np.ptp(a, axis=-1) == 0) | (np.ptp(b, axis=-1) == 0)
+    ac = a - a.mean(axis=-1, keepdims=True)
+    bc = b - b.mean(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.sum(ac * bc, axis=-1) / np.sqrt(np.sum(ac * ac, axis=-1) * np.sum(bc * bc, axis=-1))
+    return np.where(constant, np.nan, np.clip(r, -1.0, 1.0))
+
+
+def _ranks(a: np.ndarray) -> np.ndarray:
+    """Average ranks along the last axis (Spearman = Pearson of ranks); NaN rows stay NaN."""
+    return rankdata(a, axis=-1)
+
+
+# ---- bootstrap in emotion space ---------------------------------------------------------------
+
+
+def _resample_scores(
+    gram: np.ndarray, full_scores: np.ndarray, idx: np.ndarray, zero_below: float
+) -> np.ndarray:
+    """Aligned 2-PC scores of one bootstrap resample, from the full-sample Gram alone.
+
+    Refitting PCA on n resampled d-dim rows is replaced by an eigenproblem in emotion space.
+    A row drawn w times contributes w identical rows, so the resample covariance is
+    sum_u w_u (x_u - mu)(x_u - mu)^T over the m distinct rows u; the m x m matrix
+    D^1/2 C D^1/2 (C_uv = (x_u - mu).(x_v - mu), D = diag(w)) has the same nonzero
+    eigenvalues as the n x n centred Gram H G[idx][:, idx] H, but is ~(0.63)^3 the cost, and
+    duplicated rows get bit-identical scores (which Spearman's tie handling needs).
+
+    Args:
+        gram: [n, n] x_c x_c^T of the full-sample-centred vectors (re-centring below makes
+            the earlier centring irrelevant).
+        full_scores: [n, 2] oriented full-sample scores, used only to align signs.
+        idx: int [n] resampled emotion indices.
+        zero_below: squared singular values at or below this are treated as 0 (PC undefined).
+
+    Returns:
+        float64 [n, 2] scores of the resampled rows (in ``idx`` order); a column is NaN when
+        that PC does not exist in the resample (PC1 needs 2 distinct rows, PC2 needs 3).
+    """
+    n = idx.size
+    counts = np.bincount(idx, minlength=gram.shape[0])
+    uniq = np.flatnonzero(counts)
+    w = counts[uniq].astype(np.float64)
+    g = gram[np.ix_(uniq, uniq)]
+    x_dot_mu = g @ w / n  # x_u . mu, with mu the resample mean
+    centred = g - x_dot_mu[:, None] - x_dot_mu[None, :] + (w @ x_dot_mu) / n
+    sqrt_w = np.sqrt(w)
+    m = uniq.size
+    n_pc = min(2, m)
+    # 'evx' (bisection + inverse iteration for the requested pair only) is ~3x faster than a
+    # full eigendecomposition at m ~ 100 and this call dominates the run time.
+    eigvals, eigvecs = scipy.linalg.eigh(
+        centred * sqrt_w[:, None] * sqrt_w[None, :],
+        subset_by_index=[m - n_pc, m - 1],
+        driver="evx",
+    )
+    out = np.full((n, 2), np.nan)
+    for j in range(n_pc):
+        lam, vec = eigvals[-1 - j], eigvecs[:, -1 - j]
+        if lam <= zero_below:
+            continue  # PC j+1 does not exist in this resample: leave NaN
+        # score of distinct row u: (x_u - mu) . loading = sqrt(lam) v_u / sqrt(w_u)
+        per_row = np.sqrt(lam) * vec / sqrt_w
+        out[:, j] = per_row[np.searchsorted(uniq, idx)]
+    # loading_boot . loading_full is proportional to scores_boot . (s_full[idx] - mean): align
+    # by its sign so a flipped eigenvector is not read as a sign change of the effect.
+    ref = full_scores[idx] - full_scores[idx].mean(axis=0)
+    dots = np.sum(out * ref, axis=0)
+    return out * np.where(dots < 0, -1.0, 1.0)[None, :]
+
+
+def _bootstrap_scores(x: np.ndarray, fit: PCAFit, boot_idx: np.ndarray) -> np.ndarray:
+    """Aligned bootstrap scores of every resample.
+
+    Args:
+        x: [n, d] the vectors of one layer.
+        fit: their oriented full-sample 2-PC ``PCAFit``.
+        boot_idx: int [B, n] resampled emotion indices.
+
+    Returns:
+        float64 [B, n, 2] (see ``_resample_scores``).
+    """
+    n, d = x.shape
+    xc = x - x.mean(axis=0)
+    gram = xc @ xc.T
+    # Same zero threshold as fit_pca, relative to the full-sample s_1^2 = (n-1) lambda1.
+    zero_below = _rank_rtol(n, d) * fit.eigenvalues[0] * (n - 1)
+    return np.stack([_resample_scores(gram, fit.scores, idx, zero_below) for idx in boot_idx])
+
+
+# ---- per-layer analysis -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Ratings:
+    """Ratings and their resampled / permuted copies, shared by every layer.
+
+    Attributes:
+        values, ranks: [2, n] valence and arousal ratings and their average ranks.
+        boot_values, boot_ranks: [2, B, n] ratings of each bootstrap resample (ranks recomputed
+            within the resample, which has ties).
+        perm_values, perm_ranks: [2, P, n] ratings under each permutation (permuting ranks
+            equals ranking permuted values).
+        boot_idx: int [B, n] resampled emotion indices.
+    """
+
+    values: np.ndarray
+    ranks: np.ndarray
+    boot_values: np.ndarray
+    boot_ranks: np.ndarray
+    perm_values: np.ndarray
+    perm_ranks: np.ndarray
+    boot_idx: np.ndarray
+
+
+def _prepare_ratings(ratings: np.ndarray, boot_idx: np.ndarray, perm_idx: np.ndarray) -> _Ratings:
+    ranks = _ranks(ratings)
+    boot_values = ratings[:, boot_idx]
+    return _Ratings(
+        values=ratings,
+        ranks=ranks,
+        boot_values=boot_values,
+        boot_ranks=_ranks(boot_values),
+        perm_values=ratings[:, perm_idx],
+        perm_ranks=ranks[:, perm_idx],
+        boot_idx=boot_idx,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _LayerStats:
+    """Statistics of one layer; index 0 = (PC1, valence), 1 = (PC2, arousal).
+
+    Attributes:
+        fit: oriented 2-PC ``PCAFit``.
+        r, rho: [2] observed Pearson r and Spearman rho.
+        r_boot, rho_boot: [B, 2]; NaN in resamples where any of the four is undefined.
+        r_null, rho_null: [P, 2] |r| and |rho| under permuted ratings.
+    """
+
+    fit: PCAFit
+    r: np.ndarray
+    rho: np.ndarray
+    r_boot: np.ndarray
+    rho_boot: np.ndarray
+    r_null: np.ndarray
+    rho_null: np.ndarray
+
+    @property
+    def n_boot_valid(self) -> int:
+        return int(np.count_nonzero(np.isfinite(self.r_boot[:, 0])))
+
+
+def _analyse_layer(
+    x: np.ndarray,
+    emotions: tuple[str, ...],
+    ratings: _Ratings,
+    orientation: str,
+    anchors: tuple[str, ...],
+) -> _LayerStats:
+    """PCA, orientation, observed correlations, bootstrap and permutation null for x [n, d]."""
+    fit = orient(fit_pca(x, k=2), emotions, orientation, anchors)
+    scores = fit.scores.T  # [2, n]: row j is PC j+1, paired with target j
+    score_ranks = _ranks(scores)
+    boot = np.moveaxis(_bootstrap_scores(x, fit, ratings.boot_idx), -1, 0)  # [2, B, n]
+    r_boot = _pearson_rows(boot, ratings.boot_values).T  # [B, 2]
+    rho_boot = _pearson_rows(_ranks(boot), ratings.boot_ranks).T
+    # One valid set for all four statistics, so every CI of a layer rests on the same resamples.
+    invalid = ~np.isfinite(np.concatenate([r_boot, rho_boot], axis=1)).all(axis=1)
+    r_boot[invalid] = np.nan
+    rho_boot[invalid] = np.nan
+    # Permutation null: the PCA does not depend on the ratings, so only the ratings move.
+    r_null = np.abs(_pearson_rows(scores[:, None, :], ratings.perm_values)).T  # [P, 2]
+    rho_null = np.abs(_pearson_rows(score_ranks[:, None, :], ratings.perm_ranks)).T
+    return _LayerStats(
+        fit=fit,
+        r=_pearson_rows(scores, ratings.values),
+        rho=_pearson_rows(score_ranks, ratings.ranks),
+        r_boot=r_boot,
+        rho_boot=rho_boot,
+        r_null=r_null,
+        rho_null=rho_null,
+    )
+
+
+# ---- result -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class AffectResult:
+    """Valence (PC1) and arousal (PC2) correlations per layer, with their uncertainty.
+
+    Attributes:
+        emotions: emotion names, the row order of ``scores``.
+        layers: one row per layer; columns layer, n_emotions, lambda1, lambda2, lambda_ratio,
+            evr1, evr2, n_boot_valid, then per target t in (valence, arousal): t_pc (1 or 2),
+            t_r, t_r_ci_low, t_r_ci_high, t_p_perm, t_p_fdr (BH over layers), t_p_maxT
+            (single-step max-T over layers), t_rho, t_rho_ci_low, t_rho_ci_high,
+            t_rho_p_perm, t_rho_p_fdr. p-values are two-sided (|r|).
+        peaks: {"valence" | "arousal": {layer, pc, r, r_ci_low, r_ci_high, p_perm, p_fdr,
+            p_max, rho, lambda_ratio}} at the layer of largest |r|; p_max is the
+            max-statistic p over layers (the honest p for a post-hoc peak).
+        scores: float64 [n_layers, n_emotions, 2] oriented PC1/PC2 scores.
+        n_boot, n_perm, seed, ci_level, orientation, anchors: the settings behind the numbers.
+    """
+
+    emotions: tuple[str, ...]
+    layers: pd.DataFrame
+    peaks: dict[str, dict]
+    scores: np.ndarray
+    n_boot: int
+    n_perm: int
+    seed: int
+    ci_level: float
+    orientation: str
+    anchors: tuple[str, ...]
+
+    def to_summary(self) -> dict:
+        """JSON-serialisable settings and peaks."""
+        return {
+            "emotions": list(self.emotions),
+            "n_emotions": len(self.emotions),
+            "n_layers": int(self.scores.shape[0]),
+            "n_boot": self.n_boot,
+            "n_perm": self.n_perm,
+            "seed": self.seed,
+            "ci_level": self.ci_level,
+            "orientation": self.orientation,
+            "anchors": list(self.anchors),
+            "peaks": {t: dict(p) for t, p in self.peaks.items()},
+        }
+
+
+def _ci_or_nan(samples: np.ndarray, level: float) -> tuple[float, float]:
+    """Percentile CI, or (NaN, NaN) when fewer than 2 resamples were valid (e.g. n_boot=1)."""
+    if np.count_nonzero(np.isfinite(samples)) < 2:
+        return float("nan"), float("nan")
+    return percentile_ci(samples, level)
+
+
+def _target_columns(
+    stats: list[_LayerStats], target: str, j: int, ci_level: float
+) -> tuple[dict[str, np.ndarray], float]:
+    """Per-layer columns of one target and its max-statistic p over layers."""
+    r = np.array([s.r[j] for s in stats])
+    rho = np.array([s.rho[j] for s in stats])
+    r_null = np.stack([s.r_null[:, j] for s in stats], axis=1)  # [P, L]: same perms every layer
+    rho_null = np.stack([s.rho_null[:, j] for s in stats], axis=1)
+    r_ci = np.array([_ci_or_nan(s.r_boot[:, j], ci_level) for s in stats])
+    rho_ci = np.array([_ci_or_nan(s.rho_boot[:, j], ci_level) for s in stats])
+    p_perm = np.array([permutation_p(abs(v), r_null[:, i]) for i, v in enumerate(r)])
+    rho_p_perm = np.array([permutation_p(abs(v), rho_null[:, i]) for i, v in enumerate(rho)])
+    p_max, p_max_t = max_statistic_p(np.abs(r), r_null)
+    columns = {
+        f"{target}_pc": np.full(len(stats), j + 1),
+        f"{target}_r": r,
+        f"{target}_r_ci_low": r_ci[:, 0],
+        f"{target}_r_ci_high": r_ci[:, 1],
+        f"{target}_p_perm": p_perm,
+        f"{target}_p_fdr": bh_adjust(p_perm),
+        f"{target}_p_maxT": p_max_t,
+        f"{target}_rho": rho,
+        f"{target}_rho_ci_low": rho_ci[:, 0],
+        f"{target}_rho_ci_high": rho_ci[:, 1],
+        f"{target}_rho_p_perm": rho_p_perm,
+        f"{target}_rho_p_fdr": bh_adjust(rho_p_perm),
+    }
+    return columns, p_max
+
+
+def _layers_frame(
+    stats: list[_LayerStats], n: int, ci_level: float
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The per-layer table and the max-statistic p over layers of each target."""
+    eig = np.array([s.fit.eigenvalues for s in stats])
+    evr = np.array([s.fit.explained_ratio for s in stats])
+    columns: dict[str, np.ndarray] = {
+        "layer": np.arange(len(stats)),
+        "n_emotions": np.full(len(stats), n),
+        "lambda1": eig[:, 0],
+        "lambda2": eig[:, 1],
+        "lambda_ratio": eig[:, 0] / eig[:, 1],
+        "evr1": evr[:, 0],
+        "evr2": evr[:, 1],
+        "n_boot_valid": np.array([s.n_boot_valid for s in stats]),
+    }
+    p_max: dict[str, float] = {}
+    for target, j in TARGETS:
+        target_columns, p_max[target] = _target_columns(stats, target, j, ci_level)
+        columns.update(target_columns)
+    return pd.DataFrame(columns), p_max
+
+
+def _peak(layers: pd.DataFrame, target: str, p_max: float) -> dict:
+    # np.argmax takes the first layer on ties.
+    row = layers.iloc[int(np.argmax(np.abs(layers[f"{target}_r"].to_numpy())))]
+    return {
+        "layer": int(row["layer"]),
+        "pc": int(row[f"{target}_pc"]),
+        "r": float(row[f"{target}_r"]),
+        "r_ci_low": float(row[f"{target}_r_ci_low"]),
+        "r_ci_high": float(row[f"{target}_r_ci_high"]),
+        "p_perm": float(row[f"{target}_p_perm"]),
+        "p_fdr": float(row[f"{target}_p_fdr"]),
+        "p_max": float(p_max),
+        "rho": float(row[f"{target}_rho"]),
+        "lambda_ratio": float(row["lambda_ratio"]),
+    }
+
+
+# ---- validation and entry point ---------------------------------------------------------------
+
+
+def _check_ratings(values: Sequence[float], name: str, n: int) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != (n,):
+        raise EmovecInputError(f"{name} must have shape [n_emotions={n}]; got {values.shape}")
+    if not np.isfinite(values).all():
+        raise EmovecInputError(f"{name} contains NaN or inf")
+    if np.ptp(values) == 0:
+        raise EmovecInputError(
+            f"{name} is constant ({float(values[0])}); its correlation is undefined"
+        )
+    return values
+
+
+def _validate(
+    vectors: np.ndarray, emotions: Sequence[str], valence: Sequence[float], arousal: Sequence[float]
+) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+    """Checked vectors [n, L, d], emotion names and ratings [2, n] (valence, arousal)."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    if vectors.ndim != 3:
+        raise EmovecInputError(
+            f"vectors must have shape [n_emotions, n_layers, d]; got {vectors.shape}"
+        )
+    emotions = tuple(str(e) for e in emotions)
+    n = vectors.shape[0]
+    if len(emotions) != n:
+        raise EmovecInputError(
+            f"emotions has {len(emotions)} names but vectors has n_emotions={n} rows"
+        )
+    duplicates = sorted({e for e in emotions if emotions.count(e) > 1})
+    if duplicates:
+        raise EmovecInputError(f"emotions contains duplicate names {duplicates}")
+    if n < 3:
+        raise EmovecInputError(
+            "PCA with 2 components and a correlation need at least 3 emotions; "
+            f"got {n} ({list(emotions)})"
+        )
+    if not np.isfinite(vectors).all():
+        i, layer, _ = (int(v) for v in np.argwhere(~np.isfinite(vectors))[0])
+        raise EmovecInputError(
+            f"vectors contains NaN or inf (first at emotion {emotions[i]!r}, layer {layer})"
+        )
+    ratings = np.stack(
+        [_check_ratings(valence, "valence", n), _check_ratings(arousal, "arousal", n)]
+    )
+    return vectors, emotions, ratings
+
+
+def _check_settings(n_boot: int, n_perm: int, ci_level: float) -> None:
+    for name, value in (("n_boot", n_boot), ("n_perm", n_perm)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise EmovecInputError(f"{name} must be an integer >= 1; got {value!r}")
+    if not 0.0 < float(ci_level) < 1.0:
+        raise EmovecInputError(f"ci_level must lie in (0, 1); got {ci_level!r}")
+
+
+def affect_by_layer(
+    vectors: np.ndarray,
+    emotions: Sequence[str],
+    valence: Sequence[float],
+    arousal: Sequence[float],
+    *,
+    n_boot: int,
+    n_perm: int,
+    seed: int,
+    orientation: str = "anchor",
+    anchors: Sequence[str] = ("happy", "afraid"),
+    ci_level: float = 0.95,
+    progress: bool = False,
+) -> AffectResult:
+    """Correlate PC1 with valence and PC2 with arousal at every layer, with CIs and p-values.
+
+    Per layer: 2-PC PCA of the emotion vectors, signs fixed by ``orientation`` (never by the
+    ratings), Pearson r and Spearman rho of (PC1, valence) and (PC2, arousal).
+    Uncertainty, all drawn once from ``np.random.default_rng(seed)`` (bootstrap indices
+    first, then permutations) and shared by every layer:
+
+    * bootstrap over emotions: resample with replacement, refit the PCA, align each PC to the
+      full-sample loading, correlate with the resampled ratings; percentile CI at ``ci_level``
+      over resamples where every statistic is defined (count in ``n_boot_valid``);
+    * permutation null: permute the ratings (the same permutation for every layer and both
+      targets), two-sided |r| and |rho|; per-layer p, BH over layers, max-T over layers.
+
+    Args:
+        vectors: [n_emotions, n_layers, d] emotion vectors (any units), finite.
+        emotions: [n_emotions] distinct names, the row order of ``vectors``; >= 3.
+        valence, arousal: [n_emotions] human ratings, finite, not constant.
+        n_boot, n_perm: numbers of bootstrap resamples and permutations (>= 1).
+        seed: seed of the single random generator.
+        orientation: a key of ``ORIENTATIONS``.
+        anchors: for ``"anchor"``: the emotion made positive on PC1, then on PC2.
+        ci_level: coverage of the percentile intervals, in (0, 1).
+        progress: show a tqdm bar over layers.
+
+    Returns:
+        ``AffectResult``.
+    """
+    x, emotions, ratings = _validate(vectors, emotions, valence, arousal)
+    _check_settings(n_boot, n_perm, ci_level)
+    n, n_layers, _ = x.shape
+    rng = np.random.default_rng(seed)
+    boot_idx = rng.integers(0, n, size=(int(n_boot), n))
+    perm_idx = rng.permuted(np.tile(np.arange(n), (int(n_perm), 1)), axis=1)
+    prepared = _prepare_ratings(ratings, boot_idx, perm_idx)
+    anchors = tuple(anchors)
+
+    stats: list[_LayerStats] = []
+    for layer in tqdm(range(n_layers), desc="valence/arousal", disable=not progress):
+        try:
+            stats.append(_analyse_layer(x[:, layer], emotions, prepared, orientation, anchors))
+        except EmovecInputError as err:
+            raise EmovecInputError(f"layer {layer}: {err}") from err
+
+    layers, p_max = _layers_frame(stats, n, float(ci_level))
+    return AffectResult(
+        emotions=emotions,
+        layers=layers,
+        peaks={t: _peak(layers, t, p_max[t]) for t, _ in TARGETS},
+        scores=np.stack([s.fit.scores for s in stats]),
+        n_boot=int(n_boot),
+        n_perm=int(n_perm),
+        seed=int(seed),
+        ci_level=float(ci_level),
+        orientation=orientation,
+        anchors=anchors,
+    )

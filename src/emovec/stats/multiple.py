@@ -1,0 +1,200 @@
+"""Multiple comparisons and resampling p-values.
+
+A per-layer analysis tests the same hypothesis at every layer and then reports the best
+layer. That best layer is a maximum, so its raw p is optimistic (METHODS trap: "a peak r over
+layers is a maximum"). This module provides the two standard answers: false-discovery-rate
+control across layers (Benjamini-Hochberg / Benjamini-Yekutieli) and the max-statistic
+(single-step max-T) permutation p, which keeps the dependence between layers.
+
+All p-values are dimensionless probabilities in (0, 1].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emovec.errors import EmovecInputError
+
+__all__ = [
+    "bh_adjust",
+    "by_adjust",
+    "max_statistic_p",
+    "percentile_ci",
+    "permutation_p",
+]
+
+# Relative tolerance when comparing a null statistic with the observed one. A permutation
+# that is (in exact arithmetic) as extreme as the data can come out a few ulps smaller after
+# a differently-ordered float sum; counting it anyway keeps p valid. Same rule as
+# scipy.stats.permutation_test (100 machine epsilons, relative to |observed|).
+_TIE_RTOL = 100 * np.finfo(np.float64).eps
+
+
+def _check_pvalues(p: np.ndarray, name: str = "p") -> np.ndarray:
+    """p as float64 [m], m >= 1, every value finite and in [0, 1]."""
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim != 1 or p.size == 0:
+        raise EmovecInputError(
+            f"{name} must be a non-empty 1-D array of p-values; got shape {p.shape}"
+        )
+    bad = ~np.isfinite(p) | (p < 0) | (p > 1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise EmovecInputError(
+            f"{name} must hold finite values in [0, 1]; {name}[{i}] = {float(p[i])}"
+        )
+    return p
+
+
+def _step_up(p: np.ndarray, factor: float) -> np.ndarray:
+    """Step-up FDR adjustment: min over j >= rank of factor * m * p_(j) / j, clipped to 1.
+
+    Args:
+        p: float64 [m], validated.
+        factor: 1 for Benjamini-Hochberg, sum_{i<=m} 1/i for Benjamini-Yekutieli.
+
+    Returns:
+        float64 [m] adjusted p-values, in the order of ``p``.
+    """
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * factor * m / np.arange(1, m + 1)
+    # Cumulative minimum from the largest p down: an adjusted p may never exceed that of a
+    # larger raw p (this is what makes the procedure step-up and keeps ties equal).
+    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
+def bh_adjust(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (FDR under independence or positive dependence).
+
+    Args:
+        p: [m] raw p-values in [0, 1], m >= 1.
+
+    Returns:
+        float64 [m], same order as ``p``; reject at FDR q where the adjusted p <= q.
+    """
+    return _step_up(_check_pvalues(p), factor=1.0)
+
+
+def by_adjust(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Yekutieli adjusted p-values (FDR under arbitrary dependence).
+
+    BH inflated by the harmonic number c(m) = sum_{i=1}^m 1/i.
+
+    Args:
+        p: [m] raw p-values in [0, 1], m >= 1.
+
+    Returns:
+        float64 [m], same order as ``p``.
+    """
+    p = _check_pvalues(p)
+    harmonic = float(np.sum(1.0 / np.arange(1, p.size + 1)))
+    return _step_up(p, factor=harmonic)
+
+
+def _check_null(null: np.ndarray, ndim: int, name: str = "null") -> np.ndarray:
+    null = np.asarray(null, dtype=np.float64)
+    if null.ndim != ndim or null.shape[0] == 0:
+        raise EmovecInputError(
+            f"{name} must be a non-empty {ndim}-D array (permutations first); "
+            f"got shape {null.shape}"
+        )
+    if np.isnan(null).any():
+        i = np.argwhere(np.isnan(null))[0].tolist()
+        raise EmovecInputError(
+            f"{name} contains NaN at index {i}; a null statistic must be defined"
+        )
+    return null
+
+
+def _count_at_least(null: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """#(null >= observed) along axis 0, with a few-ulp tolerance (see ``_TIE_RTOL``)."""
+    return np.count_nonzero(null >= observed - _TIE_RTOL * np.abs(observed), axis=0)
+
+
+def permutation_p(observed: float, null: np.ndarray) -> float:
+    """One-sided permutation p: (1 + #(null >= observed)) / (1 + len(null)).
+
+    The "+1" counts the observed labelling as one of the permutations, so p is never 0 and
+    the test is exact (P(p <= a) <= a under exchangeability). For a two-sided test pass
+    absolute values (e.g. |r|).
+
+    Args:
+        observed: the statistic on the real labelling (finite).
+        null: [n_perm] the statistic under permuted labellings; NaN is an error.
+
+    Returns:
+        p in [1/(n_perm+1), 1].
+    """
+    obs = float(observed)
+    if not np.isfinite(obs):
+        raise EmovecInputError(f"observed must be finite; got {obs}")
+    null = _check_null(null, ndim=1)
+    return float((1 + _count_at_least(null, np.float64(obs))) / (1 + null.shape[0]))
+
+
+def max_statistic_p(observed: np.ndarray, null: np.ndarray) -> tuple[float, np.ndarray]:
+    """Max-statistic permutation p for the peak, and single-step max-T adjusted p per element.
+
+    Each permutation's null statistic is reduced to its maximum over the L elements (layers);
+    comparing every observed value with that distribution of maxima controls the family-wise
+    error over all L, whatever their correlation. This is valid only if permutation i applied
+    the SAME relabelling to all L elements: that is what carries the dependence between
+    layers into the null. Larger statistics must mean stronger evidence (use |r|).
+
+    Args:
+        observed: [L] observed statistics, finite.
+        null: [P, L] statistics under P permutations, row i from one permutation; no NaN.
+
+    Returns:
+        (p_max, p_adjusted): p_max = (1 + #(max_l null[i, l] >= max_l observed[l])) / (1 + P)
+        is the p of the post-hoc peak; p_adjusted float64 [L] is the same formula with
+        observed[l] in place of the maximum (so p_max == p_adjusted.min()).
+    """
+    observed = np.asarray(observed, dtype=np.float64)
+    if observed.ndim != 1 or observed.size == 0:
+        raise EmovecInputError(
+            f"observed must be a non-empty 1-D array; got shape {observed.shape}"
+        )
+    if not np.isfinite(observed).all():
+        i = int(np.flatnonzero(~np.isfinite(observed))[0])
+        raise EmovecInputError(f"observed must be finite; observed[{i}] = {float(observed[i])}")
+    null = _check_null(null, ndim=2)
+    if null.shape[1] != observed.size:
+        raise EmovecInputError(
+            f"null must have shape [n_perm, L={observed.size}]; got {null.shape}"
+        )
+    null_max = null.max(axis=1)  # [P]
+    counts = _count_at_least(null_max[:, None], observed[None, :])  # [L]
+    p_adjusted = (1.0 + counts) / (1.0 + null.shape[0])
+    return float(p_adjusted.min()), p_adjusted
+
+
+def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Equal-tailed percentile interval of bootstrap samples, NaN samples ignored.
+
+    Args:
+        samples: any shape, flattened; NaN marks a resample where the statistic is undefined.
+            +-inf is an error (no statistic here can be infinite; it signals a bug upstream).
+        level: coverage in (0, 1), e.g. 0.95 -> the 2.5th and 97.5th percentiles.
+
+    Returns:
+        (low, high) with linear interpolation between order statistics (numpy default).
+    """
+    level = float(level)
+    if not 0.0 < level < 1.0:
+        raise EmovecInputError(f"level must lie in (0, 1); got {level!r}")
+    samples = np.asarray(samples, dtype=np.float64).ravel()
+    if np.isinf(samples).any():
+        raise EmovecInputError("samples contains +-inf; only finite values or NaN are allowed")
+    finite = samples[~np.isnan(samples)]
+    if finite.size < 2:
+        raise EmovecInputError(
+            f"samples needs at least 2 non-NaN values for a percentile interval; got {finite.size}"
+        )
+    tail = 100.0 * (1.0 - level) / 2.0
+    low, high = np.percentile(finite, [tail, 100.0 - tail])
+    return float(low), float(high)

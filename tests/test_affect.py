@@ -1,0 +1,317 @@
+"""Tests for the valence/arousal PCA analysis (emovec.geometry.affect)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import binom
+
+from emovec.errors import EmovecInputError
+from emovec.geometry.affect import (
+    ORIENTATIONS,
+    affect_by_layer,
+    fit_pca,
+    orient,
+    register_orientation,
+)
+from emovec.geometry.affect import _bootstrap_scores, _pearson_rows
+from emovec.stats.multiple import bh_adjust
+
+COLUMNS = [
+    "layer", "n_emotions", "lambda1", "lambda2", "lambda_ratio", "evr1", "evr2", "n_boot_valid",
+] + [
+    f"{t}_{c}"
+    for t in ("valence", "arousal")
+    for c in ("pc", "r", "r_ci_low", "r_ci_high", "p_perm", "p_fdr", "p_maxT",
+              "rho", "rho_ci_low", "rho_ci_high", "rho_p_perm", "rho_p_fdr")
+]
+
+
+def _names(n: int) -> tuple[str, ...]:
+    return tuple(f"e{i}" for i in range(n))
+
+
+def _planted(seed: int = 0, n: int = 20, d: int = 64, n_layers: int = 4):
+    """vectors = 3 v u1 + 1.5 a u2 + 0.2 noise (fresh noise per layer), v, a ~ U(-1, 1)."""
+    rng = np.random.default_rng(seed)
+    v, a = rng.uniform(-1, 1, size=n), rng.uniform(-1, 1, size=n)
+    q, _ = np.linalg.qr(rng.normal(size=(d, 2)))  # u1, u2 orthonormal
+    signal = 3.0 * v[:, None] * q[:, 0] + 1.5 * a[:, None] * q[:, 1]
+    vectors = signal[:, None, :] + 0.2 * rng.normal(size=(n, n_layers, d))
+    return vectors, v, a
+
+
+@pytest.fixture(scope="module")
+def planted_result():
+    vectors, v, a = _planted()
+    emotions = _names(20)
+    anchors = (emotions[int(np.argmax(v))], emotions[int(np.argmax(a))])
+    res = affect_by_layer(vectors, emotions, v, a, n_boot=200, n_perm=199, seed=0, anchors=anchors)
+    return res, vectors, emotions, anchors
+
+
+# ---- PCA --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(10, 50), (30, 5), (6, 6)])  # wide (Gram route), tall, square
+def test_fit_pca_equals_svd_up_to_sign(shape):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=shape) * np.linspace(3, 1, shape[1]) + 2.0
+    k = 3
+    fit = fit_pca(x, k)
+    xc = x - x.mean(axis=0)
+    u, s, vt = np.linalg.svd(xc, full_matrices=False)
+    signs = np.sign(np.sum(fit.loadings * vt[:k], axis=1))
+    np.testing.assert_allclose(fit.loadings * signs[:, None], vt[:k], atol=1e-8)
+    np.testing.assert_allclose(fit.scores * signs[None, :], u[:, :k] * s[:k], atol=1e-8)
+    np.testing.assert_allclose(fit.eigenvalues, s[:k] ** 2 / (shape[0] - 1), rtol=1e-10)
+    np.testing.assert_allclose(fit.explained_ratio, s[:k] ** 2 / np.sum(s**2), rtol=1e-10)
+    np.testing.assert_allclose(fit.loadings @ fit.loadings.T, np.eye(k), atol=1e-10)
+    np.testing.assert_allclose(fit.scores, xc @ fit.loadings.T, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "x, k, fragment",
+    [
+        (np.ones((2, 5)), 2, "at least 3 rows"),
+        (np.ones((6, 5)), 2, "rank 0 < k=2"),
+        (np.outer(np.arange(6.0), np.ones(5)), 2, "rank 1 < k=2"),  # rows on a line
+        (np.outer(np.arange(6.0), np.ones(40)), 2, "rank 1 < k=2"),  # same, Gram route
+        (np.array([[0.0, 1.0], [np.nan, 2.0], [1.0, 0.0]]), 1, "NaN"),
+        (np.ones(5), 1, "2-D"),
+        (np.eye(4), 0, "k must be an integer >= 1"),
+    ],
+)
+def test_fit_pca_bad_inputs(x, k, fragment):
+    with pytest.raises(EmovecInputError, match=fragment):
+        fit_pca(x, k)
+
+
+# ---- orientation ------------------------------------------------------------------------------
+
+
+def test_anchor_orientation_makes_anchors_positive_and_flips_loadings_with_scores():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(8, 12))
+    emotions = _names(8)
+    raw = fit_pca(x, 2)
+    for anchors in [("e0", "e1"), ("e5", "e5"), ("e7", "e2")]:
+        fit = orient(raw, emotions, "anchor", anchors)
+        assert fit.scores[emotions.index(anchors[0]), 0] > 0
+        assert fit.scores[emotions.index(anchors[1]), 1] > 0
+        np.testing.assert_allclose(fit.scores, (x - x.mean(axis=0)) @ fit.loadings.T, atol=1e-10)
+        np.testing.assert_array_equal(fit.eigenvalues, raw.eigenvalues)
+
+
+def test_max_abs_orientation_makes_the_most_extreme_emotion_positive():
+    x = np.random.default_rng(2).normal(size=(9, 4))
+    fit = orient(fit_pca(x, 2), _names(9), "max_abs_score")
+    extreme = np.argmax(np.abs(fit.scores), axis=0)
+    assert np.all(fit.scores[extreme, [0, 1]] > 0)
+
+
+def test_anchor_with_zero_score_falls_back_to_max_abs():
+    scores = np.array([[0.0, 1.0], [2.0, -3.0], [-5.0, 0.5]])
+    emotions = ("a", "b", "c")
+    # PC1: anchor "a" scores exactly 0 -> max |score| is c's -5 -> flip; PC2: "a" is +1 -> keep
+    np.testing.assert_array_equal(ORIENTATIONS["anchor"](scores, emotions, ("a", "a")), [-1.0, 1.0])
+
+
+def test_orientation_errors():
+    fit = fit_pca(np.random.default_rng(0).normal(size=(5, 3)), 2)
+    with pytest.raises(EmovecInputError, match=r"unknown orientation 'nope'.*anchor.*max_abs_score"):
+        orient(fit, _names(5), "nope")
+    with pytest.raises(EmovecInputError, match=r"anchor emotion\(s\) \['happy'\] not among"):
+        orient(fit, _names(5), "anchor", ("happy", "e1"))
+    with pytest.raises(EmovecInputError, match="one anchor emotion per PC"):
+        orient(fit, _names(5), "anchor", ("e1",))
+
+
+def test_registered_orientation_is_used_and_duplicates_are_refused():
+    @register_orientation("test_all_negative_first")
+    def _rule(scores, emotions, anchors):  # puts emotion 0 on the negative side of every PC
+        return np.where(scores[0] > 0, -1.0, 1.0)
+
+    try:
+        vectors, v, a = _planted(n_layers=2)
+        res = affect_by_layer(vectors, _names(20), v, a, n_boot=2, n_perm=9, seed=0,
+                              orientation="test_all_negative_first")
+        assert np.all(res.scores[:, 0, :] < 0)
+        with pytest.raises(EmovecInputError, match="already registered"):
+            register_orientation("test_all_negative_first")(_rule)
+    finally:
+        ORIENTATIONS.pop("test_all_negative_first")
+
+
+# ---- bootstrap fast path ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("d", [30, 5])  # naive refit through the Gram route and the SVD route
+def test_bootstrap_fast_path_equals_naive_refit(d):
+    rng = np.random.default_rng(4)
+    n = 8
+    x = rng.normal(size=(n, d)) * np.linspace(2, 1, d)
+    full = orient(fit_pca(x, 2), _names(n), "max_abs_score")
+    boot_idx = np.concatenate([
+        rng.integers(0, n, size=(60, n)),
+        [[0, 0, 0, 1, 1, 1, 1, 0], [3] * n],  # 2 distinct rows (no PC2) and 1 (no PC at all)
+    ])
+    fast = _bootstrap_scores(x, full, boot_idx)
+    assert fast.shape == (62, n, 2)
+    v = rng.normal(size=n)
+    compared = 0
+    for b, idx in enumerate(boot_idx):
+        try:
+            refit = fit_pca(x[idx], 2)
+        except EmovecInputError:
+            assert np.isnan(fast[b, :, 1]).all()  # PC2 undefined in the fast path too
+            continue
+        # naive alignment: flip a bootstrap PC whose loading points away from the full one
+        signs = np.where(np.sum(refit.loadings * full.loadings, axis=1) < 0, -1.0, 1.0)
+        naive = refit.scores * signs[None, :]
+        np.testing.assert_allclose(fast[b], naive, atol=1e-8)
+        np.testing.assert_allclose(
+            _pearson_rows(fast[b].T, v[idx]), _pearson_rows(naive.T, v[idx]), atol=1e-8
+        )
+        compared += 1
+    assert compared >= 55
+    assert np.isnan(fast[61]).all()  # a single distinct row has no PC1 either
+    assert np.isfinite(fast[60, :, 0]).all()  # two distinct rows still define PC1
+
+
+# ---- end to end: planted signal ---------------------------------------------------------------
+
+
+def test_planted_valence_and_arousal_are_recovered(planted_result):
+    res, _, _, _ = planted_result
+    df = res.layers
+    assert list(df.columns) == COLUMNS
+    assert len(df) == 4
+    assert np.all(df["valence_r"] > 0.9)  # the anchor (max-valence emotion) makes r positive
+    assert np.all(df["valence_r_ci_low"] > 0)
+    assert np.all(df["valence_p_maxT"] < 0.05)
+    assert np.all(np.abs(df["arousal_r"]) > 0.8)
+    assert np.all(df["n_boot_valid"] == 200)
+    peak = res.peaks["valence"]
+    assert peak["layer"] == int(np.argmax(np.abs(df["valence_r"])))
+    assert peak["pc"] == 1 and res.peaks["arousal"]["pc"] == 2
+    assert peak["p_max"] == df["valence_p_maxT"].min()
+    assert peak["r"] == df["valence_r"].iloc[peak["layer"]]
+
+
+def test_layer_columns_are_consistent(planted_result):
+    res, vectors, emotions, anchors = planted_result
+    df = res.layers
+    for t in ("valence", "arousal"):
+        np.testing.assert_array_equal(df[f"{t}_p_fdr"], bh_adjust(df[f"{t}_p_perm"].to_numpy()))
+        np.testing.assert_array_equal(df[f"{t}_rho_p_fdr"], bh_adjust(df[f"{t}_rho_p_perm"].to_numpy()))
+        # max-T compares with the maximum over layers, so it can only be more conservative
+        assert np.all(df[f"{t}_p_maxT"] >= df[f"{t}_p_perm"])
+        assert np.all((df[f"{t}_r_ci_low"] <= df[f"{t}_r_ci_high"]))
+    np.testing.assert_array_equal(df["lambda_ratio"], df["lambda1"] / df["lambda2"])
+    for layer in range(vectors.shape[1]):
+        fit = orient(fit_pca(vectors[:, layer], 2), emotions, "anchor", anchors)
+        np.testing.assert_allclose(res.scores[layer], fit.scores, atol=1e-12)
+        np.testing.assert_allclose(df.loc[layer, ["lambda1", "lambda2"]], fit.eigenvalues, rtol=1e-12)
+        np.testing.assert_allclose(df.loc[layer, ["evr1", "evr2"]], fit.explained_ratio, rtol=1e-12)
+        assert df.loc[layer, "valence_r"] == pytest.approx(
+            np.corrcoef(fit.scores[:, 0], _planted()[1])[0, 1], abs=1e-12)
+    assert res.scores.shape == (4, 20, 2) and res.scores.dtype == np.float64
+
+
+def test_summary_is_json_serialisable(planted_result):
+    res = planted_result[0]
+    summary = json.loads(json.dumps(res.to_summary()))
+    assert summary["n_boot"] == 200 and summary["n_perm"] == 199 and summary["seed"] == 0
+    assert summary["anchors"] == list(res.anchors)
+    assert set(summary["peaks"]) == {"valence", "arousal"}
+    assert set(summary["peaks"]["valence"]) == {
+        "layer", "pc", "r", "r_ci_low", "r_ci_high", "p_perm", "p_fdr", "p_max", "rho", "lambda_ratio",
+    }
+
+
+def test_same_seed_same_frame_and_the_seed_matters():
+    vectors, v, a = _planted(n_layers=2)
+    run = lambda seed: affect_by_layer(vectors, _names(20), v, a, n_boot=30, n_perm=30, seed=seed,
+                                       orientation="max_abs_score").layers
+    pd.testing.assert_frame_equal(run(7), run(7), check_exact=True)
+    assert not run(7)["valence_r_ci_low"].equals(run(8)["valence_r_ci_low"])
+
+
+def test_one_resample_gives_nan_ci_not_an_error():
+    vectors, v, a = _planted(n_layers=1)
+    df = affect_by_layer(vectors, _names(20), v, a, n_boot=1, n_perm=5, seed=0,
+                         orientation="max_abs_score").layers
+    assert np.isnan(df.loc[0, "valence_r_ci_low"]) and np.isfinite(df.loc[0, "valence_r"])
+
+
+# ---- calibration under the null ---------------------------------------------------------------
+
+
+def test_max_statistic_p_is_calibrated_and_min_p_is_not():
+    """No signal, 5 layers, 200 seeds: how often is the peak layer 'significant' at 0.05?
+
+    With n_perm = 199, p < 0.05 means p <= 9/200; a permutation p is exact, so under the null
+    this happens with probability exactly 9/200 = 0.045 (continuous statistics: no ties).
+    The uncorrected minimum over 5 layers rejects far more often (~1 - 0.955^5 ~ 0.2).
+    """
+    n_seeds, n, n_layers, d = 200, 20, 5, 16
+    emotions = _names(n)
+    hits_max, hits_min = 0, 0
+    for seed in range(n_seeds):
+        rng = np.random.default_rng(10_000 + seed)
+        res = affect_by_layer(rng.normal(size=(n, n_layers, d)), emotions, rng.normal(size=n),
+                              rng.normal(size=n), n_boot=2, n_perm=199, seed=seed,
+                              orientation="max_abs_score")
+        hits_max += res.peaks["valence"]["p_max"] < 0.05
+        hits_min += res.layers["valence_p_perm"].min() < 0.05
+    rate = 9 / 200
+    low, high = binom.ppf(0.0005, n_seeds, rate), binom.ppf(0.9995, n_seeds, rate)
+    assert low <= hits_max <= high
+    assert hits_min > high  # the correction matters: uncorrected min p is anti-conservative
+
+
+# ---- bad inputs -------------------------------------------------------------------------------
+
+
+def _good(n: int = 5):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(n, 2, 6)), list(_names(n)), rng.normal(size=n), rng.normal(size=n)
+
+
+@pytest.mark.parametrize(
+    "mutate, fragment",
+    [
+        (lambda x, e, v, a: (x[:2], e[:2], v[:2], a[:2]), "at least 3 emotions; got 2"),
+        (lambda x, e, v, a: (x, e[:4], v, a), "emotions has 4 names but vectors has n_emotions=5"),
+        (lambda x, e, v, a: (x, e, v[:4], a), r"valence must have shape \[n_emotions=5\]"),
+        (lambda x, e, v, a: (x, e, v, a[:4]), r"arousal must have shape \[n_emotions=5\]"),
+        (lambda x, e, v, a: (np.where(np.arange(6) == 3, np.nan, x), e, v, a), "vectors contains NaN"),
+        (lambda x, e, v, a: (x, ["e0", "e1", "e0", "e3", "e4"], v, a), r"duplicate names \['e0'\]"),
+        (lambda x, e, v, a: (x[:, 0], e, v, a), "vectors must have shape"),
+        (lambda x, e, v, a: (x, e, np.where(np.arange(5) == 1, np.inf, v), a), "valence contains NaN or inf"),
+        (lambda x, e, v, a: (x, e, v, np.ones(5)), "arousal is constant"),
+    ],
+)
+def test_bad_inputs(mutate, fragment):
+    x, e, v, a = mutate(*_good())
+    with pytest.raises(EmovecInputError, match=fragment):
+        affect_by_layer(x, e, v, a, n_boot=2, n_perm=2, seed=0, orientation="max_abs_score")
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        (dict(n_boot=0), "n_boot must be an integer >= 1"),
+        (dict(n_perm=2.5), "n_perm must be an integer >= 1"),
+        (dict(ci_level=1.0), "ci_level must lie in"),
+        (dict(orientation="anchor"), r"layer 0: anchor emotion\(s\) \['happy', 'afraid'\]"),
+    ],
+)
+def test_bad_settings(kwargs, fragment):
+    settings = dict(n_boot=2, n_perm=2, seed=0, orientation="max_abs_score") | kwargs
+    with pytest.raises(EmovecInputError, match=fragment):
+        affect_by_layer(*_good(), **settings)

@@ -1,0 +1,406 @@
+"""Valence/arousal tables and figures are built only from the validated pipeline outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from emovec.errors import EmovecInputError
+from emovec.paper.tables import latex_escape
+from emovec.paper.valence import (
+    VALENCE_TABLE_FILES,
+    build_valence_tables,
+    load_cka,
+    load_valence_cells,
+    load_valence_spec,
+)
+from emovec.paper.valence_figures import build_valence_figures
+
+N_LAYERS = 4
+DIGITS = 3
+FAMILY = "toy_fam"
+MODELS = {"toy_base": "base", "toy-instruct": "instruct"}
+CORPORA = {"stories-a": "project", "stories-b": "upstream:gemma-4-e4b-it"}
+MISSING_CELL = "toy-instruct__stories-b"
+EMOTIONS = ["afraid", "angry", "calm", "desperate", "excited", "guilty", "happy", "loving",
+            "proud", "sad", "surprised", "tired"]
+FALLBACK = {"desperate": "warriner", "guilty": "warriner"}
+ESTIMATED = {"proud": "estimate_from_pride"}
+EXCLUDED = ["brooding", "zealous"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+TARGETS = ("valence", "arousal")
+
+
+def _cells() -> list[dict]:
+    out = []
+    for model, variant in MODELS.items():
+        for corpus, generator in CORPORA.items():
+            cell = f"{model}__{corpus}"
+            if cell == MISSING_CELL:
+                continue
+            out.append({"cell": cell, "model": model, "corpus": corpus, "generator": generator,
+                        "variant": variant, "family": FAMILY, "n_layers": N_LAYERS, "norms": "nrc-vad",
+                        "emotion_set": "toy12"})
+    return out
+
+
+def _norms(rng: np.random.Generator) -> pd.DataFrame:
+    rows = []
+    for emo in EMOTIONS:
+        v, a = rng.uniform(-1, 1, size=2)
+        status = "fallback" if emo in FALLBACK else "found"
+        rows.append({"emotion": emo, "valence": round(v, 6), "arousal": round(a, 6),
+                     "norm": FALLBACK.get(emo, "nrc-vad"), "lemma": emo, "valence_raw": round((v + 1) / 2, 6),
+                     "arousal_raw": round((a + 1) / 2, 6), "raw_scale": "0-1", "status": status,
+                     "note": ESTIMATED.get(emo, "")})
+    for emo in EXCLUDED:
+        rows.append({"emotion": emo, "valence": None, "arousal": None, "norm": "", "lemma": emo,
+                     "valence_raw": None, "arousal_raw": None, "raw_scale": "", "status": "excluded",
+                     "note": "not in norms"})
+    return pd.DataFrame(rows)
+
+
+def _layers(rng: np.random.Generator) -> pd.DataFrame:
+    lam1 = rng.uniform(2, 4, size=N_LAYERS)
+    lam2 = rng.uniform(0.5, 1.9, size=N_LAYERS)
+    df = pd.DataFrame({"layer": range(N_LAYERS), "n_emotions": len(EMOTIONS), "lambda1": lam1, "lambda2": lam2,
+                       "lambda_ratio": lam1 / lam2, "evr1": lam1 / 10, "evr2": lam2 / 10, "n_boot_valid": 200})
+    for t, pc in zip(TARGETS, (1, 2), strict=True):
+        r = rng.uniform(-0.9, 0.9, size=N_LAYERS)
+        p = rng.uniform(0.0, 0.2, size=N_LAYERS)
+        rho = r - 0.05
+        df[f"{t}_pc"] = pc
+        df[f"{t}_r"], df[f"{t}_r_ci_low"], df[f"{t}_r_ci_high"] = r, r - 0.21, np.minimum(r + 0.17, 1.0)
+        df[f"{t}_p_perm"], df[f"{t}_p_fdr"], df[f"{t}_p_maxT"] = p, np.minimum(p * 1.7, 1), np.minimum(p * 3.1, 1)
+        df[f"{t}_rho"], df[f"{t}_rho_ci_low"], df[f"{t}_rho_ci_high"] = rho, rho - 0.2, rho + 0.2
+        df[f"{t}_rho_p_perm"], df[f"{t}_rho_p_fdr"] = p, np.minimum(p * 1.7, 1)
+    # One p below the printed resolution, so the "<0.001" path is exercised.
+    df.loc[int(np.argmax(np.abs(df["valence_r"]))), "valence_p_fdr"] = 0.0004
+    return df
+
+
+def _peak(df: pd.DataFrame, t: str) -> dict:
+    layer = int(np.argmax(np.abs(df[f"{t}_r"].to_numpy())))
+    row = df.iloc[layer]
+    return {"layer": layer, "pc": int(row[f"{t}_pc"]), "r": float(row[f"{t}_r"]),
+            "r_ci_low": float(row[f"{t}_r_ci_low"]), "r_ci_high": float(row[f"{t}_r_ci_high"]),
+            "p_perm": float(row[f"{t}_p_perm"]), "p_fdr": float(row[f"{t}_p_fdr"]),
+            "p_max": float(row[f"{t}_p_maxT"]), "rho": float(row[f"{t}_rho"]),
+            "lambda_ratio": float(row["lambda_ratio"])}
+
+
+def _write_inputs(root: Path) -> dict[str, Path]:
+    """Consistent synthetic outputs: 2 models x 2 corpora with one cell not run."""
+    rng = np.random.default_rng(0)
+    val_dir, cka_dir, cfg_dir = root / "valence", root / "cka", root / "config"
+    for p in (cka_dir, cfg_dir):
+        p.mkdir(parents=True)
+    norms = _norms(rng)
+    scored = norms[norms["status"] != "excluded"]
+    for c in _cells():
+        d = val_dir / c["cell"]
+        d.mkdir(parents=True)
+        layers = _layers(rng)
+        layers.to_csv(d / "layers.csv", index=False, float_format="%.6g")
+        norms.to_csv(d / "norms.csv", index=False)
+        valence, arousal = scored["valence"].to_numpy(), scored["arousal"].to_numpy()
+        scores = rng.normal(size=(N_LAYERS, len(EMOTIONS), 2))
+        scores[..., 0] += 2 * valence[None, :]
+        np.savez(d / "scores.npz", scores=scores, emotions=np.array(EMOTIONS), valence=valence, arousal=arousal)
+        summary = {
+            "cell": c["cell"], "model": c["model"], "corpus": c["corpus"], "generator": c["generator"],
+            "norms": "nrc-vad", "norms_fallback": "warriner", "on_missing": "exclude", "emotion_set": "toy12",
+            "n_emotions": len(EMOTIONS), "n_layers": N_LAYERS, "pooling": "story_mean", "mean_offset": 1,
+            "baseline": "neutral_mean", "weighting": "equal", "normalise": False,
+            "n_stories": {e: 10 + i % 3 for i, e in enumerate(EMOTIONS)}, "n_neutral": 8, "n_excluded_short": 1,
+            "removed_k": None, "n_boot": 200, "n_perm": 999, "seed": 7, "ci_level": 0.95,
+            "orientation": "anchor_valence", "anchors": ["happy", "sad"],
+            "peaks": {t: _peak(layers, t) for t in TARGETS},
+        }
+        (d / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    for model in MODELS:
+        corpora = [c["corpus"] for c in _cells() if c["model"] == model]
+        k = len(corpora)
+        lbl = rng.uniform(-0.1, 1.0, size=(k, N_LAYERS, N_LAYERS))
+        pairs = np.array([corpora], dtype=str) if k == 2 else np.empty((0, 2), dtype=str)
+        between = rng.uniform(0, 1, size=(len(pairs), N_LAYERS))
+        np.savez(cka_dir / f"{model}.npz", corpora=np.array(corpora), layer_by_layer=lbl, pairs=pairs,
+                 between_corpora=between, n_emotions=len(EMOTIONS))
+    cfg = cfg_dir / "paper.yaml"
+    cfg.write_text(yaml.safe_dump({"digits": DIGITS, "experiment": "separation", "cells": [],
+                                   "valence_cells": _cells()}), encoding="utf-8")
+    return {"config": cfg, "valence": val_dir, "cka": cka_dir}
+
+
+def _load(inp: dict[str, Path]):
+    spec = load_valence_spec(inp["config"])
+    return spec, load_valence_cells(spec, inp["valence"]), load_cka(spec, inp["cka"])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict:
+    inp = _write_inputs(tmp_path_factory.mktemp("valence") / "in")
+    spec, cells, cka = _load(inp)
+    tables = build_valence_tables(spec, cells)
+    figures = build_valence_figures(spec, cells, cka)
+    return {"inp": inp, "spec": spec, "cells": cells, "cka": cka, "tables": tables, "figures": figures}
+
+
+def _summary(built: dict, cell: str) -> dict:
+    return json.loads((built["inp"]["valence"] / cell / "summary.json").read_text(encoding="utf-8"))
+
+
+def _row_of(text: str, start: str) -> list[str]:
+    line = next(ln for ln in text.splitlines() if ln.startswith(start))
+    return [c.strip() for c in line.removesuffix("\\\\").split(" & ")]
+
+
+def _p(x: float) -> str:
+    return "$<$0.001" if x < 0.001 else f"{x:.{DIGITS}f}"
+
+
+def _r_ci(pk: dict) -> str:
+    return f"{pk['r']:.{DIGITS}f} [{pk['r_ci_low']:.{DIGITS}f}, {pk['r_ci_high']:.{DIGITS}f}]"
+
+
+def test_tables_are_byte_identical_across_runs(built):
+    spec, cells, _ = _load(built["inp"])
+    again = build_valence_tables(spec, cells)
+    assert list(again) == list(VALENCE_TABLE_FILES)
+    assert {k: v.encode() for k, v in again.items()} == {k: v.encode() for k, v in built["tables"].items()}
+    for text in again.values():
+        for token in ("\\begin{table}", "\\caption{", "\\label{tab:valence-", "\\toprule", "\\midrule",
+                      "\\bottomrule", "\\end{table}"):
+            assert token in text
+        assert "toy_base" not in text.replace("toy\\_base", "")
+
+
+def test_valence_arousal_rows_print_the_input_numbers(built):
+    text = built["tables"]["valence_arousal.tex"]
+    seen_small_p = False
+    for c in _cells():
+        s = _summary(built, c["cell"])
+        row = _row_of(text, f"{latex_escape(c['model'])} & {c['corpus']} ({c['generator']})")
+        assert row[2] == str(len(EMOTIONS))
+        for j, t in ((3, "valence"), (8, "arousal")):
+            pk = s["peaks"][t]
+            assert row[j:j + 5] == [f"{pk['layer']}/{N_LAYERS}", _r_ci(pk), _p(pk["p_fdr"]), _p(pk["p_max"]),
+                                    f"{pk['lambda_ratio']:.{DIGITS}f}"], (c["cell"], t)
+            seen_small_p |= pk["p_fdr"] < 0.001
+    assert seen_small_p
+    # Sorted by family, variant (base first), model, corpus.
+    order = [ln.split(" & ")[:2] for ln in text.splitlines() if ln.startswith(("toy\\_base &", "toy-instruct &"))]
+    assert [o[0] for o in order] == ["toy\\_base", "toy\\_base", "toy-instruct"]
+    assert MISSING_CELL.replace("__", " & ") not in text
+
+
+def test_captions_state_unit_n_ci_and_corrections(built):
+    for name in ("valence_arousal.tex", "valence_by_corpus.tex"):
+        text = built["tables"][name]
+        for phrase in ("Unit of analysis: emotions", f"$n$ = {len(EMOTIONS)} emotions", "percentile bootstrap",
+                       "PCA refitted", "95\\%", "200 resamples", "999 permutations", "two-sided",
+                       "Benjamini--Hochberg", "max-statistic", "post hoc", "$\\lambda_1/\\lambda_2$",
+                       "anchor\\_valence", "happy / sad", "nrc-vad (fallback warriner, missing emotions: exclude)",
+                       "pooling story\\_mean", "mean offset 1", "baseline neutral\\_mean", "weighting equal",
+                       "normalised no"):
+            assert phrase in text, (name, phrase)
+
+
+def test_settings_that_differ_are_listed_per_cell(tmp_path):
+    inp = _write_inputs(tmp_path / "in")
+    path = inp["valence"] / "toy-instruct__stories-a" / "summary.json"
+    s = json.loads(path.read_text())
+    s["n_perm"] = 4999
+    path.write_text(json.dumps(s))
+    spec, cells, _ = _load(inp)
+    text = build_valence_tables(spec, cells)["valence_arousal.tex"]
+    assert "999 (toy\\_base/stories-a, toy\\_base/stories-b); 4999 (toy-instruct/stories-a) permutations" in text
+
+
+def test_by_corpus_table_has_dash_for_the_missing_cell(built):
+    text = built["tables"]["valence_by_corpus.tex"]
+    assert "\\multicolumn{4}{c}{stories-a (project)}" in text
+    assert "\\multicolumn{4}{c}{stories-b (upstream:gemma-4-e4b-it)}" in text
+    base = _row_of(text, "toy\\_base & base")
+    inst = _row_of(text, "toy-instruct & instruct")
+    for row, model in ((base, "toy_base"), (inst, "toy-instruct")):
+        pk = _summary(built, f"{model}__stories-a")["peaks"]["valence"]
+        assert row[2:6] == [_r_ci(pk), f"{pk['layer']}/{N_LAYERS}", _p(pk["p_max"]),
+                            f"{pk['lambda_ratio']:.{DIGITS}f}"]
+    pk = _summary(built, "toy_base__stories-b")["peaks"]["valence"]
+    assert base[6:10] == [_r_ci(pk), f"{pk['layer']}/{N_LAYERS}", _p(pk["p_max"]), f"{pk['lambda_ratio']:.{DIGITS}f}"]
+    assert inst[6:10] == ["---"] * 4
+    assert "not run on this corpus" in text
+
+
+def test_norm_coverage_names_fallback_excluded_and_estimated(built):
+    text = built["tables"]["norm_coverage.tex"]
+    row = _row_of(text, "1 & nrc-vad & toy12")
+    n_fb = len(FALLBACK)
+    assert row[3:7] == [str(len(EMOTIONS) + len(EXCLUDED)), str(len(EMOTIONS) - n_fb), str(n_fb), str(len(EXCLUDED))]
+    assert "fallback: desperate (warriner), guilty (warriner)" in row[7]
+    assert "excluded: brooding, zealous" in row[7]
+    assert "estimated: proud (estimate\\_from\\_pride)" in row[7]
+    # Per-emotion sub-table (at most 30 emotions): every emotion with its rating and status.
+    norms = pd.read_csv(built["inp"]["valence"] / "toy_base__stories-a" / "norms.csv")
+    for r in norms.itertuples(index=False):
+        if r.status == "excluded":
+            expected = [r.emotion, "---", "---", "---", "excluded"]
+        else:
+            expected = [r.emotion + ("$^{\\dagger}$" if r.emotion in ESTIMATED else ""),
+                        f"{r.valence:.{DIGITS}f}", f"{r.arousal:.{DIGITS}f}", r.norm, r.status]
+        assert _row_of(text, expected[0] + " & ") == expected
+    assert "toy\\_base/stories-a, toy\\_base/stories-b, toy-instruct/stories-a" in text
+    assert "full record" in text
+
+
+def _drop_layers_column(inp):
+    path = inp["valence"] / "toy_base__stories-b" / "layers.csv"
+    pd.read_csv(path).drop(columns=["arousal_p_maxT"]).to_csv(path, index=False)
+    return path, "arousal_p_maxT"
+
+
+def _drop_summary_key(inp):
+    path = inp["valence"] / "toy-instruct__stories-a" / "summary.json"
+    s = json.loads(path.read_text())
+    del s["n_perm"]
+    path.write_text(json.dumps(s))
+    return path, "n_perm"
+
+
+def _drop_peak_key(inp):
+    path = inp["valence"] / "toy-instruct__stories-a" / "summary.json"
+    s = json.loads(path.read_text())
+    del s["peaks"]["arousal"]["p_max"]
+    path.write_text(json.dumps(s))
+    return path, "peaks.arousal.p_max"
+
+
+def _mismatched_summary(inp):
+    path = inp["valence"] / "toy_base__stories-a" / "summary.json"
+    s = json.loads(path.read_text())
+    s["corpus"] = "stories-b"
+    path.write_text(json.dumps(s))
+    return path, "corpus"
+
+
+def _edited_peak(inp):
+    path = inp["valence"] / "toy_base__stories-a" / "summary.json"
+    s = json.loads(path.read_text())
+    s["peaks"]["valence"]["r_ci_high"] += 0.01
+    path.write_text(json.dumps(s))
+    return path, "r_ci_high"
+
+
+def _wrong_layers(inp):
+    path = inp["valence"] / "toy_base__stories-a" / "layers.csv"
+    pd.read_csv(path).iloc[:-1].to_csv(path, index=False)
+    return path, "layer"
+
+
+def _missing_scores(inp):
+    path = inp["valence"] / "toy-instruct__stories-a" / "scores.npz"
+    path.unlink()
+    return path, "scores.npz"
+
+
+def _stale_ratings(inp):
+    path = inp["valence"] / "toy_base__stories-b" / "scores.npz"
+    with np.load(path) as npz:
+        data = dict(npz)
+    data["valence"] = data["valence"][::-1].copy()
+    np.savez(path, **data)
+    return path, "valence"
+
+
+@pytest.mark.parametrize("corrupt", [_drop_layers_column, _drop_summary_key, _drop_peak_key, _mismatched_summary,
+                                     _edited_peak, _wrong_layers, _missing_scores, _stale_ratings])
+def test_bad_valence_inputs_name_file_and_key(tmp_path, corrupt):
+    inp = _write_inputs(tmp_path / "in")
+    path, key = corrupt(inp)
+    spec = load_valence_spec(inp["config"])
+    with pytest.raises(EmovecInputError) as err:
+        load_valence_cells(spec, inp["valence"])
+    assert str(path) in str(err.value) and key in str(err.value)
+
+
+def test_missing_or_stale_cka_file(tmp_path):
+    inp = _write_inputs(tmp_path / "in")
+    spec = load_valence_spec(inp["config"])
+    path = inp["cka"] / "toy-instruct.npz"
+    path.unlink()
+    with pytest.raises(EmovecInputError, match="toy-instruct.npz"):
+        load_cka(spec, inp["cka"])
+    base = inp["cka"] / "toy_base.npz"
+    with np.load(base) as npz:
+        data = dict(npz)
+    data["layer_by_layer"] = data["layer_by_layer"][:, :-1, :-1]
+    np.savez(base, **data)
+    np.savez(path, corpora=np.array(["stories-a"]), layer_by_layer=np.zeros((1, N_LAYERS, N_LAYERS)),
+             pairs=np.empty((0, 2), dtype=str), between_corpora=np.empty((0, N_LAYERS)), n_emotions=12)
+    with pytest.raises(EmovecInputError) as err:
+        load_cka(spec, inp["cka"])
+    assert str(base) in str(err.value) and "layer_by_layer" in str(err.value)
+
+
+def test_spec_without_valence_cells_gives_no_outputs(tmp_path):
+    cfg = tmp_path / "paper.yaml"
+    cfg.write_text(yaml.safe_dump({"digits": 3, "experiment": "separation", "cells": []}))
+    spec = load_valence_spec(cfg)
+    assert spec.cells == () and spec.digits == 3
+    cells = load_valence_cells(spec, tmp_path / "nowhere")
+    assert cells == {} and load_cka(spec, tmp_path / "nowhere") == {}
+    assert build_valence_tables(spec, cells) == {} and build_valence_figures(spec, cells, {}) == {}
+
+
+def test_spec_rejects_bad_entries(tmp_path):
+    cfg = tmp_path / "paper.yaml"
+    cells = _cells()
+    bad = dict(cells[0])
+    del bad["generator"]
+    cfg.write_text(yaml.safe_dump({"digits": 3, "valence_cells": [bad]}))
+    with pytest.raises(EmovecInputError, match="generator"):
+        load_valence_spec(cfg)
+    cfg.write_text(yaml.safe_dump({"digits": 3, "valence_cells": [cells[0], cells[0]]}))
+    with pytest.raises(EmovecInputError, match="twice"):
+        load_valence_spec(cfg)
+    other = {**cells[1], "n_layers": N_LAYERS + 1}
+    cfg.write_text(yaml.safe_dump({"digits": 3, "valence_cells": [cells[0], other]}))
+    with pytest.raises(EmovecInputError, match="n_layers"):
+        load_valence_spec(cfg)
+
+
+def test_figures_are_deterministic_pngs(built):
+    figures = built["figures"]
+    expected = ({f"valence_layers_{m}.png" for m in MODELS} | {f"pc_scatter_{c['cell']}.png" for c in _cells()}
+                | {f"cka_{m}.png" for m in MODELS})
+    assert set(figures) == expected
+    for name, data in figures.items():
+        assert len(data) > 1000 and data.startswith(PNG_MAGIC), name
+    again = build_valence_figures(built["spec"], built["cells"], built["cka"])
+    assert list(again) == list(figures)
+    for name in figures:
+        assert again[name] == figures[name], name
+
+
+def test_scatter_labels_only_extremes_above_30_emotions(built):
+    from dataclasses import replace
+
+    from emovec.paper.valence_figures import _labelled, pc_scatter_png
+
+    cd = built["cells"]["toy_base__stories-a"]
+    n = 35
+    rng = np.random.default_rng(1)
+    valence = np.linspace(-1, 1, n)[rng.permutation(n)]
+    big = replace(cd, emotions=tuple(f"e{i}" for i in range(n)), valence=valence, arousal=np.zeros(n),
+                  scores=rng.normal(size=(N_LAYERS, n, 2)))
+    picked = _labelled(big)
+    assert len(picked) == 10
+    assert set(picked) == set(np.argsort(valence)[:5]) | set(np.argsort(valence)[-5:])
+    assert _labelled(cd) == list(range(len(EMOTIONS)))
+    assert pc_scatter_png(big).startswith(PNG_MAGIC)
