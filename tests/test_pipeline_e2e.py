@@ -3,7 +3,8 @@
 Checks that ``dvc repro`` builds the paper's tables and figure, that a second look finds
 everything up to date, and that config edits re-run exactly the stages whose config slice
 changed: an edit to a model outside the selection re-runs only ``compose``; a separation
-setting re-runs only ``compose``, ``separation@*`` and ``paper``.
+setting re-runs only ``compose``, ``separation@*`` and ``paper``; one cell's override in the
+valence study's model x story-corpus grid re-runs that cell alone (plus ``cka`` and ``paper``).
 
 Slow (minutes): deselected by default, run with ``make test-slow`` / ``pytest -m slow``.
 """
@@ -34,6 +35,7 @@ IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_c
 
 MODELS = ["toy-base", "toy-instruct"]
 CORPORA = ["toy-comprehension", "toy-generation"]
+STORY_CORPORA = ["toy-stories", "toy-instruct-stories"]
 BASE_OVERRIDES = [
     "toy.n_per_category=20",
     "model.toy.steps=30",
@@ -43,10 +45,15 @@ BASE_OVERRIDES = [
     "++corpus.n_per_emotion=2",
     "++corpus.n_neutral=2",
     "++corpus.decoding.max_new_tokens=24",
+    "++corpus.stories.n_per_emotion=3",
+    "++corpus.stories.calls_per_emotion=3",
+    "++corpus.stories.n_neutral=6",
+    "valence.n_boot=50",
+    "valence.n_perm=50",
 ]
 
 
-def _selection(n_permutations: int) -> str:
+def _selection(n_permutations: int, cell_overrides: str = "{}") -> str:
     overrides = [*BASE_OVERRIDES, f"separation.n_permutations={n_permutations}"]
     quoted = ", ".join(f'"{o}"' for o in overrides)
     return (
@@ -54,7 +61,9 @@ def _selection(n_permutations: int) -> str:
         "experiment: separation\n"
         f"models: [{', '.join(MODELS)}]\n"
         f"corpora: [{', '.join(CORPORA)}]\n"
+        f"story_corpora: [{', '.join(STORY_CORPORA)}]\n"
         f"overrides: [{quoted}]\n"
+        f"cell_overrides: {cell_overrides}\n"
     )
 
 
@@ -129,8 +138,9 @@ def project() -> Iterator[Path]:
 
 def test_pipeline_end_to_end(project: Path):
     root = project
-    stages = {"compose", "toy_corpus", "toy_train_base", "toy_train_instruct", "paper"}
+    stages = {"compose", "toy_corpus", "toy_train_base", "toy_train_instruct", "cka", "paper"}
     cells = [f"{m}-{c}" for m in MODELS for c in CORPORA]
+    story_cells = [f"{m}-{c}" for m in MODELS for c in STORY_CORPORA]
 
     # 1. the full pipeline
     out = _dvc(root, "repro")
@@ -139,9 +149,13 @@ def test_pipeline_end_to_end(project: Path):
     for stage in ("stimuli", "extract", "vectors", "separation"):
         assert sum(r.startswith(f"{stage}@") for r in ran) == len(cells), (stage, sorted(ran))
     assert sum(r.startswith("model@") for r in ran) == len(MODELS)
+    assert {r for r in ran if r.startswith("story_corpus@")} == {f"story_corpus@{c}" for c in STORY_CORPORA}
+    for stage in ("story_extract", "valence"):
+        assert {r for r in ran if r.startswith(f"{stage}@")} == {f"{stage}@{c}" for c in story_cells}, sorted(ran)
 
     tables = sorted(p.name for p in (root / "paper" / "tables").glob("*.tex"))
-    assert len(tables) == 4, tables
+    assert tables == ["anisotropy.tex", "layer_sweep.tex", "norm_coverage.tex", "rlhf_separation.tex",
+                      "separation_by_model.tex", "valence_arousal.tex", "valence_by_corpus.tex"], tables
     assert all((root / "paper" / "tables" / t).stat().st_size > 0 for t in tables)
     assert (root / "paper" / "figures" / "u_curve.png").stat().st_size > 0
     # the shrunken settings reached the stages
@@ -170,4 +184,13 @@ def test_pipeline_end_to_end(project: Path):
     assert {r for r in ran if r.startswith("separation@")} == {f"separation@{c}" for c in cells}, sorted(ran)
     assert ran <= {"compose", "paper", *(f"separation@{c}" for c in cells)}, sorted(ran)
     assert (root / "paper" / "figures" / "u_curve.png").is_file()
+    assert "Data and pipelines are up to date" in _dvc(root, "status")
+
+    # 5. one cell of the model x story-corpus grid: it re-runs alone (then the per-model CKA and paper)
+    (root / "conf" / "selection.yaml").write_text(
+        _selection(10, cell_overrides='{toy-base__toy-stories: ["valence.n_boot=40"]}'))
+    out = _dvc(root, "repro")
+    assert _ran(out) == {"compose", "valence@toy-base-toy-stories", "cka", "paper"}, sorted(_ran(out))
+    summary = (root / "build" / "valence" / "toy-base__toy-stories" / "summary.json").read_text()
+    assert '"n_boot": 40' in summary
     assert "Data and pipelines are up to date" in _dvc(root, "status")
