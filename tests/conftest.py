@@ -54,3 +54,17 @@ def upstream_root() -> Path:
     if not (root / "SOURCES.md").is_file():
         pytest.skip(f"upstream mirror not found at {root} (set UPSTREAM_ROOT)")
     return root
+
+
+def materialised(upstream_root: Path, tmp_path: Path, *paths: str) -> Path:
+    """Place the named manifest files into tmp_path/data from the mirror (sha256-checked), exactly
+    as `make data` does; return that data/ directory."""
+    from emovec.corpora.manifest import load_manifest, materialise
+
+    entries = [e for e in load_manifest(REPO / "conf" / "data" / "upstream.yaml") if e.path in paths]
+    assert sorted(e.path for e in entries) == sorted(paths)
+    data = tmp_path / "data"
+    report = materialise(entries, data, upstream_root=upstream_root, dvc_remote=False, allow_network=False,
+                         progress=False)
+    assert report.complete, report.summary()
+    return data

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from emovec.config import PACKAGE_DIR
-from emovec.corpora.manifest import load_manifest, materialise
 from emovec.corpora.norms import (
     NORM_SOURCES,
     RESOLVED_COLUMNS,
@@ -23,10 +22,9 @@ from emovec.corpora.norms import (
 )
 from emovec.emotions import JEONG_20
 from emovec.errors import EmovecInputError
+from conftest import materialised
 from emovec.toy.corpus import TOY_AFFECT
 
-REPO = Path(__file__).resolve().parents[1]
-MANIFEST = REPO / "conf" / "data" / "upstream.yaml"
 TOY_SOURCE_TEXT = ("emovec toy generator coordinates (project-authored; the affect the synthetic stories "
                    "were written from, not human ratings)")
 
@@ -34,17 +32,6 @@ WARRINER = "norms/warriner2013.csv"
 ALL_SOURCES = "norms/valence_arousal_171_all_sources.csv"
 NRC_EXPERIMENT = "emotion_experiment/emotion_valence_arousal_nrc.csv"
 EMOTIONS_TXT = "emotion_experiment/prompts/emotions.txt"
-
-
-def materialised(upstream_root: Path, tmp_path: Path, *paths: str) -> Path:
-    """Place the named manifest files into tmp_path/data from the mirror (sha256-checked); return data/."""
-    entries = [e for e in load_manifest(MANIFEST) if e.path in paths]
-    assert sorted(e.path for e in entries) == sorted(paths)
-    data = tmp_path / "data"
-    report = materialise(entries, data, upstream_root=upstream_root, dvc_remote=False, allow_network=False,
-                         progress=False)
-    assert report.complete, report.summary()
-    return data
 
 
 def raw_rows(path: Path, key: str) -> dict[str, dict[str, str]]:

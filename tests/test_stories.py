@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emovec.corpora.manifest import load_manifest, materialise
 from emovec.corpora.stimuli import validate_rows
 from emovec.corpora.stories import (
     STORY_READERS,
@@ -26,26 +25,14 @@ from emovec.corpora.stories import (
     story_requests,
 )
 from emovec.errors import EmovecInputError
+from conftest import materialised
 
-REPO = Path(__file__).resolve().parents[1]
-MANIFEST = REPO / "conf" / "data" / "upstream.yaml"
 STORIES = "emotion_experiment/output_gemma_stories/stories.jsonl"
 NEUTRAL = "emotion_experiment/prompts/neutral_texts.txt"
 EMOTIONS = "emotion_experiment/prompts/emotions.txt"
 PROMPT = "emotion_experiment/prompts/story_prompt.txt"
 TOPICS = "emotion_experiment/prompts/topics.txt"
 FMT = "emotion_experiment_jsonl"
-
-
-def materialised(upstream_root: Path, tmp_path: Path, *paths: str) -> Path:
-    """Place the named manifest files into tmp_path/data from the mirror (sha256-checked); return data/."""
-    entries = [e for e in load_manifest(MANIFEST) if e.path in paths]
-    assert sorted(e.path for e in entries) == sorted(paths)
-    data = tmp_path / "data"
-    report = materialise(entries, data, upstream_root=upstream_root, dvc_remote=False, allow_network=False,
-                         progress=False)
-    assert report.complete, report.summary()
-    return data
 
 
 def write(path: Path, text: str) -> Path:

@@ -243,6 +243,37 @@ def _parse_bool(value: Any, where: str) -> bool:
     raise EmovecInputError(f"{where}: expected true/false; got {value!r}")
 
 
+def read_checked_csv(path: Path, required: Sequence[str], numeric: Sequence[str], integer: Sequence[str],
+                     nullable: frozenset[str] | set[str] = frozenset()) -> pd.DataFrame:
+    """Read a pipeline CSV: every ``required`` column present, ``numeric`` columns parsed as float
+    (empty only if ``nullable``), ``integer`` columns whole numbers (as int). Errors name the file,
+    column and row."""
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise EmovecInputError(f"{path}: not a readable CSV ({exc})") from None
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise EmovecInputError(f"{path}: missing column(s) {missing}")
+    if df.empty:
+        raise EmovecInputError(f"{path}: no rows")
+    for col in numeric:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() & df[col].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise EmovecInputError(f"{path}: column {col!r} row {row}: {df[col].iloc[row]!r} is not a number")
+        if col not in nullable and values.isna().any():
+            raise EmovecInputError(f"{path}: column {col!r} has empty values")
+        df[col] = values.astype(float)
+    for col in integer:
+        v = df[col].to_numpy()
+        if not np.isfinite(v).all() or not np.all(v == np.round(v)):
+            raise EmovecInputError(f"{path}: column {col!r} must hold integers")
+        df[col] = df[col].astype(int)
+    return df
+
+
 def read_separation_csv(path: str | Path, spec: CellSpec) -> pd.DataFrame:
     """Read one cell's separation CSV and check it against the cell's config entry.
 
@@ -258,28 +289,7 @@ def read_separation_csv(path: str | Path, spec: CellSpec) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise EmovecInputError(f"separation file {path} for cell {spec.cell!r} does not exist")
-    try:
-        df = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise EmovecInputError(f"{path}: not a readable CSV ({exc})") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-    if missing:
-        raise EmovecInputError(f"{path}: missing column(s) {missing}")
-    if df.empty:
-        raise EmovecInputError(f"{path}: no rows")
-    for col in _NUMERIC_COLUMNS:
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna() & df[col].notna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise EmovecInputError(f"{path}: column {col!r} row {row}: {df[col].iloc[row]!r} is not a number")
-        if col not in _NULLABLE_COLUMNS and values.isna().any():
-            raise EmovecInputError(f"{path}: column {col!r} has empty values")
-        df[col] = values.astype(float)
-    for col in _INT_COLUMNS:
-        if not np.all(df[col].to_numpy() == np.round(df[col].to_numpy())):
-            raise EmovecInputError(f"{path}: column {col!r} must hold integers")
-        df[col] = df[col].astype(int)
+    df = read_checked_csv(path, REQUIRED_COLUMNS, _NUMERIC_COLUMNS, _INT_COLUMNS, _NULLABLE_COLUMNS)
     df = df.sort_values("layer", kind="stable").reset_index(drop=True)
     if df["layer"].tolist() != list(range(spec.n_layers)):
         raise EmovecInputError(

@@ -49,6 +49,7 @@ from emovec.paper.tables import (
     _tabular,
     _wrap_table,
     fmt_num,
+    read_checked_csv,
     latex_escape,
 )
 
@@ -273,27 +274,8 @@ def load_valence_spec(path: str | Path) -> ValenceSpec:
 
 
 def _read_layers(path: Path, spec: ValenceCellSpec) -> pd.DataFrame:
-    try:
-        df = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise EmovecInputError(f"{path}: not a readable CSV ({exc})") from None
-    missing = [c for c in LAYER_COLUMNS if c not in df.columns]
-    if missing:
-        raise EmovecInputError(f"{path}: missing column(s) {missing}")
-    if df.empty:
-        raise EmovecInputError(f"{path}: no rows")
-    for col in LAYER_COLUMNS:
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna() & df[col].notna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise EmovecInputError(f"{path}: column {col!r} row {row}: {df[col].iloc[row]!r} is not a number")
-        df[col] = values.astype(float)
-    for col in _LAYER_INT_COLUMNS:
-        v = df[col].to_numpy()
-        if not np.isfinite(v).all() or not np.all(v == np.round(v)):
-            raise EmovecInputError(f"{path}: column {col!r} must hold integers (no empty values)")
-        df[col] = df[col].astype(int)
+    df = read_checked_csv(path, LAYER_COLUMNS, LAYER_COLUMNS, _LAYER_INT_COLUMNS,
+                          nullable=set(LAYER_COLUMNS) - set(_LAYER_INT_COLUMNS))
     df = df.sort_values("layer", kind="stable").reset_index(drop=True)
     if df["layer"].tolist() != list(range(spec.n_layers)):
         raise EmovecInputError(

@@ -14,17 +14,16 @@ identical inputs on one installation give identical bytes.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 
 import matplotlib as mpl
 import numpy as np
 import seaborn as sns
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from emovec.paper.figures import DPI, _png, _style
 from emovec.paper.valence import (
     CKAData,
     ValenceCellData,
@@ -43,7 +42,6 @@ __all__ = [
     "valence_layers_png",
 ]
 
-DPI = 150
 _N_LABEL_ALL = 30  # annotate every emotion up to this many; beyond, the 5 highest and 5 lowest
 _N_EXTREMES = 5
 _PANELS = (("valence", "PC1", "valence"), ("arousal", "PC2", "arousal"))
@@ -59,19 +57,6 @@ def pc_scatter_file(cell: str) -> str:
 
 def cka_file(model: str) -> str:
     return f"cka_{model}.png"
-
-
-def _style() -> dict:
-    rc = {**sns.axes_style("whitegrid"), **sns.plotting_context("paper")}
-    rc.update({"font.family": "DejaVu Sans", "savefig.dpi": DPI, "figure.dpi": DPI})
-    return rc
-
-
-def _png(fig: Figure) -> bytes:
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
-    return buf.getvalue()
 
 
 def _ci_text(cells: list[ValenceCellData]) -> str:
