@@ -72,8 +72,13 @@ def left_pad(batch: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
 
 def generate_ids(hf_model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
                  do_sample: bool, temperature: float, top_p: float, seed: int, batch_size: int,
-                 progress: bool = True) -> list[list[int]]:
-    """Generate continuations for token-id prompts; returns the new ids of each, cut at EOS."""
+                 progress: bool = True, batch_context: Any = None, desc: str = "generate stimuli") -> list[list[int]]:
+    """Generate continuations for token-id prompts; returns the new ids of each, cut at EOS.
+
+    ``batch_context(start, end)``, if given, returns a context manager entered around the batch of
+    prompts[start:end] (e.g. steering hooks whose per-row vectors follow that batch's rows)."""
+    from contextlib import nullcontext
+
     import torch
     from tqdm import tqdm
 
@@ -86,10 +91,11 @@ def generate_ids(hf_model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]]
     torch.manual_seed(seed)
     out: list[list[int]] = []
     starts = range(0, len(prompts), batch_size)
-    for start in tqdm(starts, desc="generate stimuli", disable=not progress):
+    for start in tqdm(starts, desc=desc, disable=not progress):
         batch = prompts[start: start + batch_size]
         ids, mask = left_pad(batch, pad_id)
-        with torch.no_grad():
+        context = batch_context(start, start + len(batch)) if batch_context is not None else nullcontext()
+        with torch.no_grad(), context:
             gen = hf_model.generate(input_ids=ids.to(hf_model.device), attention_mask=mask.to(hf_model.device),
                                     max_new_tokens=max_new_tokens, pad_token_id=pad_id,
                                     eos_token_id=sorted(eos_ids) or None, **sampling)

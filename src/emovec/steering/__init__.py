@@ -1,0 +1,1 @@
+"""Activation steering: add scaled emotion vectors to the residual stream during generation."""

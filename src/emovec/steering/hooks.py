@@ -1,0 +1,358 @@
+"""Activation steering (Jeong 2026 §5): add ``unit vector x strength x norm reference`` to the
+residual stream after chosen blocks, during batched, KV-cached generation.
+
+Where the vectors go
+--------------------
+``Steering.additions[l]`` is added to the *output of block l*: the residual stream that
+``blocks.{l}.hook_resid_post`` of the TransformerBridge and HF ``hidden_states[l + 1]`` show (for
+the last block HF reports the stream after the final norm; we add before it, at the raw block
+output, like the extraction does).
+
+Which modules are hooked (found empirically on the tiny GPT-2, transformers 5.x, TransformerLens bridge)
+------------------------------------------------------------------------------------------------------
+``TransformerBridge.boot_transformers(..., hf_model=hf_model)`` does not copy the model: it
+*replaces the HF submodules in place* (``bridge.original_model is hf_model``). After
+``load_model``, ``hf_model.transformer.h[i]`` is a TransformerLens ``BlockBridge`` that wraps the
+original ``GPT2Block`` as ``_original_component`` and calls it, then applies its ``hook_out``
+(= ``blocks.{i}.hook_resid_post``) to the result. Hooks on either module fire once per block in
+``hf_model(...)``, in the prefill and every KV-cached decode step of ``hf_model.generate(...)``
+(hidden states [batch, 1, d] after the prefill) and in ``bridge(...)``.
+
+We hook the *inner* HF block (``_original_component``, followed to the innermost; the block itself
+when there is no bridge), with ``prepend=True``, because transformers 5 fills ``hidden_states`` by
+its own forward hooks on the HF block class (``_can_record_outputs``, installed lazily on the first
+forward): a hook on the outer ``BlockBridge`` would change the stream the next block reads, but
+``output_hidden_states`` and the bridge's ``hook_resid_post`` would still show the unsteered block
+output. Prepending on the inner block puts the addition before those recorders whatever their
+installation order, so HF ``hidden_states[l+1]`` (l < n_layers-1), the bridge's
+``blocks.{l}.hook_resid_post`` and the next block's input all show the steered stream. The block
+output is a plain tensor in transformers 5 (older versions return a tuple whose first element is
+the hidden states); both forms are handled. The block list is resolved through
+:data:`BLOCK_LISTS`, keyed by ``config.model_type``, so other families are added in one line.
+
+Norm references
+---------------
+``prompt_mean_norm`` is Jeong's "per-pass mean token norm including BOS" made KV-cache compatible:
+Jeong recomputes the mean over the whole sequence at every pass, but with a KV cache a decode pass
+holds only the new token. We therefore compute, for every prompt row and steered layer, the mean
+L2 norm of the *unsteered* residual over the prompt's real tokens (BOS included, padding excluded
+by the attention mask) in one forward pass before generation, and hold it fixed for the whole
+generation. ``dataset_mean_norm`` (Anthropic) is a fixed per-layer scalar the caller supplies
+(e.g. the mean residual norm over a dataset), the same for every row.
+
+Left padding
+------------
+Batches are left-padded, and the vector is also added at the padding positions of the prefill.
+That cannot change any real token's output: attention masks the padding keys, so no real position
+ever reads a padded one (tested: batched steered generation == one prompt at a time).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from emovec.errors import EmovecInputError
+from emovec.generate import generate_ids, left_pad
+
+UNIT_TOL = 1e-4
+
+# ---------------------------------------------------------------- which modules are the blocks
+
+
+def _gemma3_layers(m: Any) -> Any:
+    # Gemma3ForCausalLM: m.model.layers; Gemma3ForConditionalGeneration: m.model.language_model.layers
+    inner = m.model
+    return inner.layers if hasattr(inner, "layers") else inner.language_model.layers
+
+
+BLOCK_LISTS: dict[str, Callable[[Any], Any]] = {
+    "gpt2": lambda m: m.transformer.h,
+    "llama": lambda m: m.model.layers,
+    "mistral": lambda m: m.model.layers,
+    "qwen2": lambda m: m.model.layers,
+    "gemma2": lambda m: m.model.layers,
+    "gemma3": _gemma3_layers,
+}
+
+
+def decoder_blocks(hf_model: Any) -> list[Any]:
+    """The decoder block modules of ``hf_model`` (as they are now: bridge wrappers after
+    ``load_model``), found via :data:`BLOCK_LISTS` by ``config.model_type``."""
+    model_type = getattr(getattr(hf_model, "config", None), "model_type", None)
+    if model_type not in BLOCK_LISTS:
+        raise EmovecInputError(f"steering does not know the decoder blocks of model_type {model_type!r}; "
+                               f"known model types: {sorted(BLOCK_LISTS)} (add one to "
+                               "emovec.steering.hooks.BLOCK_LISTS)")
+    return list(BLOCK_LISTS[model_type](hf_model))
+
+
+def _innermost(module: Any) -> Any:
+    seen = 0
+    while getattr(module, "_modules", {}).get("_original_component") is not None and seen < 8:
+        module = module._modules["_original_component"]
+        seen += 1
+    return module
+
+
+def steering_modules(hf_model: Any) -> list[Any]:
+    """The modules the steering hooks go on: the HF decoder blocks, unwrapped from any
+    TransformerLens bridge component (see the module docstring)."""
+    return [_innermost(b) for b in decoder_blocks(hf_model)]
+
+
+# ---------------------------------------------------------------- the steering spec
+
+
+@dataclass(frozen=True)
+class Steering:
+    """``additions[layer]``: added to the output of block ``layer`` at every token position;
+    shape [d_model] (every row) or [batch, d_model] (one vector per row of the batch)."""
+
+    additions: dict[int, torch.Tensor]
+
+
+def check_steering(steering: Steering, n_layers: int, d_model: int, batch: int | None = None, *,
+                   model_name: str = "?") -> None:
+    """Refuse a steering that cannot apply to this model/batch (layer, width, rows, finiteness)."""
+    if not isinstance(steering, Steering):
+        raise EmovecInputError(f"steering must be a Steering, got {type(steering).__name__}")
+    for layer, vec in steering.additions.items():
+        if isinstance(layer, bool) or not isinstance(layer, numbers.Integral) or not 0 <= layer < n_layers:
+            raise EmovecInputError(f"steering layer {layer!r} is out of range for model {model_name!r} "
+                                   f"with {n_layers} layers (valid: 0..{n_layers - 1})")
+        if not isinstance(vec, torch.Tensor) or vec.ndim not in (1, 2):
+            raise EmovecInputError(f"steering addition at layer {layer} must be a tensor of shape [d_model] "
+                                   f"or [batch, d_model], got {getattr(vec, 'shape', type(vec).__name__)}")
+        if vec.shape[-1] != d_model:
+            raise EmovecInputError(f"steering addition at layer {layer}: vector has width {vec.shape[-1]} "
+                                   f"but model {model_name!r} has d_model {d_model}")
+        if vec.ndim == 2 and batch is not None and vec.shape[0] != batch:
+            raise EmovecInputError(f"steering addition at layer {layer} has {vec.shape[0]} rows but the "
+                                   f"batch has {batch} prompts")
+        if not bool(torch.isfinite(vec).all()):
+            raise EmovecInputError(f"steering addition at layer {layer} has non-finite values")
+
+
+def _add(hidden: torch.Tensor, vec: torch.Tensor, layer: int) -> torch.Tensor:
+    if vec.ndim == 2:
+        if vec.shape[0] != hidden.shape[0]:
+            raise EmovecInputError(f"steering addition at layer {layer} has {vec.shape[0]} rows but the "
+                                   f"forward pass has batch {hidden.shape[0]}")
+        vec = vec[:, None, :]
+    return hidden + vec.to(device=hidden.device, dtype=hidden.dtype)
+
+
+@contextmanager
+def steer(loaded: Any, steering: Steering) -> Iterator[None]:
+    """Within the block, every forward pass of ``loaded.hf_model`` (prefill and each KV-cached
+    decode step of ``generate`` included) adds the vectors to the chosen block outputs at every
+    position. Hooks are always removed on exit, also when the body raises."""
+    check_steering(steering, loaded.n_layers, loaded.d_model, model_name=loaded.spec.name)
+    blocks = steering_modules(loaded.hf_model)
+    if len(blocks) != loaded.n_layers:
+        raise EmovecInputError(f"model {loaded.spec.name!r}: found {len(blocks)} decoder blocks but "
+                               f"n_layers={loaded.n_layers}")
+
+    def make_hook(layer: int, vec: torch.Tensor) -> Callable:
+        def hook(module: Any, args: Any, output: Any) -> Any:
+            if isinstance(output, tuple):
+                return (_add(output[0], vec, layer),) + tuple(output[1:])
+            if isinstance(output, torch.Tensor):
+                return _add(output, vec, layer)
+            raise TypeError(f"block {layer} returned {type(output).__name__}; steering expects a tensor "
+                            "or a tuple starting with the hidden states")
+        return hook
+
+    handles = []
+    try:
+        for layer, vec in sorted(steering.additions.items()):
+            handles.append(blocks[layer].register_forward_hook(make_hook(layer, vec.detach()), prepend=True))
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+# ---------------------------------------------------------------- norm references
+
+NormReference = Callable[..., torch.Tensor]
+NORM_REFERENCES: dict[str, NormReference] = {}
+
+
+def register_norm_reference(name: str) -> Callable[[NormReference], NormReference]:
+    """Register ``fn(loaded, layers, *, prompt_ids, dataset_norms) -> [rows, len(layers)]``
+    (float32; rows = number of prompts, or 1 for a reference shared by every row)."""
+    def deco(fn: NormReference) -> NormReference:
+        NORM_REFERENCES[name] = fn
+        return fn
+    return deco
+
+
+def block_outputs_mean_norm(loaded: Any, prompt_ids: Sequence[Sequence[int]], layers: Sequence[int],
+                            batch_size: int = 8) -> torch.Tensor:
+    """[n_prompts, len(layers)]: mean L2 norm over each prompt's real tokens of the raw (unsteered
+    unless called inside :func:`steer`) block outputs, from left-padded batched forward passes."""
+    hf_model = loaded.hf_model
+    blocks = steering_modules(hf_model)
+    pad_id = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else loaded.tokenizer.eos_token_id
+    rows: list[torch.Tensor] = []
+    for start in range(0, len(prompt_ids), batch_size):
+        batch = prompt_ids[start: start + batch_size]
+        ids, mask = left_pad(batch, pad_id)
+        mask_f = mask.to(torch.float32)
+        got: dict[int, torch.Tensor] = {}
+
+        def make_hook(layer: int) -> Callable:
+            def hook(module: Any, args: Any, output: Any) -> None:
+                h = output[0] if isinstance(output, tuple) else output
+                norms = h.float().norm(dim=-1).cpu()  # [b, t]
+                got[layer] = (norms * mask_f).sum(dim=1) / mask_f.sum(dim=1)
+            return hook
+
+        handles = [blocks[l].register_forward_hook(make_hook(l)) for l in layers]
+        try:
+            position_ids = (mask.cumsum(dim=1) - 1).clamp(min=0)
+            with torch.no_grad():
+                hf_model(input_ids=ids.to(hf_model.device), attention_mask=mask.to(hf_model.device),
+                         position_ids=position_ids.to(hf_model.device), use_cache=False)
+        finally:
+            for h in handles:
+                h.remove()
+        rows.append(torch.stack([got[l] for l in layers], dim=1))
+    return torch.cat(rows, dim=0)
+
+
+@register_norm_reference("prompt_mean_norm")
+def prompt_mean_norm(loaded: Any, layers: Sequence[int], *, prompt_ids: Sequence[Sequence[int]] | None = None,
+                     dataset_norms: Any = None) -> torch.Tensor:
+    """Per row and layer: mean unsteered residual norm over the prompt's real tokens (BOS included)."""
+    if prompt_ids is None or len(prompt_ids) == 0:
+        raise EmovecInputError("norm_reference 'prompt_mean_norm' needs prompt_ids (the prompts to be generated from)")
+    for i, p in enumerate(prompt_ids):
+        if len(p) == 0:
+            raise EmovecInputError(f"prompt_ids[{i}] is empty; prompt_mean_norm needs at least one token")
+    return block_outputs_mean_norm(loaded, prompt_ids, layers)
+
+
+@register_norm_reference("dataset_mean_norm")
+def dataset_mean_norm(loaded: Any, layers: Sequence[int], *, prompt_ids: Any = None,
+                      dataset_norms: Any = None) -> torch.Tensor:
+    """Per layer: a fixed scalar supplied by the caller (e.g. mean residual norm over a dataset)."""
+    if dataset_norms is None:
+        raise EmovecInputError("norm_reference 'dataset_mean_norm' needs dataset_norms (float [n_layers])")
+    norms = torch.as_tensor(np.asarray(dataset_norms, dtype=np.float64)).float()
+    if norms.shape != (loaded.n_layers,):
+        raise EmovecInputError(f"dataset_norms must have shape [{loaded.n_layers}] (n_layers of model "
+                               f"{loaded.spec.name!r}), got {list(norms.shape)}")
+    sel = norms[list(layers)]
+    if not bool(torch.isfinite(sel).all()):
+        raise EmovecInputError("dataset_norms has non-finite values at the steered layers")
+    return sel[None, :]
+
+
+# ---------------------------------------------------------------- building and generating
+
+
+def _check_strength(strength: Any) -> float:
+    if isinstance(strength, (bool, np.bool_)) or not isinstance(strength, numbers.Real):
+        raise EmovecInputError(f"strength must be a number, got {type(strength).__name__} {strength!r}")
+    value = float(strength)
+    if not math.isfinite(value):
+        raise EmovecInputError(f"strength must be a finite number, got {strength!r}")
+    return value
+
+
+def _check_layers(layers: Sequence[int] | str, n_layers: int, model_name: str) -> list[int]:
+    if isinstance(layers, str):
+        if layers != "all":
+            raise EmovecInputError(f"layers must be 'all' or a list of layer indices, got {layers!r}")
+        return list(range(n_layers))
+    out = []
+    for layer in layers:
+        if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, numbers.Integral):
+            raise EmovecInputError(f"layers must hold integer indices, got {layer!r}")
+        if not 0 <= int(layer) < n_layers:
+            raise EmovecInputError(f"layer {layer} is out of range for model {model_name!r} with "
+                                   f"{n_layers} layers (valid: 0..{n_layers - 1})")
+        out.append(int(layer))
+    if not out:
+        raise EmovecInputError("layers is empty; give at least one layer or 'all'")
+    if len(set(out)) != len(out):
+        raise EmovecInputError(f"layers has duplicates: {list(layers)}")
+    return out
+
+
+def build_steering(loaded: Any, unit_vectors: np.ndarray | torch.Tensor, layers: Sequence[int] | str,
+                   strength: float, norm_reference: str, *, prompt_ids: Sequence[Sequence[int]] | None = None,
+                   dataset_norms: Any = None) -> Steering:
+    """Additions ``unit[l] * strength * ref[b, l]`` for each chosen layer ``l`` (and row ``b`` when
+    the reference is per prompt). ``unit_vectors`` is [n_layers, d_model], unit norm at every
+    chosen layer (within 1e-4); other layers are not read."""
+    name = loaded.spec.name
+    value = _check_strength(strength)
+    chosen = _check_layers(layers, loaded.n_layers, name)
+    if norm_reference not in NORM_REFERENCES:
+        raise EmovecInputError(f"unknown norm_reference {norm_reference!r}; known: {sorted(NORM_REFERENCES)}")
+    units = torch.as_tensor(np.asarray(unit_vectors.detach().cpu() if isinstance(unit_vectors, torch.Tensor)
+                                       else unit_vectors, dtype=np.float64))
+    if units.ndim != 2 or units.shape[0] != loaded.n_layers:
+        raise EmovecInputError(f"unit_vectors must have shape [n_layers={loaded.n_layers}, d_model="
+                               f"{loaded.d_model}] for model {name!r}, got {list(units.shape)}")
+    if units.shape[1] != loaded.d_model:
+        raise EmovecInputError(f"unit_vectors: vector has width {units.shape[1]} but model {name!r} has "
+                               f"d_model {loaded.d_model}")
+    sel = units[chosen]
+    if not bool(torch.isfinite(sel).all()):
+        raise EmovecInputError("unit_vectors has non-finite values at the steered layers")
+    norms = sel.norm(dim=-1)
+    bad = [(chosen[i], float(n)) for i, n in enumerate(norms) if abs(float(n) - 1.0) > UNIT_TOL]
+    if bad:
+        raise EmovecInputError(f"unit_vectors are not unit norm (tolerance {UNIT_TOL}) at (layer, norm): {bad[:5]}")
+    ref = NORM_REFERENCES[norm_reference](loaded, chosen, prompt_ids=prompt_ids, dataset_norms=dataset_norms)
+    ref = ref.to(torch.float64)
+    additions: dict[int, torch.Tensor] = {}
+    for j, layer in enumerate(chosen):
+        vec = sel[j][None, :] * value * ref[:, j][:, None]  # [rows, d]
+        if vec.shape[0] == 1 and norm_reference != "prompt_mean_norm":
+            vec = vec[0]
+        additions[layer] = vec.float()
+    steering = Steering(additions=additions)
+    check_steering(steering, loaded.n_layers, loaded.d_model, model_name=name)
+    return steering
+
+
+def _rows(steering: Steering, start: int, stop: int) -> Steering:
+    return Steering(additions={l: (v[start:stop] if v.ndim == 2 else v) for l, v in steering.additions.items()})
+
+
+def steered_generate(loaded: Any, prompts: Sequence[Sequence[int]], steering: Steering | None, *,
+                     max_new_tokens: int, do_sample: bool, temperature: float, top_p: float, seed: int,
+                     batch_size: int, progress: bool = False) -> list[list[int]]:
+    """:func:`emovec.generate.generate_ids` with steering: same left padding, one seed for the
+    whole run, same EOS cut. Per-row additions [len(prompts), d] follow the rows of each batch.
+    ``steering=None`` is plain generation (identical to ``generate_ids``)."""
+    if batch_size < 1:
+        raise EmovecInputError(f"batch_size must be >= 1, got {batch_size}")
+    if max_new_tokens < 1:
+        raise EmovecInputError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    if not prompts or any(len(p) == 0 for p in prompts):
+        raise EmovecInputError("prompts must be a non-empty list of non-empty token-id lists")
+    if steering is not None:
+        check_steering(steering, loaded.n_layers, loaded.d_model, len(prompts), model_name=loaded.spec.name)
+        decoder_blocks(loaded.hf_model)  # unknown model type: fail before generating
+    # One generate_ids call (seeded once), with the steering hooks entered around each batch so
+    # that per-row additions follow that batch's rows.
+    def batch_context(begin: int, end: int) -> Any:
+        return steer(loaded, _rows(steering, begin, end)) if steering is not None else nullcontext()
+
+    return generate_ids(loaded.hf_model, loaded.tokenizer, prompts, max_new_tokens=max_new_tokens, do_sample=do_sample,
+                        temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size, progress=progress,
+                        batch_context=batch_context, desc="steered generate")
