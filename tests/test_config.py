@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 MODELS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
 CORPORA = sorted(p.stem for p in (CONF_DIR / "corpus").glob("*.yaml"))
 # Groups other than model/corpus/experiment, composed through a `group=name` override.
-OTHER_GROUPS = ("extraction", "vectors", "separation", "valence", "toy", "paper")
+OTHER_GROUPS = ("extraction", "vectors", "separation", "valence", "steering", "toy", "paper")
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 
 
@@ -99,7 +99,7 @@ def test_base_model_with_plain_prompt_format_composes_for_jeong_generation():
                                         for p in sorted((CONF_DIR / g).glob("*.yaml"))])
 def test_every_file_of_the_other_groups_composes(group: str, name: str):
     cell = compose_cell("toy-instruct", "toy-comprehension", "separation", [f"{group}={name}"])
-    expected = _yaml(group, name)
+    expected = {k: v for k, v in _yaml(group, name).items() if k != "defaults"}  # jeong extends toy
     if group == "vectors":  # the experiment (applied after the group, @package _global_) may pin keys
         expected = {**expected, **_yaml("experiment", "separation").get("vectors", {})}
     _assert_subset(expected, asdict(getattr(cell, group)), group)
@@ -433,3 +433,70 @@ def test_generated_corpus_without_generator_is_rejected():
 def test_bad_valence_choices_are_rejected_at_compose(override: str, message: str):
     with pytest.raises(EmovecInputError, match=re.escape(message)):
         compose_cell("toy-base", "toy-stories", "valence", [override])
+
+
+# ---------------------------------------------------------------- the steering study's slices
+
+STEER_SELECTION = {**STORY_SELECTION, "steering_vectors": "toy-generation"}
+
+
+@pytest.fixture(scope="module")
+def steer_baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    out = tmp_path_factory.mktemp("steer") / "config"
+    compose_all(STEER_SELECTION, out)
+    return _files(out)
+
+
+def test_steering_slices_per_model(steer_baseline: dict[str, bytes]):
+    for m in SELECTION["models"]:
+        st = yaml.safe_load(steer_baseline[f"steering/{m}/steer.yaml"])
+        assert st["vectors_from"]["cell"] == f"{m}__toy-generation"
+        assert st["vectors_from"]["pooling"] == "mid_generation" and st["model"]["name"] == m
+        assert "classifier" not in st["steering"] and st["steering"]["strengths"] == [0.005, 0.01, 0.02, 0.03, 0.05]
+        assert yaml.safe_load(steer_baseline[f"steering/{m}/classify.yaml"])["classifier"]["name"] == "toy_lexicon"
+    paper = yaml.safe_load(steer_baseline["paper.yaml"])["steering"]
+    assert [e["model"] for e in paper["models"]] == SELECTION["models"]
+    assert paper["classifier"]["display_name"] == "toy lexicon classifier (offline fallback, not j-hartmann)"
+    assert paper["regimes"]["high_strength"] == 0.05 and paper["ci_level"] == 0.95
+
+
+@pytest.mark.parametrize("override,changed", [
+    # a generation choice: only the steer slices (generation re-runs, nothing else)
+    ("steering.n_random=2", {f"steering/{m}/steer.yaml" for m in SELECTION["models"]}),
+    # a classifier setting: only its stage (the paper re-runs only if the classified numbers change)
+    ("steering.classifier.alpha=1.0", {f"steering/{m}/classify.yaml" for m in SELECTION["models"]}),
+    # another classifier: its stage, and the paper, whose tables name it
+    ("steering.classifier.name=hf_sequence_classifier",
+     {f"steering/{m}/classify.yaml" for m in SELECTION["models"]} | {"paper.yaml"}),
+    # a regime threshold: only the paper's tables
+    ("steering.regimes.explosive_min_ratio=3.0", {"paper.yaml"}),
+])
+def test_steering_edits_change_only_their_slices(tmp_path: Path, steer_baseline: dict[str, bytes], override: str,
+                                                 changed: set[str]):
+    compose_all({**STEER_SELECTION, "overrides": [override]}, tmp_path / "after")
+    after = _files(tmp_path / "after")
+    diff = {k for k in steer_baseline if steer_baseline[k] != after[k] and not k.startswith("resolved/")}
+    assert diff == changed
+
+
+def test_steering_with_van_der_ben_story_vectors(tmp_path: Path):
+    compose_all({**STEER_SELECTION, "steering_vectors": "toy-stories"}, tmp_path / "c")
+    st = yaml.safe_load((tmp_path / "c" / "steering" / "toy-base" / "steer.yaml").read_text())
+    assert st["vectors_from"]["cell"] == "toy-base__toy-stories"
+    assert st["vectors_from"]["pooling"] == "mean_from_offset" and st["vectors_from"]["vectors"]["baseline"] == "grand_mean"
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"steering_vectors": "toy-nope"}, "steering_vectors must name a selected corpus"),
+    ({"overrides": ["steering.strengths=[0.01,0.05]"]}, "regimes strengths [0.005]"),
+    ({"overrides": ["steering.n_samples=3"]}, "greedy decoding would repeat"),
+    ({"overrides": ["steering.norm_reference=layer_norm"]}, "steering.norm_reference='layer_norm'"),
+    ({"overrides": ["steering.layers=[0,9]"]}, "steering.layers [0, 9]"),
+    ({"overrides": ["steering.classifier.name=vader"]}, "steering.classifier.name"),
+])
+def test_bad_steering_selection_is_rejected(tmp_path: Path, bad: dict, message: str):
+    sel_path = tmp_path / "selection.yaml"
+    sel_path.write_text(yaml.safe_dump({**STEER_SELECTION, **bad}))
+    with pytest.raises(EmovecInputError, match=re.escape(message)):
+        compose_all(read_selection(sel_path), tmp_path / "config")
+    assert not (tmp_path / "config").exists()

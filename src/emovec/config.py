@@ -167,6 +167,71 @@ class ValenceConfig:
 
 
 @dataclass
+class ClassifierConfig:
+    """The external emotion classifier that reads steered text (Jeong §5.2).
+
+    ``hf_sequence_classifier`` is j-hartmann/emotion-english-distilroberta-base (7 labels) or any
+    sequence classifier with the same labels; ``toy_lexicon`` is the project's offline fallback
+    for the toy default (counts of the toy corpus's emotion words), never to be read as j-hartmann.
+    ``label_map`` maps each emotion to one of the 7 labels (a documented choice, see the file)."""
+
+    name: str = "toy_lexicon"  # toy_lexicon | hf_sequence_classifier
+    model_id: Optional[str] = "j-hartmann/emotion-english-distilroberta-base"
+    local_dir: Optional[str] = None  # directory with config.json + *.safetensors + tokenizer
+    revision: Optional[str] = None
+    label_map: str = "stimuli/emotion_to_ekman7.csv"  # relative to src/emovec, or an absolute path
+    alpha: float = 0.5  # toy_lexicon: add-alpha smoothing of the label counts
+    batch_size: int = 32
+    max_length: int = 512
+
+
+@dataclass
+class RegimeConfig:
+    """Surgical / repetitive collapse / explosive (Jeong §5.3), from the perplexity ratio
+    PPL(high_strength) / PPL(low_strength) together with repetition at high_strength.
+
+    Rule, in this order: distinct-2 at high_strength <= collapse_max_distinct2, or a repeated
+    n-gram of >= collapse_min_repeat tokens in the median generation -> repetitive collapse;
+    else ratio >= explosive_min_ratio -> explosive; else surgical."""
+
+    low_strength: float = 0.005
+    high_strength: float = 0.05
+    explosive_min_ratio: float = 5.0
+    collapse_max_distinct2: float = 0.5
+    collapse_min_repeat: int = 8
+
+
+@dataclass
+class SteeringConfig:
+    """Steering with emotion vectors (Jeong 2026 §5-6) and its controls.
+
+    Every scenario (prompt, target emotion, signed protocol strength) is run at every magnitude
+    in ``strengths`` (signed like the scenario) and at its own protocol strength, next to the
+    controls: unsteered, ``n_random`` random directions of matched norm at every strength, and
+    prompt-level induction without steering."""
+
+    scenario_source: str = "project"  # project (src/emovec/stimuli) | upstream (data/ manifest)
+    scenario_path: str = "stimuli/toy_steering_scenarios.json"
+    scenario_format: str = "project_json"  # project_json | jeong_protocol
+    scenarios: Optional[list[str]] = None  # run only these scenario names (None: all)
+    strengths: list[float] = field(default_factory=lambda: [0.005, 0.01, 0.02, 0.03, 0.05])
+    layers: Any = "all"  # "all" (Jeong) or a list of block indices
+    norm_reference: str = "prompt_mean_norm"  # prompt_mean_norm (Jeong) | dataset_mean_norm (Anthropic)
+    projection_layer: Any = "middle"  # where the target-emotion projection is read
+    prompt_format: str = "plain"  # plain (Jeong: raw prompt) | chat | auto
+    induction_template: str = "Respond as someone who feels {emotion}. {prompt}"
+    induction_template_negative: str = "Respond as someone who feels the opposite of {emotion}. {prompt}"
+    n_random: int = 4  # random directions per scenario (same direction at every strength)
+    n_samples: int = 1  # generations per condition (> 1 needs do_sample)
+    decoding: DecodingConfig = field(default_factory=lambda: DecodingConfig(max_new_tokens=48, batch_size=32))
+    scoring_model: str = "self"  # perplexity under the unsteered model itself, or a model config name
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    regimes: RegimeConfig = field(default_factory=RegimeConfig)
+    ci_level: float = 0.95  # binomial CIs of classifier agreement (Clopper-Pearson)
+    seed: int = 0
+
+
+@dataclass
 class ToyConfig:
     """The embedded default: synthetic corpus, tokenizer and GPT-2-shaped architecture."""
 
@@ -196,6 +261,7 @@ class CellConfig:
     vectors: VectorsConfig = field(default_factory=VectorsConfig)
     separation: SeparationConfig = field(default_factory=SeparationConfig)
     valence: ValenceConfig = field(default_factory=ValenceConfig)
+    steering: SteeringConfig = field(default_factory=SteeringConfig)
     toy: ToyConfig = field(default_factory=ToyConfig)
     paper: PaperConfig = field(default_factory=PaperConfig)
     experiment: str = MISSING
@@ -248,6 +314,7 @@ def validate_cell(raw: DictConfig | dict, where: str = "config") -> CellConfig:
     if v.n_boot < 1 or v.n_perm < 1 or not 0 < v.ci_level < 1:
         raise EmovecInputError(f"{where}: valence.n_boot and valence.n_perm must be >= 1 and "
                                f"valence.ci_level in (0, 1); got {v.n_boot}, {v.n_perm}, {v.ci_level}")
+    _validate_steering(cell.steering, m.n_layers, where)
     offset = c.mean_offset if c.mean_offset is not None else cell.extraction.mean_offset
     if offset < 0:
         raise EmovecInputError(f"{where}: mean_offset={offset} must be >= 0")
@@ -275,6 +342,48 @@ def _validate_stories(c: CorpusConfig, where: str) -> None:
         raise EmovecInputError(f"{where}: corpus {c.name!r}: neutral_source=upstream needs corpus.stories.neutral_path")
     if min(s.calls_per_emotion, s.stories_per_call, s.n_per_emotion, s.n_neutral) < 1:
         raise EmovecInputError(f"{where}: corpus {c.name!r}: story counts must be >= 1")
+
+
+STEERING_PROMPT_FORMATS = ("plain", "chat", "auto")
+SCENARIO_SOURCES = ("project", "upstream")
+
+
+def _validate_steering(st: SteeringConfig, n_layers: int, where: str) -> None:
+    """Steering choices that can be checked without loading anything (the stage checks the rest,
+    e.g. emotions against the vectors and the scenario file, before generating)."""
+    from emovec.corpora.scenarios import SCENARIO_READERS
+
+    _check_choice(st.scenario_source, SCENARIO_SOURCES, "steering.scenario_source", where)
+    _check_choice(st.scenario_format, tuple(sorted(SCENARIO_READERS)), "steering.scenario_format", where)
+    _check_choice(st.norm_reference, ("dataset_mean_norm", "prompt_mean_norm"), "steering.norm_reference", where)
+    _check_choice(st.prompt_format, STEERING_PROMPT_FORMATS, "steering.prompt_format", where)
+    _check_choice(st.classifier.name, ("hf_sequence_classifier", "toy_lexicon"), "steering.classifier.name", where)
+    if not st.strengths or any(not s > 0 for s in st.strengths) or len(set(st.strengths)) != len(st.strengths):
+        raise EmovecInputError(f"{where}: steering.strengths must be distinct positive magnitudes (a scenario's "
+                               f"sign says toward/away), got {list(st.strengths)}")
+    r = st.regimes
+    missing = [x for x in (r.low_strength, r.high_strength) if x not in st.strengths]
+    if missing:
+        raise EmovecInputError(f"{where}: steering.regimes strengths {missing} are not in steering.strengths "
+                               f"{list(st.strengths)}; the perplexity ratio needs both")
+    if st.n_random < 1 or st.n_samples < 1:
+        raise EmovecInputError(f"{where}: steering.n_random and steering.n_samples must be >= 1")
+    if st.n_samples > 1 and not st.decoding.do_sample:
+        raise EmovecInputError(f"{where}: steering.n_samples={st.n_samples} with greedy decoding would repeat one "
+                               "generation; set steering.decoding.do_sample=true or n_samples=1")
+    if not 0 < st.ci_level < 1:
+        raise EmovecInputError(f"{where}: steering.ci_level must be in (0, 1), got {st.ci_level}")
+    if st.layers != "all":
+        if isinstance(st.layers, str) or not all(isinstance(x, int) and not isinstance(x, bool) for x in st.layers):
+            raise EmovecInputError(f"{where}: steering.layers must be 'all' or a list of block indices, got {st.layers!r}")
+        bad = [x for x in st.layers if not 0 <= x < n_layers]
+        if bad or not st.layers:
+            raise EmovecInputError(f"{where}: steering.layers {list(st.layers)} must be non-empty block indices "
+                                   f"in 0..{n_layers - 1}")
+    try:
+        resolve_layer(st.projection_layer, n_layers, where)
+    except EmovecInputError as exc:
+        raise EmovecInputError(str(exc).replace("vectors.layer", "steering.projection_layer")) from None
 
 
 def effective_mean_offset(cell: CellConfig) -> int:

@@ -29,7 +29,7 @@ def read_selection(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise EmovecInputError(f"selection file {path} does not exist")
     sel = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    allowed = {"experiment", "models", "corpora", "story_corpora", "overrides", "cell_overrides"}
+    allowed = {"experiment", "models", "corpora", "story_corpora", "steering_vectors", "overrides", "cell_overrides"}
     unknown = sorted(set(sel) - allowed)  # type: ignore[arg-type]
     if unknown:
         raise EmovecInputError(f"{path}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
@@ -41,6 +41,11 @@ def read_selection(path: Path) -> dict[str, Any]:
     sel.setdefault("overrides", [])  # type: ignore[union-attr]
     sel.setdefault("story_corpora", [])  # type: ignore[union-attr]
     sel.setdefault("cell_overrides", {})  # type: ignore[union-attr]
+    sv = sel.get("steering_vectors")  # type: ignore[union-attr]
+    if sv is not None and sv not in [*sel["corpora"], *sel["story_corpora"]]:  # type: ignore[index]
+        raise EmovecInputError(f"{path}: steering_vectors must name a selected corpus (the cell <model>__<corpus> "
+                               f"whose vectors steer each model); got {sv!r}, selected: "
+                               f"{[*sel['corpora'], *sel['story_corpora']]}")  # type: ignore[index]
     cells = {cell_name(m, c) for m in sel["models"] for c in [*sel["corpora"], *sel["story_corpora"]]}  # type: ignore[index]
     unknown_cells = sorted(set(sel["cell_overrides"]) - cells)  # type: ignore[index]
     if unknown_cells:
@@ -144,6 +149,39 @@ def paper_cell_entry(cell: CellConfig) -> dict[str, Any]:
             "normalised": cell.vectors.normalise}
 
 
+def steering_slices(cell: CellConfig, scorer: CellConfig | None) -> dict[str, dict[str, Any]]:
+    """The steer and classify slices of one model, from its vectors cell (whose config, including
+    any cell override, decides both the vectors and the steering choices)."""
+    st = asdict(cell.steering)
+    generation = {k: v for k, v in st.items() if k not in ("classifier", "regimes", "ci_level")}
+    sha = upstream_sha256(cell.steering.scenario_path) if cell.steering.scenario_source == "upstream" else None
+    return {
+        "steer": {"model": asdict(cell.model), "steering": generation,
+                  "vectors_from": {"cell": cell_name(cell.model.name, cell.corpus.name), "corpus": cell.corpus.name,
+                                   "emotion_set": cell.corpus.emotion_set, "pooling": cell.corpus.pooling,
+                                   "vectors": asdict(cell.vectors)},
+                  "scorer": asdict(scorer.model) if scorer is not None else None, "scenario_sha256": sha},
+        "classify": {"model": cell.model.name, "classifier": st["classifier"]},
+    }
+
+
+def steering_paper_entry(cells: list[CellConfig]) -> dict[str, Any]:
+    """What the paper stage needs to render the steering tables: models, classifier, regimes."""
+    from emovec.steering.classifiers import classifier_display_name
+
+    if not cells:
+        return {"models": []}
+    first = cells[0].steering
+    for c in cells[1:]:
+        if (c.steering.classifier, c.steering.regimes, c.steering.ci_level) != (first.classifier, first.regimes, first.ci_level):
+            raise EmovecInputError(f"model {c.model.name!r}: its classifier/regimes/ci_level differ from "
+                                   f"{cells[0].model.name!r}'s; one steering table compares models under one rule")
+    return {"models": [{"model": c.model.name, "variant": c.model.variant, "family": c.model.family,
+                        "partner": c.model.partner} for c in cells],
+            "classifier": {"name": first.classifier.name, "display_name": classifier_display_name(first.classifier)},
+            "regimes": asdict(first.regimes), "ci_level": first.ci_level}
+
+
 def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_DIR) -> None:
     """Compose every cell first (so any error comes before anything is written), then write."""
     def overrides_for(m: str, c: str) -> list[str]:
@@ -170,6 +208,14 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
         if cell.corpus.name not in generators:
             generators[cell.corpus.name] = (compose_cell(gen, cell.corpus.name, VALENCE_EXPERIMENT, overrides, conf_dir)
                                             if gen else None)
+    # The steering study runs when the selection names the corpus whose vectors steer (the
+    # tracked selection does: dvc.yaml's steer stages read it).
+    sv = selection.get("steering_vectors")
+    steering_cells = [next(c for c in [*cells, *story_cells] if c.model.name == m and c.corpus.name == sv)
+                      for m in selection["models"]] if sv is not None else []
+    scorers = {c.model.name: (compose_cell(c.steering.scoring_model, selection["corpora"][0], selection["experiment"],
+                                           overrides, conf_dir) if c.steering.scoring_model != "self" else None)
+               for c in steering_cells}
     models = {c.model.name: c.model for c in cells} | {m: c.model for m, c in toy_cells.items()}
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
@@ -204,9 +250,15 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
                     (cdir / f"{stage}.yaml").write_text(to_yaml(content))
             (tmp / "resolved").mkdir(exist_ok=True)
             (tmp / "resolved" / f"{name}.yaml").write_text(to_yaml(cell))
+        for cell in steering_cells:
+            sdir = tmp / "steering" / cell.model.name
+            sdir.mkdir(parents=True)
+            for stage, content in steering_slices(cell, scorers[cell.model.name]).items():
+                (sdir / f"{stage}.yaml").write_text(to_yaml(content))
         paper = {"digits": first.paper.digits, "experiment": selection["experiment"],
                  "cells": [paper_cell_entry(c) for c in cells],
-                 "valence_cells": [valence_cell_entry(c) for c in story_cells]}
+                 "valence_cells": [valence_cell_entry(c) for c in story_cells],
+                 "steering": steering_paper_entry(steering_cells)}
         (tmp / "paper.yaml").write_text(to_yaml(paper))
         # The CKA stage needs only the valence cells: a separation-only edit must not re-run it.
         (tmp / "cka.yaml").write_text(to_yaml({"valence_cells": paper["valence_cells"]}))

@@ -1,5 +1,5 @@
-"""Stage: LaTeX tables and figures for the paper, from the tracked separation, vector, valence
-and CKA outputs.
+"""Stage: LaTeX tables and figures for the paper, from the tracked separation, vector, valence,
+CKA and steering outputs.
 
 Every input is read and validated, and every table and figure rendered in memory, before the
 first file is written: a bad input (missing file for a listed cell, missing column, stale
@@ -13,6 +13,8 @@ from pathlib import Path
 
 from emovec.io import atomic_path, write_text_atomic
 from emovec.paper.figures import build_figures
+from emovec.paper.steering import build_steering_tables, load_steering, load_steering_spec
+from emovec.paper.steering_figures import build_steering_figures
 from emovec.paper.tables import build_tables, load_cells, load_paper_spec
 from emovec.paper.valence import build_valence_tables, load_cka, load_valence_cells, load_valence_spec
 from emovec.paper.valence_figures import build_valence_figures
@@ -28,6 +30,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--vectors-dir", required=True, help="directory of <cell>.npz emotion vectors")
     ap.add_argument("--valence-dir", default="build/valence", help="directory of <cell>/ valence outputs")
     ap.add_argument("--cka-dir", default="build/cka", help="directory of <model>.npz CKA outputs")
+    ap.add_argument("--steering-dir", default="build/steering", help="directory of <model>/ steering outputs")
+    ap.add_argument("--classify-dir", default="build/steering_classify", help="directory of <model>.csv classifier outputs")
     ap.add_argument("--tables-dir", required=True, help="where the .tex tables are written")
     ap.add_argument("--figures-dir", required=True, help="where the .png figures are written")
     args = ap.parse_args(argv)
@@ -41,6 +45,16 @@ def main(argv: list[str] | None = None) -> None:
         cka = load_cka(vspec, args.cka_dir)
         tables |= build_valence_tables(vspec, vcells)
         figures |= build_valence_figures(vspec, vcells, cka)
+    from omegaconf import OmegaConf
+
+    sspec = load_steering_spec(OmegaConf.to_container(OmegaConf.load(args.config)).get("steering"),  # type: ignore[union-attr]
+                               spec.digits, args.config)
+    if sspec.models:
+        sdata = load_steering(sspec, args.steering_dir, args.classify_dir)
+        # RLHF deltas: each model's separation at its reported layer, per extraction method
+        separation = {(c.spec.model, c.spec.method): float(c.reported["mean_cosine"]) for c in cells.values()}
+        tables |= build_steering_tables(sspec, sdata, separation)
+        figures |= build_steering_figures(sspec, sdata)
     tables_dir, figures_dir = Path(args.tables_dir), Path(args.figures_dir)
     for name, text in tables.items():
         write_text_atomic(tables_dir / name, text)

@@ -329,7 +329,44 @@ def build_steering(loaded: Any, unit_vectors: np.ndarray | torch.Tensor, layers:
     return steering
 
 
-def _rows(steering: Steering, start: int, stop: int) -> Steering:
+def build_row_steering(loaded: Any, directions: np.ndarray, strengths: Sequence[float], layers: Sequence[int] | str,
+                       norm_reference: str, *, prompt_ids: Sequence[Sequence[int]] | None = None,
+                       dataset_norms: Any = None) -> Steering:
+    """One steering per row of a mixed batch: ``directions[b, l] * strengths[b] * ref[b, l]``.
+
+    ``directions`` is [rows, n_layers, d_model]; each row is unit norm at every chosen layer or all
+    zero (an unsteered row, e.g. the unsteered and prompt-induction controls generated in the same
+    batch as the steered rows: adding exact zeros leaves them untouched). ``strengths`` is [rows]."""
+    name = loaded.spec.name
+    chosen = _check_layers(layers, loaded.n_layers, name)
+    values = [_check_strength(s) for s in strengths]
+    if norm_reference not in NORM_REFERENCES:
+        raise EmovecInputError(f"unknown norm_reference {norm_reference!r}; known: {sorted(NORM_REFERENCES)}")
+    dirs = torch.as_tensor(np.asarray(directions, dtype=np.float64))
+    if dirs.ndim != 3 or dirs.shape[1] != loaded.n_layers or dirs.shape[2] != loaded.d_model:
+        raise EmovecInputError(f"directions must have shape [rows, n_layers={loaded.n_layers}, d_model="
+                               f"{loaded.d_model}] for model {name!r}, got {list(dirs.shape)}")
+    if dirs.shape[0] != len(values):
+        raise EmovecInputError(f"directions has {dirs.shape[0]} rows but strengths has {len(values)}")
+    sel = dirs[:, chosen, :]  # [rows, k, d]
+    if not bool(torch.isfinite(sel).all()):
+        raise EmovecInputError("directions has non-finite values at the steered layers")
+    norms = sel.norm(dim=-1)  # [rows, k]
+    ok = ((norms - 1.0).abs() <= UNIT_TOL) | (norms == 0)
+    if not bool(ok.all()):
+        b, j = [int(x) for x in torch.nonzero(~ok)[0]]
+        raise EmovecInputError(f"directions row {b} has norm {float(norms[b, j]):.6g} at layer {chosen[j]}; "
+                               "each row must be unit norm (tolerance 1e-4) or zero")
+    ref = NORM_REFERENCES[norm_reference](loaded, chosen, prompt_ids=prompt_ids, dataset_norms=dataset_norms)
+    ref = ref.to(torch.float64).expand(len(values), len(chosen))
+    scale = torch.tensor(values, dtype=torch.float64)[:, None] * ref  # [rows, k]
+    additions = {layer: (sel[:, j, :] * scale[:, j:j + 1]).float() for j, layer in enumerate(chosen)}
+    steering = Steering(additions=additions)
+    check_steering(steering, loaded.n_layers, loaded.d_model, len(values), model_name=name)
+    return steering
+
+
+def steering_rows(steering: Steering, start: int, stop: int) -> Steering:
     return Steering(additions={l: (v[start:stop] if v.ndim == 2 else v) for l, v in steering.additions.items()})
 
 
@@ -351,7 +388,7 @@ def steered_generate(loaded: Any, prompts: Sequence[Sequence[int]], steering: St
     # One generate_ids call (seeded once), with the steering hooks entered around each batch so
     # that per-row additions follow that batch's rows.
     def batch_context(begin: int, end: int) -> Any:
-        return steer(loaded, _rows(steering, begin, end)) if steering is not None else nullcontext()
+        return steer(loaded, steering_rows(steering, begin, end)) if steering is not None else nullcontext()
 
     return generate_ids(loaded.hf_model, loaded.tokenizer, prompts, max_new_tokens=max_new_tokens, do_sample=do_sample,
                         temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size, progress=progress,

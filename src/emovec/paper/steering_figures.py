@@ -1,0 +1,160 @@
+"""Figures for the steering experiment, rendered to PNG bytes from validated outputs.
+
+Like ``emovec.paper.figures``: bare ``matplotlib.figure.Figure`` objects on the Agg canvas (no
+pyplot), a fixed seaborn style inside ``rc_context``, a fixed DPI and no "Software" metadata, so
+identical inputs on one installation give identical bytes.
+
+* ``dose_response_<model>.png``: the classifier's p_target shift (left: p_target minus the
+  unsteered generation's p_target of the same scenario and sample) and the target-projection
+  change delta (right) against the steering magnitude: one thin line per scenario for the emotion
+  vector, their mean as a thick line, the random-direction control (dashed, min-max band across
+  directions), prompt induction (dotted) and the unsteered level (solid thin). Values of
+  direction -1 scenarios are multiplied by -1, so "toward the target" is always up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+from emovec.paper.figures import DPI, _png, _style
+from emovec.paper.steering import SteeringData, SteeringSpec, steering_sort_key
+
+__all__ = ["DPI", "build_steering_figures", "dose_response_file", "dose_response_png"]
+
+
+def dose_response_file(model: str) -> str:
+    """File name of a model's dose-response figure."""
+    return f"dose_response_{model}.png"
+
+
+def _signed(df: pd.DataFrame, column: str) -> pd.Series:
+    # direction -1 scenarios steer away from the emotion: flipping their sign puts "toward the
+    # target" up for every scenario, so the lines of both directions can share one axis.
+    return df["direction"].astype(float) * df[column].astype(float)
+
+
+def _nanmean(values: np.ndarray) -> float:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else math.nan
+
+
+def _with_p_shift(d: SteeringData) -> SteeringData:
+    """Add ``p_shift``: p_target minus the unsteered p_target of the same scenario and sample, so
+    both panels read as changes against the same reference (0 = the unsteered text)."""
+    import dataclasses
+
+    m = d.measures
+    base = m[m["condition"] == "unsteered"].set_index(["scenario", "sample"])["p_target"]
+    ref = [base.get((sc, sa), math.nan) for sc, sa in zip(m["scenario"], m["sample"])]
+    return dataclasses.replace(d, measures=m.assign(p_shift=m["p_target"].astype(float) - np.asarray(ref, float)))
+
+
+def _magnitudes(d: SteeringData) -> list[float]:
+    steered = d.measures[d.measures["condition"].isin(["emotion", "random"])]
+    return sorted({float(f"{m:.9g}") for m in steered["magnitude"]})
+
+
+def _curves(d: SteeringData, column: str, mags: list[float]) -> dict:
+    """Per-magnitude series of one panel (values already direction-signed).
+
+    Returns: ``scenarios`` {name: [mean over samples per magnitude]}, ``mean`` (mean over
+    scenarios), ``random_mean``, ``random_lo``, ``random_hi`` (per random direction: mean over
+    scenarios and samples; then mean / min / max across directions), ``induction`` and
+    ``unsteered`` (means over all their rows).
+    """
+    df = d.measures.assign(_v=_signed(d.measures, column), _m=[float(f"{m:.9g}") for m in d.measures["magnitude"]])
+    emo = df[df["condition"] == "emotion"]
+    rnd = df[df["condition"] == "random"]
+    scen = {}
+    for name in d.scenarios["scenario"]:
+        part = emo[emo["scenario"] == name]
+        scen[name] = [_nanmean(part.loc[part["_m"] == m, "_v"]) for m in mags]
+    per_scenario = np.array(list(scen.values()), dtype=float).reshape(len(scen), len(mags))
+    mean = [_nanmean(per_scenario[:, j]) for j in range(len(mags))]
+    r_mean, r_lo, r_hi = [], [], []
+    for m in mags:
+        at = rnd[rnd["_m"] == m]
+        by_dir = [_nanmean(g["_v"]) for _, g in at.groupby("random_index", sort=True)]
+        by_dir = [v for v in by_dir if math.isfinite(v)]
+        r_mean.append(float(np.mean(by_dir)) if by_dir else math.nan)
+        r_lo.append(min(by_dir) if by_dir else math.nan)
+        r_hi.append(max(by_dir) if by_dir else math.nan)
+    return {"scenarios": scen, "mean": mean, "random_mean": r_mean, "random_lo": r_lo, "random_hi": r_hi,
+            "induction": _nanmean(df.loc[df["condition"] == "induction", "_v"]),
+            "unsteered": _nanmean(df.loc[df["condition"] == "unsteered", "_v"])}
+
+
+def _panel(ax, d: SteeringData, curves: dict, mags: list[float], palette: dict, unsteered_label: str) -> None:
+    x = np.asarray(mags, dtype=float)
+    sc = d.scenarios.set_index("scenario")
+    for name, values in curves["scenarios"].items():
+        sign = "+" if int(sc.at[name, "direction"]) > 0 else "\N{MINUS SIGN}"
+        ax.plot(x, values, color=palette[name], linewidth=0.9, marker="o", markersize=2.5, alpha=0.85,
+                label=f"{name} ({sc.at[name, 'emotion']}, {sign})")
+    ax.plot(x, curves["mean"], color="black", linewidth=2.4, marker="o", markersize=4,
+            label="emotion vector, mean of scenarios")
+    lo, hi = np.asarray(curves["random_lo"], dtype=float), np.asarray(curves["random_hi"], dtype=float)
+    if np.isfinite(lo).any():
+        ax.fill_between(x, lo, hi, color="0.5", alpha=0.2, linewidth=0)
+    ax.plot(x, curves["random_mean"], color="0.45", linestyle="--", linewidth=1.4,
+            label="random direction (matched norm), mean; band min-max over directions")
+    if math.isfinite(curves["induction"]):
+        ax.axhline(curves["induction"], color="tab:purple", linestyle=":", linewidth=1.6,
+                   label="prompt induction (no steering)")
+    if math.isfinite(curves["unsteered"]):
+        ax.axhline(curves["unsteered"], color="0.2", linestyle="-", linewidth=0.8, label=unsteered_label)
+    if len(x) > 1 and (x > 0).all():
+        # The sweep is roughly geometric (0.005 ... 0.05): a log axis spaces it evenly.
+        ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(list(x)))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticklabels([f"{m:g}" for m in x])
+    ax.set_xlabel("steering magnitude |strength| (\N{MULTIPLICATION SIGN} norm reference)")
+
+
+def dose_response_png(spec: SteeringSpec, d: SteeringData) -> bytes:
+    """Two panels for one model: direction x p_target shift (classifier) and direction x delta (target
+    projection, steered minus unsteered) vs magnitude; unit: generations, lines are means."""
+    assert spec.classifier is not None
+    mags = _magnitudes(d)
+    names = list(d.scenarios["scenario"])
+    palette = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
+    layer = d.summary["projection_layer"]
+    with mpl.rc_context(_style()):
+        fig = Figure(figsize=(11.0, 4.4), layout="constrained")
+        left, right = fig.subplots(1, 2)
+        _panel(left, d, _curves(_with_p_shift(d), "p_shift", mags), mags, palette, "unsteered (0 by definition)")
+        left.set_ylabel(f"direction \N{MULTIPLICATION SIGN} \N{GREEK CAPITAL LETTER DELTA} p(target), "
+                        f"{spec.classifier.display_name}\n"
+                        "(steered \N{MINUS SIGN} unsteered; up = toward the target)", fontsize=7)
+        left.set_title("classifier probability of the target label, change", fontsize=8)
+        _panel(right, d, _curves(d, "delta", mags), mags, palette, "unsteered (0 by definition)")
+        right.set_ylabel(f"direction \N{MULTIPLICATION SIGN} \N{GREEK CAPITAL LETTER DELTA} target projection "
+                         f"at block {layer}\n"
+                         "(steered \N{MINUS SIGN} unsteered; up = toward the target)", fontsize=7)
+        right.set_title("target-emotion projection change", fontsize=8)
+        right.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=6,
+                     title="scenario (emotion, direction)", title_fontsize=6)
+        n = d.summary["n_samples"]
+        fig.suptitle(f"{d.spec.model}: dose response (thin: one scenario, mean over {n} sample(s); "
+                     f"random: {d.summary['n_random']} directions)", fontsize=9)
+        return _png(fig)
+
+
+def build_steering_figures(spec: SteeringSpec, data: Mapping[str, SteeringData]) -> dict[str, bytes]:
+    """Render every steering figure: {file name: PNG bytes} in ``steering_sort_key`` order of the
+    models; {} when no model is listed or loaded."""
+    if not spec.models or not data:
+        return {}
+    return {dose_response_file(d.spec.model): dose_response_png(spec, d)
+            for d in sorted(data.values(), key=lambda d: steering_sort_key(d.spec))}

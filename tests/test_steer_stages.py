@@ -1,0 +1,142 @@
+"""The steer and steer_classify stages on the tiny GPT-2: outputs hold exactly the planned grid
+with consistent measures, and every bad input stops the stage before generation with nothing written."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from emovec.activations.extract import write_cache
+from emovec.config import ClassifierConfig, DecodingConfig, ModelConfig, SteeringConfig, VectorsConfig
+from emovec.emotions import JEONG_20, NEUTRAL
+from emovec.errors import EmovecInputError
+from emovec.stages import steer, steer_classify
+
+N_LAYERS, D = 3, 32
+
+
+def _cache(path: Path, d: int = D, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    emotions = [e for e in JEONG_20 for _ in range(2)] + [NEUTRAL] * 3
+    acts = rng.standard_normal((len(emotions), N_LAYERS, d)).astype(np.float32)
+    meta = {"ids": [f"r{i}" for i in range(len(emotions))], "emotions": emotions,
+            "roles": ["neutral" if e == NEUTRAL else "emotion" for e in emotions], "axes": {"model": "tiny"}}
+    write_cache(path, {"mid_generation": acts, "last_token": acts.copy()}, meta, "float32")
+    return path
+
+
+def _scenarios(tmp_path: Path, emotion: str = "happy") -> Path:
+    path = tmp_path / "scenarios.json"
+    path.write_text(json.dumps({"scenarios": [
+        {"name": "up", "prompt": "She sat alone.", "emotion": emotion, "strength": 0.03},
+        {"name": "down", "prompt": "He poured the tea.", "emotion": "calm", "strength": -0.02,
+         "induction_prompt": "He poured the tea. He felt anxious."}]}))
+    return path
+
+
+def _raw(tiny_spec: ModelConfig, scenario_path: Path, **steering: object):
+    st = SteeringConfig(scenario_path=str(scenario_path), strengths=[0.005, 0.05], n_random=2,
+                        decoding=DecodingConfig(max_new_tokens=5, batch_size=8))
+    for k, v in steering.items():
+        setattr(st, k, v)
+    body = {k: v for k, v in asdict(st).items() if k not in ("classifier", "regimes", "ci_level")}
+    return OmegaConf.create({"model": asdict(tiny_spec), "steering": body,
+                             "vectors_from": {"cell": "tiny__c", "corpus": "c", "emotion_set": "jeong20",
+                                              "pooling": "mid_generation", "vectors": asdict(VectorsConfig())},
+                             "scorer": None, "scenario_sha256": None})
+
+
+@pytest.fixture(scope="module")
+def steered(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("steer")
+    spec = ModelConfig(name="tiny", hf_id=None, local_dir=str(tiny_model_dir), family="toy", variant="instruct",
+                       n_layers=N_LAYERS, d_model=D, chat_template=True)
+    steer.run(_raw(spec, _scenarios(tmp)), "slice.yaml", str(_cache(tmp / "acts")), str(tmp / "out"))
+    return tmp / "out"
+
+
+def test_steer_writes_the_planned_grid(steered: Path):
+    m = pd.read_csv(steered / "measures.csv")
+    assert list(m.columns) == list(steer.MEASURE_COLUMNS)
+    # per scenario: unsteered, induction, 3 magnitudes (0.005, 0.05, protocol) x (emotion + 2 random)
+    assert len(m) == 2 * (2 + 3 * 3)
+    counts = m.groupby(["scenario", "condition"]).size().to_dict()
+    assert counts[("up", "emotion")] == 3 and counts[("up", "random")] == 6 and counts[("down", "induction")] == 1
+    assert (m[m.condition == "unsteered"].delta == 0).all()
+    ok = m.n_gen_tokens > 0
+    np.testing.assert_allclose(m.ppl[ok], np.exp(m.nll_sum[ok] / m.n_gen_tokens[ok]), rtol=1e-9)
+    assert set(m.direction[m.scenario == "down"]) == {-1}
+    assert (m[m.condition == "random"].strength <= 0).sum() == 6  # anti-steering: signed like the scenario
+    gens = [json.loads(line) for line in (steered / "generations.jsonl").read_text().splitlines()]
+    assert [g["id"] for g in gens] == list(m.id)
+    summary = json.loads((steered / "summary.json").read_text())
+    assert summary["layers"] == [0, 1, 2] and summary["projection_layer"] == 1
+    # the random control's addition has exactly the emotion vector's norm
+    assert summary["mean_addition_norm"]["random"] == pytest.approx(summary["mean_addition_norm"]["emotion"], rel=1e-6)
+
+
+def test_steer_is_deterministic(steered: Path, tiny_model_dir: Path, tmp_path: Path):
+    spec = ModelConfig(name="tiny", hf_id=None, local_dir=str(tiny_model_dir), family="toy", variant="instruct",
+                       n_layers=N_LAYERS, d_model=D, chat_template=True)
+    steer.run(_raw(spec, _scenarios(tmp_path)), "slice.yaml", str(_cache(tmp_path / "acts")), str(tmp_path / "out"))
+    for name in ("measures.csv", "generations.jsonl"):
+        assert (tmp_path / "out" / name).read_bytes() == (steered / name).read_bytes()
+    again, first = (json.loads((d / "summary.json").read_text()) for d in (tmp_path / "out", steered))
+    assert again.pop("scenario_path") != first.pop("scenario_path")  # the only difference: where the file was
+    assert again == first
+
+
+@pytest.mark.parametrize("case, message", [
+    ("unknown_emotion", r"unknown emotion 'joyful'"),
+    ("unknown_scenario", r"unknown scenario\(s\) \['sideways'\]"),
+    ("other_width", r"width 16, but model 'tiny' has 3 layers x d_model 32: they come from another model"),
+])
+def test_bad_inputs_stop_before_generation(tiny_spec: ModelConfig, tmp_path: Path, monkeypatch, case: str, message: str):
+    import emovec.models.loading as loading
+
+    def no_load(spec):  # the check must come before the model is even loaded
+        raise AssertionError("model loaded before the inputs were checked")
+
+    monkeypatch.setattr(loading, "load_model", no_load)
+    scenarios = _scenarios(tmp_path, emotion="joyful" if case == "unknown_emotion" else "happy")
+    raw = _raw(tiny_spec, scenarios, scenarios=["sideways"] if case == "unknown_scenario" else None)
+    acts = _cache(tmp_path / "acts", d=16 if case == "other_width" else D)
+    with pytest.raises(EmovecInputError, match=message):
+        steer.run(raw, "slice.yaml", str(acts), str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_classify_stage_probabilities_and_targets(steered: Path, tmp_path: Path):
+    gens = [json.loads(line) for line in (steered / "generations.jsonl").read_text().splitlines()]
+    text = steer_classify.classify(gens, ClassifierConfig(), "generations.jsonl")
+    out = tmp_path / "c.csv"
+    out.write_text(text)
+    c = pd.read_csv(out)
+    probs = c[[col for col in c.columns if col.startswith("p_") and col != "p_target"]]
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-12)
+    targets = dict(zip(c.id, c.target_label))
+    assert {targets[g["id"]] for g in gens if g["emotion"] == "happy"} == {"joy"}
+    assert (c.p_target == c.apply(lambda r: r[f"p_{r.target_label}"], axis=1)).all()
+    assert set(c.classifier) == {"toy lexicon classifier (offline fallback, not j-hartmann)"}
+
+
+def test_classify_stage_unmapped_emotion_writes_nothing(tmp_path: Path):
+    steering = tmp_path / "steering"
+    steering.mkdir()
+    (steering / "generations.jsonl").write_text(json.dumps({"id": "a", "emotion": "awestruck", "text": "x"}) + "\n")
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("emotion,label,rationale\nhappy,joy,positive\n")
+    cfg = tmp_path / "classify.yaml"
+    cfg.write_text(OmegaConf.to_yaml({"model": "tiny", "classifier": asdict(ClassifierConfig(label_map=str(mapping)))}))
+    out = tmp_path / "c.csv"
+    rc = steer_classify.main(["--config", str(cfg), "--steering", str(steering), "--out", str(out)])
+    assert rc == 2 and not out.exists()
+    with pytest.raises(EmovecInputError, match="awestruck"):
+        steer_classify.classify([{"id": "a", "emotion": "awestruck", "text": "x"}],
+                                ClassifierConfig(label_map=str(mapping)), "g.jsonl")
