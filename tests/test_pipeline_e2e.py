@@ -50,11 +50,13 @@ BASE_OVERRIDES = [
     "++corpus.stories.n_neutral=6",
     "valence.n_boot=50",
     "valence.n_perm=50",
+    "steering.n_random=2",
+    "steering.decoding.max_new_tokens=16",
 ]
 
 
-def _selection(n_permutations: int, cell_overrides: str = "{}") -> str:
-    overrides = [*BASE_OVERRIDES, f"separation.n_permutations={n_permutations}"]
+def _selection(n_permutations: int, cell_overrides: str = "{}", extra: tuple[str, ...] = ()) -> str:
+    overrides = [*BASE_OVERRIDES, f"separation.n_permutations={n_permutations}", *extra]
     quoted = ", ".join(f'"{o}"' for o in overrides)
     return (
         "# shrunken selection for the end-to-end test\n"
@@ -62,6 +64,7 @@ def _selection(n_permutations: int, cell_overrides: str = "{}") -> str:
         f"models: [{', '.join(MODELS)}]\n"
         f"corpora: [{', '.join(CORPORA)}]\n"
         f"story_corpora: [{', '.join(STORY_CORPORA)}]\n"
+        "steering_vectors: toy-generation\n"
         f"overrides: [{quoted}]\n"
         f"cell_overrides: {cell_overrides}\n"
     )
@@ -152,10 +155,15 @@ def test_pipeline_end_to_end(project: Path):
     assert {r for r in ran if r.startswith("story_corpus@")} == {f"story_corpus@{c}" for c in STORY_CORPORA}
     for stage in ("story_extract", "valence"):
         assert {r for r in ran if r.startswith(f"{stage}@")} == {f"{stage}@{c}" for c in story_cells}, sorted(ran)
+    for stage in ("steer", "steer_classify"):
+        assert {r for r in ran if r.startswith(f"{stage}@")} == {f"{stage}@{m}" for m in MODELS}, sorted(ran)
 
     tables = sorted(p.name for p in (root / "paper" / "tables").glob("*.tex"))
-    assert tables == ["anisotropy.tex", "layer_sweep.tex", "norm_coverage.tex", "rlhf_separation.tex",
-                      "separation_by_model.tex", "valence_arousal.tex", "valence_by_corpus.tex"], tables
+    assert tables == ["anisotropy.tex", "layer_sweep.tex", "norm_coverage.tex", "rlhf_deltas.tex",
+                      "rlhf_separation.tex", "script_leakage.tex", "separation_by_model.tex", "steering_agreement.tex",
+                      "steering_deltas.tex", "steering_regimes.tex", "valence_arousal.tex",
+                      "valence_by_corpus.tex"], tables
+    assert all((root / "paper" / "figures" / f"dose_response_{m}.png").stat().st_size > 0 for m in MODELS)
     assert all((root / "paper" / "tables" / t).stat().st_size > 0 for t in tables)
     assert (root / "paper" / "figures" / "u_curve.png").stat().st_size > 0
     # the shrunken settings reached the stages
@@ -193,4 +201,23 @@ def test_pipeline_end_to_end(project: Path):
     assert _ran(out) == {"compose", "valence@toy-base-toy-stories", "cka", "paper"}, sorted(_ran(out))
     summary = (root / "build" / "valence" / "toy-base__toy-stories" / "summary.json").read_text()
     assert '"n_boot": 40' in summary
+    assert "Data and pipelines are up to date" in _dvc(root, "status")
+    cell_override = '{toy-base__toy-stories: ["valence.n_boot=40"]}'
+
+    # 6. a steering regime threshold is a table choice: only compose and paper re-run
+    (root / "conf" / "selection.yaml").write_text(
+        _selection(10, cell_override, extra=("steering.regimes.explosive_min_ratio=3.0",)))
+    out = _dvc(root, "repro")
+    assert _ran(out) == {"compose", "paper"}, sorted(_ran(out))
+    assert "explosive if ratio $\\ge$ 3" in (root / "paper" / "tables" / "steering_regimes.tex").read_text()
+
+    # 7. the classifier's smoothing: the classifier re-reads the generations, nothing is regenerated
+    (root / "conf" / "selection.yaml").write_text(
+        _selection(10, cell_override, extra=("steering.regimes.explosive_min_ratio=3.0", "steering.classifier.alpha=1.0")))
+    out = _dvc(root, "repro")
+    ran = _ran(out)
+    # paper re-runs only if a probability changed (the shrunken toy may write no lexicon word at all,
+    # and then every smoothing gives the same uniform probabilities)
+    assert {"compose", *(f"steer_classify@{m}" for m in MODELS)} <= ran, sorted(ran)
+    assert ran <= {"compose", "paper", *(f"steer_classify@{m}" for m in MODELS)}, sorted(ran)
     assert "Data and pipelines are up to date" in _dvc(root, "status")
