@@ -43,6 +43,8 @@ from scipy.stats import binomtest
 
 from emovec.errors import EmovecInputError
 from emovec.paper.tables import (
+    read_json_object,
+    require_text_columns,
     _DASH,
     _SAFE_NAME,
     METHODS,
@@ -360,13 +362,7 @@ def _read_measures(path: Path, model: str) -> pd.DataFrame:
             row = int(np.flatnonzero(bad)[0])
             raise EmovecInputError(f"{path}: column {col!r} row {row}: {v[row]!r} is not an integer")
         df[col] = v.astype(np.int64)
-    for col in _MEASURES_TEXT:
-        if df[col].isna().any():
-            raise EmovecInputError(f"{path}: column {col!r} row {_first_row(df[col].isna())} is empty")
-        df[col] = df[col].astype(str)
-    if df["id"].duplicated().any():
-        row = _first_row(df["id"].duplicated())
-        raise EmovecInputError(f"{path}: column 'id' row {row}: {df['id'].iloc[row]!r} appears twice")
+    require_text_columns(df, path, _MEASURES_TEXT, unique="id")
     wrong = df["model"] != model
     if wrong.any():
         raise EmovecInputError(
@@ -430,15 +426,7 @@ def _read_measures(path: Path, model: str) -> pd.DataFrame:
 
 
 def _read_summary(path: Path, model: str) -> dict[str, Any]:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise EmovecInputError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(raw, dict):
-        raise EmovecInputError(f"{path}: expected a JSON object at the top level")
-    missing = [k for k in SUMMARY_KEYS if k not in raw]
-    if missing:
-        raise EmovecInputError(f"{path}: missing key(s) {missing}")
+    raw = read_json_object(path, SUMMARY_KEYS)
     if raw["model"] != model:
         raise EmovecInputError(f"{path}: key 'model' is {raw['model']!r}; expected {model!r}; stale output?")
     _require_int(raw["projection_layer"], f"{path}: key 'projection_layer'", minimum=0)
@@ -534,13 +522,7 @@ def _scenario_table(df: pd.DataFrame, summary: dict[str, Any], mpath: Path, spat
 
 def _read_classifier(path: Path, measures: pd.DataFrame, mpath: Path, classifier: ClassifierSpec) -> pd.DataFrame:
     df = read_checked_csv(path, CLASSIFIER_COLUMNS, _P_COLUMNS, ())
-    for col in ("id", "classifier", "target_label"):
-        if df[col].isna().any():
-            raise EmovecInputError(f"{path}: column {col!r} row {_first_row(df[col].isna())} is empty")
-        df[col] = df[col].astype(str)
-    if df["id"].duplicated().any():
-        row = _first_row(df["id"].duplicated())
-        raise EmovecInputError(f"{path}: column 'id' row {row}: {df['id'].iloc[row]!r} appears twice")
+    require_text_columns(df, path, ("id", "classifier", "target_label"), unique="id")
     ids, expected = set(df["id"]), set(measures["id"])
     if ids != expected:
         extra, lacking = sorted(ids - expected), sorted(expected - ids)

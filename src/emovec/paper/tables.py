@@ -17,6 +17,7 @@ formats), so identical inputs give byte-identical ``.tex`` files. They need ``bo
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import zipfile
@@ -272,6 +273,33 @@ def read_checked_csv(path: Path, required: Sequence[str], numeric: Sequence[str]
             raise EmovecInputError(f"{path}: column {col!r} must hold integers")
         df[col] = df[col].astype(int)
     return df
+
+
+def read_json_object(path: Path, required: Sequence[str]) -> dict[str, Any]:
+    """Read a pipeline JSON summary: a top-level object holding every ``required`` key."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise EmovecInputError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise EmovecInputError(f"{path}: expected a JSON object at the top level")
+    missing = [k for k in required if k not in raw]
+    if missing:
+        raise EmovecInputError(f"{path}: missing key(s) {missing}")
+    return raw
+
+
+def require_text_columns(df: pd.DataFrame, path: Path, columns: Sequence[str], unique: str | None = None) -> None:
+    """Text columns must have no empty cell (converted to str in place); ``unique`` names a key
+    column whose values must not repeat. Errors name the file, column and row."""
+    for col in columns:
+        empty = df[col].isna().to_numpy()
+        if empty.any():
+            raise EmovecInputError(f"{path}: column {col!r} row {int(np.flatnonzero(empty)[0])} is empty")
+        df[col] = df[col].astype(str)
+    if unique is not None and df[unique].duplicated().any():
+        row = int(np.flatnonzero(df[unique].duplicated().to_numpy())[0])
+        raise EmovecInputError(f"{path}: column {unique!r} row {row}: {df[unique].iloc[row]!r} appears twice")
 
 
 def read_separation_csv(path: str | Path, spec: CellSpec) -> pd.DataFrame:

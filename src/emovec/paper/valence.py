@@ -23,7 +23,6 @@ collapsed into one value. Output is deterministic (fixed sort orders and float f
 
 from __future__ import annotations
 
-import json
 import math
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +36,7 @@ import yaml
 
 from emovec.errors import EmovecInputError
 from emovec.paper.tables import (
+    read_json_object,
     _DASH,
     _SAFE_NAME,
     VARIANTS,
@@ -285,15 +285,7 @@ def _read_layers(path: Path, spec: ValenceCellSpec) -> pd.DataFrame:
 
 
 def _read_summary(path: Path, spec: ValenceCellSpec) -> dict[str, Any]:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise EmovecInputError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(raw, dict):
-        raise EmovecInputError(f"{path}: expected a JSON object at the top level")
-    missing = [k for k in SUMMARY_KEYS if k not in raw]
-    if missing:
-        raise EmovecInputError(f"{path}: missing key(s) {missing}")
+    raw = read_json_object(path, SUMMARY_KEYS)
     for key in ("cell", "model", "corpus", "generator", "norms", "emotion_set", "n_layers"):
         if raw[key] != getattr(spec, key):
             raise EmovecInputError(
