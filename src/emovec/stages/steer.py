@@ -173,7 +173,7 @@ def run(raw: Any, config_path: str, activations: str, out: str) -> None:
             sub_p, sub_g = [prompt_ids[i] for i in idx], [gen_ids[i] for i in idx]
             sub_steer = type(steering)(additions={l: v[idx] for l, v in steering.additions.items()})
             _, p = score_generations(loaded, sub_p, sub_g, batch_size=d.batch_size, steering=sub_steer,
-                                     layer=proj_layer, unit_vector=u, progress=bar.update)
+                                     layer=proj_layer, unit_vector=u, with_nll=False, progress=bar.update)
             n_, pt = score_generations(loaded, sub_p, sub_g, batch_size=d.batch_size, layer=proj_layer,
                                        unit_vector=u, progress=bar.update)
             for j, i in enumerate(idx):

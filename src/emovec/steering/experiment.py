@@ -105,7 +105,7 @@ def row_directions(rows: Sequence[PlannedRow], emotion_units: dict[str, np.ndarr
 
 def score_generations(loaded: Any, prompt_ids: Sequence[Sequence[int]], gen_ids: Sequence[Sequence[int]], *,
                       batch_size: int, steering: Steering | None = None, layer: int | None = None,
-                      unit_vector: np.ndarray | None = None,
+                      unit_vector: np.ndarray | None = None, with_nll: bool = True,
                       progress: Callable[[int], None] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
     """Teacher-forced read of prompt + generation, batched and left-padded.
 
@@ -114,7 +114,8 @@ def score_generations(loaded: Any, prompt_ids: Sequence[Sequence[int]], gen_ids:
     tokens are context only. The projection is the mean over the generated tokens' positions of
     <block ``layer`` output, unit_vector> (NaN for an empty generation; None layer: all NaN).
     With ``steering`` (per-row additions [rows, d]) the read happens inside the steered model, as
-    during generation; without it, under the unsteered model."""
+    during generation; without it, under the unsteered model. ``with_nll=False`` skips the
+    vocabulary-wide log-softmax (the NLL arrays are then empty) when only projections are wanted."""
     n = len(prompt_ids)
     if len(gen_ids) != n:
         raise EmovecInputError(f"{n} prompts but {len(gen_ids)} generations")
@@ -143,16 +144,18 @@ def score_generations(loaded: Any, prompt_ids: Sequence[Sequence[int]], gen_ids:
         finally:
             if handle is not None:
                 handle.remove()
-        logp = torch.log_softmax(out.logits.float(), dim=-1).cpu()
+        logp = torch.log_softmax(out.logits.float(), dim=-1).cpu() if with_nll else None
         for b, i in enumerate(range(start, stop)):
-            p_len, g_len = len(prompt_ids[i]), len(gen_ids[i])
+            g_len = len(gen_ids[i])
             first = width - g_len  # column of the first generated token
-            if g_len == 0:
+            if g_len == 0 or logp is None:
                 nlls.append(np.zeros(0))
-                continue
-            cols = torch.arange(first - 1, width - 1)
-            targets = torch.as_tensor(list(gen_ids[i]), dtype=torch.long)
-            nlls.append((-logp[b, cols, targets]).double().numpy())
+                if g_len == 0:
+                    continue
+            else:
+                cols = torch.arange(first - 1, width - 1)
+                targets = torch.as_tensor(list(gen_ids[i]), dtype=torch.long)
+                nlls.append((-logp[b, cols, targets]).double().numpy())
             if u is not None and "h" in got:
                 h = got["h"][b, first:width].double().cpu()
                 proj[i] = float((h @ u).mean())
