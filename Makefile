@@ -1,5 +1,8 @@
 # Entry points. Each target installs what it needs on first use (into .venv).
 #   make replicate   the main job: data/ + the DVC pipeline on the selection in conf/selection.yaml
+#   make verify      after replicate: outputs match dvc.lock, tables regenerate byte-identically,
+#                    and the claims table (paper/claims/) says which reported numbers replicate
+#   make paper       paper/build/main.pdf from paper/main.tex and every generated table and figure
 #   make test        the default test suite (fast); make test-slow runs the end-to-end tests
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -10,7 +13,7 @@ export PYTHONPATH := $(CURDIR)/src
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install data replicate test test-slow clean-build
+.PHONY: install data replicate verify paper tex test test-slow clean-build
 
 install: $(STAMP)
 
@@ -34,6 +37,25 @@ replicate: data
 	dvc repro
 	@echo "tables: paper/tables/  figures: paper/figures/"
 	@ls paper/tables paper/figures
+
+verify: install
+	python -m emovec.verify
+
+# TeX from Debian's packages: installed here when missing and apt-get can (root or sudo),
+# otherwise a clear message and a non-zero exit.
+TEX_PACKAGES := texlive-latex-base texlive-latex-recommended poppler-utils
+tex:
+	@if command -v pdflatex >/dev/null 2>&1; then exit 0; fi; \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	else echo "make paper needs pdflatex: install the Debian/Ubuntu packages $(TEX_PACKAGES)" \
+	  "(or any TeX Live with booktabs, longtable, float), then re-run make paper" >&2; exit 1; fi; \
+	echo "installing TeX: $(TEX_PACKAGES)"; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEX_PACKAGES) >/dev/null \
+	  || { $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEX_PACKAGES) >/dev/null; }
+
+paper: install tex
+	python -m emovec.paper.document --paper-dir paper
 
 test: install
 	python -m pytest -q

@@ -215,7 +215,26 @@ SLICES = ("stimuli", "extract", "vectors", "separation")
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every composed file's bytes; paper.yaml without its provenance block, which hashes every
+    slice by design (each table states the config it came from; see test_provenance_...)."""
+    out = {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    if "paper.yaml" in out:
+        paper = yaml.safe_load(out["paper.yaml"])
+        paper.pop("provenance", None)
+        out["paper.yaml"] = yaml.safe_dump(paper, sort_keys=True).encode()
+    return out
+
+
+def test_provenance_hash_covers_every_slice_and_is_stable(tmp_path: Path):
+    compose_all(SELECTION, tmp_path / "a")
+    compose_all(SELECTION, tmp_path / "b")
+    prov = yaml.safe_load((tmp_path / "a" / "paper.yaml").read_text())["provenance"]
+    assert prov == yaml.safe_load((tmp_path / "b" / "paper.yaml").read_text())["provenance"]
+    assert len(prov["config_hash"]) == 64 and set(prov["axes"]) >= {"pooling", "baseline", "layer", "cache"}
+    assert [m.split(" ")[0] for m in prov["models"]] == list(SELECTION["models"])
+    compose_all({**SELECTION, "overrides": ["extraction.batch_size=4"]}, tmp_path / "c")
+    changed = yaml.safe_load((tmp_path / "c" / "paper.yaml").read_text())["provenance"]
+    assert changed["config_hash"] != prov["config_hash"]
 
 
 def test_tracked_selection_is_valid():
@@ -246,7 +265,7 @@ def test_compose_all_writes_every_slice(tmp_path: Path):
     assert set(stim) == {"model", "corpus", "seed"} and "pooling" not in stim["corpus"]
     assert stim["model"]["name"] == "toy-base" and stim["corpus"]["name"] == "toy-generation"
     sep = OmegaConf.to_container(OmegaConf.load(out / "cells" / CELLS[0] / "separation.yaml"))
-    assert sep["separation"] == {"n_permutations": 200, "seed": 0} and sep["layer"] == 3
+    assert sep["separation"] == {"n_permutations": 200, "n_boot": 1000, "seed": 0} and sep["layer"] == 3
 
 
 def test_models_dir_always_holds_the_toy_models(tmp_path: Path):

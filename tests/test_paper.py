@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import yaml
 
 from emovec.emotions import JEONG_20, OPPOSITE_PAIRS
 from emovec.errors import EmovecInputError
+from emovec.geometry.resampling import per_emotion_cosine
 from emovec.geometry.separation import cosine_floor, mean_pairwise_cosine, pair_cosines
 from emovec.paper.tables import (
     TABLE_FILES,
@@ -31,6 +33,8 @@ MODELS = {"toy_base": ("base", "toy-instruct"), "toy-instruct": ("instruct", "to
 CORPORA = {"toy-generation": ("generation", "mid_generation"),
            "toy-comprehension": ("comprehension", "last_token")}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PROVENANCE = {"config_hash": "0123456789abcdef" * 4, "models": ["toy_base (local@unpinned, float32)"],
+              "axes": {"baseline": "neutral_mean", "layer": "middle"}}
 
 
 def _cells() -> list[dict]:
@@ -77,8 +81,20 @@ def _write_inputs(root: Path) -> dict[str, Path]:
             rows.append(row)
         # Same float format as the separation stage, so the tables must reproduce CSV values.
         pd.DataFrame(rows).to_csv(sep_dir / f"{c['cell']}.csv", index=False, float_format="%.6g")
+        # The resampling record at the reported layer (LOO, per-emotion, bootstrap replicates).
+        gen = c["method"] == "generation"
+        n_loo = 5 if gen else 3
+        resampling = {
+            "layer": LAYER, "mean_cosine": float(mc[LAYER]), "emotions": list(JEONG_20),
+            "per_emotion": [float(x) for x in per_emotion_cosine(vecs[:, LAYER, :])],
+            "loo": [float(x) for x in mc[LAYER] + rng.normal(0, 0.01, n_loo)], "n_loo": n_loo,
+            "n_per_emotion": {e: n_loo for e in JEONG_20},
+            "bootstrap": [float(x) for x in mc[LAYER] + rng.normal(0, 0.03, 200)], "seed": 0,
+            "baseline": "neutral_mean", "pooling": c["pooling"]}
+        (sep_dir / f"{c['cell']}.resampling.json").write_text(json.dumps(resampling))
     cfg = cfg_dir / "paper.yaml"
-    cfg.write_text(yaml.safe_dump({"digits": 3, "experiment": "separation", "cells": cells}))
+    cfg.write_text(yaml.safe_dump({"digits": 3, "experiment": "separation", "cells": cells,
+                                   "provenance": PROVENANCE}))
     return {"config": cfg, "separation": sep_dir, "vectors": vec_dir}
 
 
@@ -236,3 +252,50 @@ def test_tables_are_deterministic_in_memory(tmp_path):
 def test_latex_escape():
     assert latex_escape("a_b & 50% #1 $x {y} ~^\\") == (
         "a\\_b \\& 50\\% \\#1 \\$x \\{y\\} \\textasciitilde{}\\textasciicircum{}\\textbackslash{}")
+
+
+def test_every_table_carries_the_provenance_line(built: dict) -> None:
+    names = sorted(p.name for p in (built["out1"] / "tables").glob("*.tex"))
+    assert "gen_vs_comp.tex" in names
+    for name in names:
+        text = _table(built, name)
+        line = next(ln for ln in text.splitlines() if "Provenance:" in ln)
+        assert "config sha256 0123456789abcdef;" in line and "toy\\_base (local@unpinned, float32)" in line
+        assert "axes: baseline: neutral\\_mean; layer: middle." in line
+        assert text.index("Provenance:") < text.rindex("\\end{table}")
+    record = json.loads((built["out1"] / "tables" / "provenance.json").read_text())
+    assert record["config_hash"] == PROVENANCE["config_hash"] and record["git_revision"]
+
+
+def test_gen_vs_comp_numbers_come_from_the_resampling_records(built: dict) -> None:
+    from scipy import stats
+
+    from emovec.stats.effect_size import cohens_d, sign_test
+
+    text = _table(built, "gen_vs_comp.tex")
+    sep = built["inp"]["separation"]
+    for model in MODELS:
+        g = json.loads((sep / f"{model}__toy-generation.resampling.json").read_text())
+        c = json.loads((sep / f"{model}__toy-comprehension.resampling.json").read_text())
+        row = _row_of(text, latex_escape(model) + " &")
+        mw = stats.mannwhitneyu(g["loo"], c["loo"], alternative="two-sided", method="exact")
+        assert row[3] == f"{mw.statistic:.1f}"
+        assert row[5] == f"{cohens_d(g['loo'], c['loo']):.1f}"
+        assert row[6] == f"{g['mean_cosine'] - c['mean_cosine']:+.3f}"
+        d = cohens_d(g["per_emotion"], c["per_emotion"])
+        assert row[10] == f"{d:+.2f}"
+        assert row[1].endswith("(5)") and row[2].endswith("(3)")
+    k = sum(1 for m in MODELS if json.loads((sep / f"{m}__toy-generation.resampling.json").read_text())["mean_cosine"]
+            < json.loads((sep / f"{m}__toy-comprehension.resampling.json").read_text())["mean_cosine"])
+    assert f"in {k} of 2; two-sided exact binomial $p$ = {sign_test(k, 2):.3f}" in text
+    assert "$(n-1)$ times the per-item $d$" in text and "toy\\_base: $n$ = 5 (gen.), 3 (comp.)" in text
+
+
+def test_a_missing_resampling_file_is_named_and_nothing_is_written(tmp_path: Path, capsys) -> None:
+    inp = _write_inputs(tmp_path / "in")
+    victim = inp["separation"] / "toy_base__toy-generation.resampling.json"
+    victim.unlink()
+    out = tmp_path / "out"
+    assert main(_argv(inp, out)) == 2
+    assert str(victim) in capsys.readouterr().err
+    assert not out.exists()

@@ -3,7 +3,7 @@
 Checks that ``dvc repro`` builds the paper's tables and figure, that a second look finds
 everything up to date, and that config edits re-run exactly the stages whose config slice
 changed: an edit to a model outside the selection re-runs only ``compose``; a separation
-setting re-runs only ``compose``, ``separation@*`` and ``paper``; one cell's override in the
+setting re-runs only ``compose``, ``separation@*``, ``paper`` and ``claims``; one cell's override in the
 valence study's model x story-corpus grid re-runs that cell alone (plus ``cka`` and ``paper``).
 
 Slow (minutes): deselected by default, run with ``make test-slow`` / ``pytest -m slow``.
@@ -30,7 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 # What a fresh clone holds that the pipeline needs (data/ is DVC-tracked upstream input; the toy
 # selection reads none of it, so the copy gets an empty placeholder instead of data.dvc).
 COPY_DIRS = ("conf", "src")
-COPY_FILES = ("dvc.yaml", "Makefile", "pyproject.toml", ".dvc/config", ".dvc/.gitignore", ".dvcignore", ".gitignore")
+COPY_FILES = ("dvc.yaml", "Makefile", "pyproject.toml", ".dvc/config", ".dvc/.gitignore", ".dvcignore", ".gitignore",
+              "paper/claims.yaml")
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache")
 
 MODELS = ["toy-base", "toy-instruct"]
@@ -141,7 +142,7 @@ def project() -> Iterator[Path]:
 
 def test_pipeline_end_to_end(project: Path):
     root = project
-    stages = {"compose", "toy_corpus", "toy_train_base", "toy_train_instruct", "cka", "paper"}
+    stages = {"compose", "toy_corpus", "toy_train_base", "toy_train_instruct", "cka", "paper", "claims"}
     cells = [f"{m}-{c}" for m in MODELS for c in CORPORA]
     story_cells = [f"{m}-{c}" for m in MODELS for c in STORY_CORPORA]
 
@@ -159,7 +160,7 @@ def test_pipeline_end_to_end(project: Path):
         assert {r for r in ran if r.startswith(f"{stage}@")} == {f"{stage}@{m}" for m in MODELS}, sorted(ran)
 
     tables = sorted(p.name for p in (root / "paper" / "tables").glob("*.tex"))
-    assert tables == ["anisotropy.tex", "layer_sweep.tex", "norm_coverage.tex", "rlhf_deltas.tex",
+    assert tables == ["anisotropy.tex", "gen_vs_comp.tex", "layer_sweep.tex", "norm_coverage.tex", "rlhf_deltas.tex",
                       "rlhf_separation.tex", "script_leakage.tex", "separation_by_model.tex", "steering_agreement.tex",
                       "steering_deltas.tex", "steering_regimes.tex", "valence_arousal.tex",
                       "valence_by_corpus.tex"], tables
@@ -174,8 +175,30 @@ def test_pipeline_end_to_end(project: Path):
     partial = root / "build" / "partial" / "extract"
     assert not partial.exists() or not any(partial.iterdir())
 
-    # 2. nothing left to do
+    assert all("Provenance: emovec git " in (root / "paper" / "tables" / t).read_text() for t in tables)
+    claims = (root / "paper" / "claims" / "claims.csv").read_text()
+    assert "not run: needs weights" in claims and ",replicated," in claims
+
+    # 2. nothing left to do, and `make verify` passes: outputs match dvc.lock, the tables
+    # regenerate byte-identically, the claims table is summarised
     assert "Data and pipelines are up to date" in _dvc(root, "status")
+    verify = subprocess.run([sys.executable, "-m", "emovec.verify"], cwd=root, env=_env(root), capture_output=True,
+                            text=True, timeout=400)
+    assert verify.returncode == 0, verify.stdout[-3000:] + verify.stderr[-2000:]
+    assert "verify: passed" in verify.stdout and "claims:" in verify.stdout
+
+    # 2b. one changed number in a tracked output: verify fails and names the file; restoring it passes
+    table = root / "paper" / "tables" / "separation_by_model.tex"
+    original = table.read_bytes()
+    text = original.decode()
+    number = re.search(r" & (\d\.\d{3}) & ", text).group(1)
+    table.write_text(text.replace(number, f"{float(number) + 0.001:.3f}", 1))
+    verify = subprocess.run([sys.executable, "-m", "emovec.verify"], cwd=root, env=_env(root), capture_output=True,
+                            text=True, timeout=400)
+    assert verify.returncode == 1
+    assert "tampered  paper/tables/separation_by_model.tex" in verify.stdout, verify.stdout[-3000:]
+    assert "differs   paper/tables/separation_by_model.tex" in verify.stdout
+    table.write_bytes(original)
 
     # 3. a model outside the selection: compose re-runs, its outputs are unchanged, nothing else runs
     with open(root / "conf" / "model" / "gpt2.yaml", "a", encoding="utf-8") as fh:
@@ -190,7 +213,7 @@ def test_pipeline_end_to_end(project: Path):
     ran = _ran(out)
     assert "compose" in ran
     assert {r for r in ran if r.startswith("separation@")} == {f"separation@{c}" for c in cells}, sorted(ran)
-    assert ran <= {"compose", "paper", *(f"separation@{c}" for c in cells)}, sorted(ran)
+    assert ran <= {"compose", "paper", "claims", *(f"separation@{c}" for c in cells)}, sorted(ran)
     assert (root / "paper" / "figures" / "u_curve.png").is_file()
     assert "Data and pipelines are up to date" in _dvc(root, "status")
 
@@ -198,17 +221,17 @@ def test_pipeline_end_to_end(project: Path):
     (root / "conf" / "selection.yaml").write_text(
         _selection(10, cell_overrides='{toy-base__toy-stories: ["valence.n_boot=40"]}'))
     out = _dvc(root, "repro")
-    assert _ran(out) == {"compose", "valence@toy-base-toy-stories", "cka", "paper"}, sorted(_ran(out))
+    assert _ran(out) == {"compose", "valence@toy-base-toy-stories", "cka", "paper", "claims"}, sorted(_ran(out))
     summary = (root / "build" / "valence" / "toy-base__toy-stories" / "summary.json").read_text()
     assert '"n_boot": 40' in summary
     assert "Data and pipelines are up to date" in _dvc(root, "status")
     cell_override = '{toy-base__toy-stories: ["valence.n_boot=40"]}'
 
-    # 6. a steering regime threshold is a table choice: only compose and paper re-run
+    # 6. a steering regime threshold is a table choice: only compose, paper and claims re-run
     (root / "conf" / "selection.yaml").write_text(
         _selection(10, cell_override, extra=("steering.regimes.explosive_min_ratio=3.0",)))
     out = _dvc(root, "repro")
-    assert _ran(out) == {"compose", "paper"}, sorted(_ran(out))
+    assert _ran(out) == {"compose", "paper", "claims"}, sorted(_ran(out))
     assert "explosive if ratio $\\ge$ 3" in (root / "paper" / "tables" / "steering_regimes.tex").read_text()
 
     # 7. the classifier's smoothing: the classifier re-reads the generations, nothing is regenerated
@@ -216,8 +239,7 @@ def test_pipeline_end_to_end(project: Path):
         _selection(10, cell_override, extra=("steering.regimes.explosive_min_ratio=3.0", "steering.classifier.alpha=1.0")))
     out = _dvc(root, "repro")
     ran = _ran(out)
-    # paper re-runs only if a probability changed (the shrunken toy may write no lexicon word at all,
-    # and then every smoothing gives the same uniform probabilities)
-    assert {"compose", *(f"steer_classify@{m}" for m in MODELS)} <= ran, sorted(ran)
-    assert ran <= {"compose", "paper", *(f"steer_classify@{m}" for m in MODELS)}, sorted(ran)
+    # paper and claims re-run too: every table states the config hash, which the edit changed
+    assert {"compose", "paper", *(f"steer_classify@{m}" for m in MODELS)} <= ran, sorted(ran)
+    assert ran <= {"compose", "paper", "claims", *(f"steer_classify@{m}" for m in MODELS)}, sorted(ran)
     assert "Data and pipelines are up to date" in _dvc(root, "status")

@@ -167,3 +167,20 @@ def test_percentile_ci_known_answer_and_nan_ignored():
 def test_percentile_ci_bad_inputs(samples, level, fragment):
     with pytest.raises(EmovecInputError, match=fragment):
         percentile_ci(samples, level)
+
+
+def test_bias_corrected_ci_equals_percentile_when_centred_and_shifts_when_biased() -> None:
+    from emovec.stats.multiple import bias_corrected_ci
+
+    samples = np.linspace(-1.0, 1.0, 2001)  # symmetric about 0: z0 = 0
+    assert bias_corrected_ci(samples, 0.0, 0.9) == pytest.approx(percentile_ci(samples, 0.9), abs=1e-12)
+    # Observed at the samples' 84.13th percentile: z0 = 1, so a 68.27% interval covers the
+    # Phi(2 - 1) .. Phi(2 + 1) percentiles = 84.13% .. 99.87%.
+    from scipy.stats import norm
+
+    observed = float(np.percentile(samples, 100 * norm.cdf(1.0)))
+    lo, hi = bias_corrected_ci(samples, observed, level=norm.cdf(1.0) - norm.cdf(-1.0))
+    expected = np.percentile(samples, [100 * norm.cdf(1.0), 100 * norm.cdf(3.0)])
+    np.testing.assert_allclose([lo, hi], expected, atol=2e-3)
+    with pytest.raises(EmovecInputError, match="one side"):
+        bias_corrected_ci(samples, 5.0)

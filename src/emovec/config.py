@@ -147,6 +147,7 @@ class SeparationConfig:
     """Separation statistics: floors, null and anisotropy beside every mean cosine."""
 
     n_permutations: int = 200
+    n_boot: int = 1000  # stimulus-level bootstrap of the reported layer's mean cosine (gen vs comp CI)
     seed: int = 0
 
 

@@ -9,6 +9,7 @@ exactly the stages whose slice changed (DVC compares content hashes), and everyt
 from __future__ import annotations
 
 import argparse
+import hashlib
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,47 @@ def steering_paper_entry(cells: list[CellConfig]) -> dict[str, Any]:
             "regimes": asdict(first.regimes), "ci_level": first.ci_level}
 
 
+def _values(items: list[str]) -> str:
+    """Distinct values in first-seen order, joined: one value when every cell agrees."""
+    return " / ".join(dict.fromkeys(items)) or "none"
+
+
+def provenance_entry(cells: list[CellConfig], story_cells: list[CellConfig], steering_cells: list[CellConfig],
+                     config_hash: str) -> dict[str, Any]:
+    """What every generated table states about its origin (besides the git revision, which the
+    paper stage adds at run time): the hash of every composed config slice, the models with
+    their weight source and revision, and the value of each method axis across the cells."""
+    all_cells = [*cells, *story_cells]
+    models = {c.model.name: c.model for c in all_cells}
+    model_rows = []
+    for name, m in models.items():
+        source = m.hf_id or m.local_dir or "unknown"
+        model_rows.append(f"{name} ({source}@{m.revision or 'unpinned'}, {m.dtype})")
+    axes = {
+        "emotions": _values([c.corpus.emotion_set for c in all_cells]),
+        "pooling": _values([f"{c.corpus.kind}={c.corpus.pooling}" for c in all_cells]),
+        "baseline": _values([c.vectors.baseline for c in all_cells]),
+        "normalise": _values([str(c.vectors.normalise).lower() for c in all_cells]),
+        "layer": _values([str(c.vectors.layer) for c in cells]),
+        "stimulus decoding": _values([("sampled T=%g top-p=%g" % (c.corpus.decoding.temperature, c.corpus.decoding.top_p))
+                                      if c.corpus.decoding.do_sample else "greedy"
+                                      for c in all_cells if c.corpus.kind == "generation"]),
+        "norms": _values([c.valence.norms for c in story_cells]),
+        "steering": _values([f"layers={c.steering.layers}, {c.steering.norm_reference}, "
+                             + ("sampled" if c.steering.decoding.do_sample else "greedy") for c in steering_cells]),
+        "cache": _values([c.extraction.cache_dtype for c in all_cells]),
+    }
+    return {"config_hash": config_hash, "models": model_rows, "axes": axes}
+
+
+def config_digest(root: Path) -> str:
+    """sha256 over every composed file under ``root`` (relative path and bytes, sorted)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_DIR) -> None:
     """Compose every cell first (so any error comes before anything is written), then write."""
     def overrides_for(m: str, c: str) -> list[str]:
@@ -259,9 +301,11 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
                  "cells": [paper_cell_entry(c) for c in cells],
                  "valence_cells": [valence_cell_entry(c) for c in story_cells],
                  "steering": steering_paper_entry(steering_cells)}
-        (tmp / "paper.yaml").write_text(to_yaml(paper))
         # The CKA stage needs only the valence cells: a separation-only edit must not re-run it.
         (tmp / "cka.yaml").write_text(to_yaml({"valence_cells": paper["valence_cells"]}))
+        # Written last: the hash covers every other slice (so any config change shows in it).
+        paper["provenance"] = provenance_entry(cells, story_cells, steering_cells, config_digest(tmp))
+        (tmp / "paper.yaml").write_text(to_yaml(paper))
 
 
 @stage_entry

@@ -11,8 +11,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emovec.io import atomic_path, write_text_atomic
+from omegaconf import OmegaConf
+
+from emovec.io import atomic_path, write_json_atomic, write_text_atomic
 from emovec.paper.figures import build_figures
+from emovec.paper.gen_vs_comp import gen_vs_comp_table, load_resampling
+from emovec.paper.provenance import add_provenance, git_revision, provenance_line, provenance_record
 from emovec.paper.steering import build_steering_tables, load_steering, load_steering_spec
 from emovec.paper.steering_figures import build_steering_figures
 from emovec.paper.tables import build_tables, load_cells, load_paper_spec
@@ -38,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     spec = load_paper_spec(args.config)
     cells = load_cells(spec, args.separation_dir, args.vectors_dir)
     tables = build_tables(spec, cells)
+    tables["gen_vs_comp.tex"] = gen_vs_comp_table(spec, cells, load_resampling(cells, args.separation_dir))
     figures = build_figures(spec, cells)
     vspec = load_valence_spec(args.config)
     if vspec.cells:
@@ -45,8 +50,6 @@ def main(argv: list[str] | None = None) -> None:
         cka = load_cka(vspec, args.cka_dir)
         tables |= build_valence_tables(vspec, vcells)
         figures |= build_valence_figures(vspec, vcells, cka)
-    from omegaconf import OmegaConf
-
     sspec = load_steering_spec(OmegaConf.to_container(OmegaConf.load(args.config)).get("steering"),  # type: ignore[union-attr]
                                spec.digits, args.config)
     if sspec.models:
@@ -55,7 +58,13 @@ def main(argv: list[str] | None = None) -> None:
         separation = {(c.spec.model, c.spec.method): float(c.reported["mean_cosine"]) for c in cells.values()}
         tables |= build_steering_tables(sspec, sdata, separation)
         figures |= build_steering_figures(sspec, sdata)
+    # Every table states what produced it (git revision, config hash, models, axes).
+    paper_cfg = OmegaConf.to_container(OmegaConf.load(args.config))
+    record = provenance_record(paper_cfg.get("provenance") or {}, git_revision())  # type: ignore[union-attr]
+    line = provenance_line(record)
+    tables = {name: add_provenance(text, line, name) for name, text in tables.items()}
     tables_dir, figures_dir = Path(args.tables_dir), Path(args.figures_dir)
+    write_json_atomic(tables_dir / "provenance.json", record)
     for name, text in tables.items():
         write_text_atomic(tables_dir / name, text)
     for name, data in figures.items():

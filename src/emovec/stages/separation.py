@@ -1,8 +1,10 @@
-"""Stage: separation of one cell's emotion vectors at every layer, with floor, null and anisotropy."""
+"""Stage: separation of one cell's emotion vectors at every layer, with floor, null and anisotropy,
+and (``--resampling-out``) the reported layer's leave-one-out, per-emotion and bootstrap replicates."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 
 import numpy as np
@@ -11,8 +13,9 @@ from omegaconf import OmegaConf
 
 from emovec.config import as_dataclass, SeparationConfig, VectorsConfig
 from emovec.emotions import emotion_set
+from emovec.geometry.resampling import resample_cell
 from emovec.geometry.separation import separation_by_layer
-from emovec.io import write_text_atomic
+from emovec.io import write_json_atomic, write_text_atomic
 from emovec.stages.common import stage_entry
 from emovec.stages.vectors import cell_activations
 
@@ -23,6 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", required=True)
     ap.add_argument("--activations", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--resampling-out", default=None,
+                    help="JSON of LOO / per-emotion / bootstrap replicates at the reported layer")
     args = ap.parse_args(argv)
     raw = OmegaConf.load(args.config)
     vc: VectorsConfig = as_dataclass(raw.vectors, VectorsConfig, args.config)
@@ -38,9 +43,15 @@ def main(argv: list[str] | None = None) -> None:
     df["n_neutral"] = int((labels == "neutral").sum())
     df["pooling"] = raw.pooling
     df["is_reported_layer"] = df["layer"] == int(raw.layer)
+    resampling = None
+    if args.resampling_out:
+        resampling = resample_cell(acts, labels, emotions, int(raw.layer), vc.baseline, sc.n_boot, sc.seed,
+                                   vc.variance_threshold)
     buf = io.StringIO()
     df.to_csv(buf, index=False, float_format="%.6g", lineterminator="\n")
     write_text_atomic(args.out, buf.getvalue())
+    if resampling is not None:
+        write_json_atomic(args.resampling_out, dataclasses.asdict(resampling) | {"pooling": raw.pooling})
     rep = df[df["is_reported_layer"]].iloc[0]
     print(f"separation {args.out}: layer {int(rep['layer'])} mean cosine {rep['mean_cosine']:.3f} "
           f"(floor {rep['floor']:.3f}, null {rep['null_mean']:.3f}, p {rep['p_null']:.3g})")

@@ -17,6 +17,7 @@ from emovec.errors import EmovecInputError
 
 __all__ = [
     "bh_adjust",
+    "bias_corrected_ci",
     "by_adjust",
     "max_statistic_p",
     "percentile_ci",
@@ -197,4 +198,41 @@ def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, floa
         )
     tail = 100.0 * (1.0 - level) / 2.0
     low, high = np.percentile(finite, [tail, 100.0 - tail])
+    return float(low), float(high)
+
+
+def bias_corrected_ci(samples: np.ndarray, observed: float, level: float = 0.95) -> tuple[float, float]:
+    """Bias-corrected (BC) percentile interval of bootstrap samples (Efron 1987, without the
+    acceleration term of BCa).
+
+    A statistic such as a mean pairwise cosine of resampled means is biased under the bootstrap
+    (duplicated stimuli make noisier, more separated vectors), so its replicates are not centred
+    on the observed value and the plain percentile interval is shifted. BC corrects that shift:
+    z0 = Phi^-1(share of samples below observed + half the ties), and the interval takes the
+    Phi(2 z0 -+ z_{(1+level)/2}) percentiles. With samples symmetric about ``observed`` it equals
+    ``percentile_ci``.
+
+    Args:
+        samples: bootstrap replicates, any shape, flattened; NaN ignored, +-inf an error.
+        observed: the statistic on the original sample.
+        level: coverage in (0, 1).
+
+    Raises:
+        EmovecInputError: as ``percentile_ci``, or every sample on one side of ``observed``
+            (z0 infinite: the bootstrap cannot place the observed value).
+    """
+    from scipy.stats import norm
+
+    percentile_ci(samples, level)  # validates samples and level
+    finite = np.asarray(samples, dtype=np.float64).ravel()
+    finite = finite[~np.isnan(finite)]
+    below = (np.count_nonzero(finite < observed) + 0.5 * np.count_nonzero(finite == observed)) / finite.size
+    if below in (0.0, 1.0):
+        raise EmovecInputError(
+            f"every bootstrap sample lies on one side of the observed value {observed!r}; "
+            "no bias-corrected interval exists (raise n_boot or check the statistic)")
+    z0 = norm.ppf(below)
+    z = norm.ppf(0.5 + float(level) / 2.0)
+    lo_q, hi_q = norm.cdf(2 * z0 - z), norm.cdf(2 * z0 + z)
+    low, high = np.percentile(finite, [100.0 * lo_q, 100.0 * hi_q])
     return float(low), float(high)

@@ -1,0 +1,194 @@
+"""The claims ledger: loading refuses malformed entries by name, each measure recomputes its
+number from the right basis, statuses follow the rules, and the tracked ledger is complete
+enough that every weight-free claim is computed (emovec.paper.claims, stages.claims)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from emovec.errors import EmovecInputError
+from emovec.paper.claims import (
+    MEASURES,
+    ClaimContext,
+    claims_csv,
+    claims_table,
+    evaluate_claims,
+    evaluate_expression,
+    load_claims,
+)
+from emovec.stages.claims import main
+from conftest import materialised
+
+REPO = Path(__file__).resolve().parents[1]
+LEDGER = REPO / "paper" / "claims.yaml"
+UPSTREAM_FILES = ("neural-mri/protocol_stimuli.json", "neural-mri/emotion_comprehension_texts.csv",
+                  "emotion_experiment/prompts/emotions.txt", "emotion_experiment/prompts/neutral_texts.txt",
+                  "emotion_experiment/prompts/topics.txt", "emotion_experiment/output_gemma_stories/stories.jsonl")
+
+
+def _claim(cid: str, value, measure, *, needs_weights: bool = False, tolerance=0.001, **extra) -> dict:
+    rec = {"id": cid, "paper": "jeong2026", "source": {"doc": "001", "table": "Table 2", "row": "r", "column": "c"},
+           "statement": "s", "value": value, "needs_weights": needs_weights, "measure": measure, **extra}
+    if tolerance is not None:
+        rec["tolerance"] = tolerance
+    return rec
+
+
+def _ledger(tmp_path: Path, claims: list[dict]) -> Path:
+    path = tmp_path / "claims.yaml"
+    path.write_text(yaml.safe_dump({"claims": claims}))
+    return path
+
+
+def _ctx(tmp_path: Path, data_dir: Path | None = None) -> ClaimContext:
+    return ClaimContext(separation_dir=tmp_path / "sep", steering_dir=tmp_path / "steer",
+                        classify_dir=tmp_path / "cls", valence_dir=tmp_path / "val",
+                        data_dir=data_dir or tmp_path / "data", paper_config={"digits": 3, "steering": {"models": []}})
+
+
+def _write_separation(sep: Path, cell: str, mean_cosines: list[float], reported: int) -> None:
+    sep.mkdir(parents=True, exist_ok=True)
+    rows = [{"layer": i, "mean_cosine": m, "anisotropy": 0.9, "gap_to_anisotropy": 0.9 - m, "cos_happy-sad": 0.5,
+             "is_reported_layer": i == reported} for i, m in enumerate(mean_cosines)]
+    pd.DataFrame(rows).to_csv(sep / f"{cell}.csv", index=False)
+
+
+def test_arithmetic_fraction_and_min_p_are_recomputed_from_reported_numbers(tmp_path: Path) -> None:
+    claims = load_claims(_ledger(tmp_path, [
+        _claim("g", 0.357, None), _claim("c", 0.665, None),
+        _claim("gc", 0.308, {"kind": "reported_arithmetic", "expr": "c - g", "inputs": {"c": "c", "g": "g"}}),
+        _claim("gc_wrong", 0.300, {"kind": "reported_arithmetic", "expr": "c - g", "inputs": {"c": "c", "g": "g"}}),
+        _claim("agree", 0.92, {"kind": "binomial_fraction", "k": 37, "n": 40}, tolerance=0.0051),
+        _claim("p", 0.007, {"kind": "mannwhitney_min_p", "n1": 10, "n2": 3}, tolerance=0.0005),
+    ]))
+    res = {r.claim.id: r for r in evaluate_claims(claims, _ctx(tmp_path))}
+    assert res["g"].status == "not measured" and res["g"].replicated is None
+    assert res["gc"].replicated == pytest.approx(0.308) and res["gc"].status == "replicated"
+    assert res["gc"].basis == "reported numbers"
+    assert res["gc_wrong"].status == "differs"
+    assert res["agree"].replicated == 0.925 and res["agree"].status == "replicated"
+    assert res["p"].replicated == pytest.approx(2 / 286) and res["p"].status == "replicated"
+
+
+def test_model_output_measures_read_the_cell_and_absent_cells_need_weights(tmp_path: Path) -> None:
+    _write_separation(tmp_path / "sep", "m__gen", [0.9, 0.36, 0.8], reported=1)
+    _write_separation(tmp_path / "sep", "m__comp", [0.9, 0.66, 0.8], reported=1)
+    claims = load_claims(_ledger(tmp_path, [
+        _claim("cos", 0.357, {"kind": "separation_mean_cosine", "model": "m", "corpus": "gen"}, tolerance=0.01),
+        _claim("cos_l0", 0.5, {"kind": "separation_mean_cosine", "model": "m", "corpus": "gen", "layer": 0}, tolerance=0.01),
+        _claim("diff", 0.30, {"kind": "separation_difference", "model": "m", "generation_corpus": "gen",
+                              "comprehension_corpus": "comp"}, tolerance=0.001),
+        _claim("gap", 0.54, {"kind": "anisotropy_gap", "model": "m", "corpus": "gen"}, tolerance=0.001),
+        _claim("absent", 0.44, {"kind": "separation_mean_cosine", "model": "llama", "corpus": "gen"},
+               needs_weights=True, tolerance=0.02),
+        _claim("absent_data", 20, {"kind": "upstream_count", "what": "jeong_emotions"}, tolerance=0),
+    ]))
+    res = {r.claim.id: r for r in evaluate_claims(claims, _ctx(tmp_path))}
+    assert (res["cos"].replicated, res["cos"].status) == (0.36, "replicated")
+    assert (res["cos_l0"].replicated, res["cos_l0"].status) == (0.9, "differs")
+    assert res["diff"].replicated == pytest.approx(0.30) and res["diff"].status == "replicated"
+    assert res["gap"].replicated == pytest.approx(0.54)
+    assert res["absent"].status == "not run: needs weights" and "llama__gen.csv absent" in res["absent"].detail
+    assert res["absent_data"].status == "not run" and "make data" in res["absent_data"].detail
+
+
+def test_upstream_counts_come_from_the_materialised_files(upstream_root: Path, tmp_path: Path) -> None:
+    data = materialised(upstream_root, tmp_path, *UPSTREAM_FILES)
+    whats = {"jeong_emotions": 20, "jeong_templates": 5, "jeong_stories_per_emotion": 10,
+             "jeong_comprehension_passages": 60, "jeong_neutral_passages": 3, "jeong_anisotropy_sentences": 20,
+             "jeong_steering_scenarios": 6, "vdb_emotions": 171, "vdb_stories": 1539, "vdb_stories_per_emotion": 9,
+             "vdb_neutral_texts": 40, "vdb_topics": 100}
+    claims = load_claims(_ledger(tmp_path, [_claim(w, n, {"kind": "upstream_count", "what": w}, tolerance=0)
+                                            for w, n in whats.items()]
+                                 + [_claim("strengths", [0.005, 0.01, 0.02, 0.03, 0.05],
+                                           {"kind": "upstream_list", "what": "jeong_strengths"}, tolerance=0)]))
+    res = evaluate_claims(claims, _ctx(tmp_path, data))
+    assert {r.claim.id: r.replicated for r in res} == {**whats, "strengths": [0.005, 0.01, 0.02, 0.03, 0.05]}
+    assert {r.status for r in res} == {"replicated"}
+
+
+@pytest.mark.parametrize("edit,fragment", [
+    (lambda c: c.pop("value"), "missing key(s) ['value']"),
+    (lambda c: c.update(colour="red"), "unknown key(s) ['colour']"),
+    (lambda c: c.update(paper="nature2030"), "paper 'nature2030'"),
+    (lambda c: c.update(measure={"kind": "telepathy"}), "measure.kind must be one of"),
+    (lambda c: c.update(value={"a": 1}), "value must be a number"),
+    (lambda c: c.pop("tolerance"), "needs a tolerance"),
+    (lambda c: c.update(measure={"kind": "reported_arithmetic", "expr": "a", "inputs": {"a": "nope"}}),
+     "input(s) ['nope'] are not claim ids"),
+])
+def test_malformed_ledger_entries_are_refused_by_name(tmp_path: Path, edit, fragment: str) -> None:
+    rec = _claim("jeong.x", 0.5, None)
+    edit(rec)
+    with pytest.raises(EmovecInputError, match="jeong.x|nope") as exc:
+        load_claims(_ledger(tmp_path, [rec]))
+    assert fragment in str(exc.value) and "claims.yaml" in str(exc.value)
+
+
+def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(EmovecInputError, match="duplicate id 'a'"):
+        load_claims(_ledger(tmp_path, [_claim("a", 1, None), _claim("a", 2, None)]))
+
+
+def test_expressions_allow_arithmetic_only() -> None:
+    assert evaluate_expression("mean(a / b, 2) - abs(-1)", {"a": 3.0, "b": 1.5}) == 1.0
+    for bad in ("__import__('os')", "a.real", "[a]", "a ** 2"):
+        with pytest.raises(EmovecInputError, match="unsupported syntax|unknown name"):
+            evaluate_expression(bad, {"a": 1.0})
+
+
+def test_the_tracked_ledger_is_complete_and_its_weight_free_claims_all_compute(upstream_root: Path,
+                                                                              tmp_path: Path) -> None:
+    claims = load_claims(LEDGER)
+    assert len(claims) >= 150
+    assert {c.paper for c in claims} == {"jeong2026", "vanderben2026", "anthropic2026"}
+    used = {c.measure["kind"] for c in claims if c.measure}
+    assert used == set(MEASURES), f"measures never used by the ledger: {set(MEASURES) - used}"
+    # Headline numbers the papers' readers quote must be present.
+    values = {c.id: c.value for c in claims}
+    for needle in (0.007, -107.5, 0.76, 0.83, 0.81, 1539):
+        assert needle in values.values(), needle
+    data = materialised(upstream_root, tmp_path, *UPSTREAM_FILES)
+    res = evaluate_claims(claims, _ctx(tmp_path, data))
+    for r in res:
+        if not r.claim.needs_weights and r.claim.measure is not None:
+            assert r.status in ("replicated", "differs"), (r.claim.id, r.detail)
+        if r.claim.needs_weights:
+            assert r.status in ("not run: needs weights", "not measured"), r.claim.id
+    # The csv has one row per claim with the status the evaluation gave.
+    rows = list(csv.DictReader(io.StringIO(claims_csv(res))))
+    assert [(r["id"], r["status"]) for r in rows] == [(r.claim.id, r.status) for r in res]
+    tex = claims_table(res, "Provenance: test.")
+    assert tex.count("\\begin{longtable}") == 1 and "Provenance: test." in tex
+    assert tex.count("\\texttt{") == len(claims)
+
+
+def test_stage_writes_both_files_or_nothing(tmp_path: Path, capsys) -> None:
+    cfg = tmp_path / "paper.yaml"
+    cfg.write_text(yaml.safe_dump({"digits": 3, "steering": {"models": []},
+                                   "provenance": {"config_hash": "ab" * 32, "models": [], "axes": {}}}))
+    good = _ledger(tmp_path, [_claim("a", 0.925, {"kind": "binomial_fraction", "k": 37, "n": 40})])
+    out = tmp_path / "out"
+    base = ["--config", str(cfg), "--separation-dir", str(tmp_path), "--data-dir", str(tmp_path), "--out", str(out)]
+    assert main([*base, "--claims", str(good)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["claims.csv", "claims.tex"]
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"claims": [_claim("a", 1, {"kind": "nope"})]}))
+    assert main([*base, "--claims", str(bad)]) == 2
+    assert "bad.yaml" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_latex_text_spells_the_ledgers_unicode_in_ascii() -> None:
+    from emovec.paper.claims import latex_text
+
+    assert latex_text("Δ (RLHF), §4.3, 0.596–0.668, Repetitive∗, zhǎo 中, a_b") == \
+        "$\\Delta$ (RLHF), \\S{}4.3, 0.596--0.668, Repetitive*, zhao ?, a\\_b"
+    assert all(ord(ch) < 128 for ch in latex_text(LEDGER.read_text(encoding="utf-8")))

@@ -1,0 +1,81 @@
+"""Resampling of one cell's separation (emovec.geometry.resampling): identities and known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emovec.errors import EmovecInputError
+from emovec.geometry.resampling import bootstrap_replicates, loo_replicates, per_emotion_cosine, resample_cell
+from emovec.geometry.separation import mean_pairwise_cosine
+from emovec.vectors import compute_emotion_vectors
+
+EMOTIONS = ("happy", "sad", "calm", "angry")
+
+
+def _acts(n_per: int, seed: int = 0, d: int = 8, n_layers: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = np.array([e for e in EMOTIONS for _ in range(n_per)] + ["neutral"] * 3)
+    centres = {e: rng.normal(size=(n_layers, d)) for e in (*EMOTIONS, "neutral")}
+    acts = np.stack([centres[lab] + 0.3 * rng.normal(size=(n_layers, d)) for lab in labels])
+    return acts, labels
+
+
+def test_per_emotion_values_average_to_the_mean_pairwise_cosine() -> None:
+    v = np.random.default_rng(1).normal(size=(20, 16))
+    per = per_emotion_cosine(v)
+    assert per.shape == (20,)
+    assert per.mean() == pytest.approx(float(mean_pairwise_cosine(v[:, None, :])[0]), abs=1e-12)
+    # Known answer: a regular simplex (centred one-hot vectors) has every cosine -1/(n-1).
+    simplex = np.eye(5) - 1 / 5
+    np.testing.assert_allclose(per_emotion_cosine(simplex), -0.25, atol=1e-12)
+
+
+def test_loo_replicate_k_drops_the_kth_stimulus_of_every_emotion() -> None:
+    acts, labels = _acts(n_per=4)
+    at = acts[:, :1, :]
+    loo, n = loo_replicates(at, labels, EMOTIONS, "neutral_mean")
+    assert n == 4 and loo.shape == (4,)
+    for k in range(4):
+        keep = np.ones(len(labels), bool)
+        for e in EMOTIONS:
+            keep[np.flatnonzero(labels == e)[k]] = False
+        ev = compute_emotion_vectors(at[keep], labels[keep], EMOTIONS, "neutral_mean", False)
+        assert loo[k] == pytest.approx(float(mean_pairwise_cosine(ev.vectors)[0]), abs=1e-12)
+
+
+def test_loo_keeps_single_stimulus_emotions_and_needs_two_somewhere() -> None:
+    acts, labels = _acts(n_per=2)
+    labels = labels.copy()
+    keep = ~((labels == "calm") & (np.arange(len(labels)) == np.flatnonzero(labels == "calm")[1]))
+    loo, n = loo_replicates(acts[keep][:, :1], labels[keep], EMOTIONS, "neutral_mean")
+    assert n == 2 and np.isfinite(loo).all()  # calm (1 stimulus) is never dropped
+    acts1, labels1 = _acts(n_per=1)
+    with pytest.raises(EmovecInputError, match="2 or more stimuli"):
+        loo_replicates(acts1[:, :1], labels1, EMOTIONS, "neutral_mean")
+
+
+def test_bootstrap_is_seeded_and_resamples_within_labels() -> None:
+    acts, labels = _acts(n_per=5)
+    a = bootstrap_replicates(acts[:, :1], labels, EMOTIONS, "neutral_mean", 30, seed=3)
+    b = bootstrap_replicates(acts[:, :1], labels, EMOTIONS, "neutral_mean", 30, seed=3)
+    c = bootstrap_replicates(acts[:, :1], labels, EMOTIONS, "neutral_mean", 30, seed=4)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    # With one stimulus per label (no neutral texts) every resample is the sample itself.
+    acts1, labels1 = _acts(n_per=1)
+    acts1, labels1 = acts1[labels1 != "neutral"], labels1[labels1 != "neutral"]
+    same = bootstrap_replicates(acts1[:, :1], labels1, EMOTIONS, "grand_mean", 5, 0)
+    ev = compute_emotion_vectors(acts1[:, :1], labels1, EMOTIONS, "grand_mean", False)
+    np.testing.assert_allclose(same, float(mean_pairwise_cosine(ev.vectors)[0]), atol=1e-12)
+
+
+def test_resample_cell_reads_the_reported_layer_and_rejects_others() -> None:
+    acts, labels = _acts(n_per=3)
+    rec = resample_cell(acts, labels, EMOTIONS, 1, "neutral_mean", 10, 0)
+    ev = compute_emotion_vectors(acts, labels, EMOTIONS, "neutral_mean", True)
+    assert rec.layer == 1 and rec.n_loo == 3 and len(rec.bootstrap) == 10
+    assert rec.mean_cosine == pytest.approx(float(mean_pairwise_cosine(ev.vectors)[1]), abs=1e-12)
+    assert rec.n_per_emotion == {e: 3 for e in EMOTIONS}
+    with pytest.raises(EmovecInputError, match="layer 2 is outside"):
+        resample_cell(acts, labels, EMOTIONS, 2, "neutral_mean", 10, 0)
