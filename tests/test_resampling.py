@@ -79,3 +79,19 @@ def test_resample_cell_reads_the_reported_layer_and_rejects_others() -> None:
     assert rec.n_per_emotion == {e: 3 for e in EMOTIONS}
     with pytest.raises(EmovecInputError, match="layer 2 is outside"):
         resample_cell(acts, labels, EMOTIONS, 2, "neutral_mean", 10, 0)
+
+
+def test_single_stimulus_corpora_have_no_loo_and_the_comparison_says_so() -> None:
+    import math
+
+    from emovec.paper.gen_vs_comp import compare_methods
+
+    acts1, labels1 = _acts(n_per=1)
+    one = resample_cell(acts1, labels1, EMOTIONS, 0, "neutral_mean", 20, 0)
+    assert (one.n_loo, one.loo) == (0, [])
+    acts3, labels3 = _acts(n_per=3, seed=5)
+    three = resample_cell(acts3, labels3, EMOTIONS, 0, "neutral_mean", 20, 0)
+    cmp = compare_methods("m", vars(one), vars(three))
+    assert math.isnan(cmp.loo_gen[0]) and cmp.loo_gen[2] == 0 and cmp.loo_comp[2] == 3
+    assert math.isnan(cmp.mwu_p) and math.isnan(cmp.d_loo) and cmp.mwu_method == "not run"
+    assert cmp.diff == pytest.approx(one.mean_cosine - three.mean_cosine)

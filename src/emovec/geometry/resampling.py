@@ -119,7 +119,8 @@ class CellResampling:
         layer: 0-based block.
         mean_cosine: the observed mean pairwise cosine there.
         emotions, per_emotion: each emotion's mean cosine to the others (same order).
-        loo: Jeong's leave-one-out replicates; n_loo their number.
+        loo: Jeong's leave-one-out replicates; n_loo their number (0 when every emotion has a
+            single stimulus).
         n_per_emotion: stimuli per emotion (after deduplication).
         bootstrap: stimulus-level bootstrap replicates; seed their seed.
         baseline: the vectors' baseline.
@@ -147,7 +148,12 @@ def resample_cell(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[str],
     labels = np.asarray(labels).astype(str)
     ev = compute_emotion_vectors(at, labels, emotions, baseline, False, variance_threshold)
     per = per_emotion_cosine(ev.vectors[:, 0, :])
-    loo, n_loo = loo_replicates(at, labels, emotions, baseline, variance_threshold)
+    # Leave-one-out needs an emotion with 2+ stimuli; a tiny corpus (greedy duplicates removed)
+    # may have none, and then the record says so with no replicates rather than failing the stage.
+    if max(ev.n_per_emotion.values()) >= 2:
+        loo, n_loo = loo_replicates(at, labels, emotions, baseline, variance_threshold)
+    else:
+        loo, n_loo = np.array([]), 0
     boot = bootstrap_replicates(at, labels, emotions, baseline, n_boot, seed, variance_threshold)
     return CellResampling(layer=int(layer), mean_cosine=float(mean_pairwise_cosine(ev.vectors)[0]),
                           emotions=list(ev.emotions), per_emotion=[float(x) for x in per],

@@ -24,6 +24,7 @@ comprehension cells (see ``emovec.geometry.resampling``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +121,10 @@ def compare_methods(model: str, gen: Mapping[str, Any], comp: Mapping[str, Any],
         raise EmovecInputError(f"model {model!r}: generation and comprehension vectors cover different emotions "
                                "(or a different order); the per-emotion comparison pairs them by name")
     lg, lc = np.asarray(gen["loo"], float), np.asarray(comp["loo"], float)
-    mwu = mann_whitney(lg, lc)
+    # Jeong's procedure needs >= 2 LOO replicates per method (an SD, a pooled SD); a corpus with
+    # one stimulus per emotion has none, and its cells are reported as not available.
+    loo_ok = lg.size >= 2 and lc.size >= 2
+    mwu = mann_whitney(lg, lc) if loo_ok else None
     bg, bc = np.asarray(gen["bootstrap"], float), np.asarray(comp["bootstrap"], float)
     if bg.size != bc.size:
         raise EmovecInputError(f"model {model!r}: {bg.size} generation vs {bc.size} comprehension bootstrap draws; "
@@ -128,16 +132,40 @@ def compare_methods(model: str, gen: Mapping[str, Any], comp: Mapping[str, Any],
     diff = float(gen["mean_cosine"]) - float(comp["mean_cosine"])
     pg_, pc = np.asarray(gen["per_emotion"], float), np.asarray(comp["per_emotion"], float)
     _, wp = paired_wilcoxon(pg_, pc)
-    d = cohens_d(pg_, pc)
+    d = _d_or_nan(pg_, pc)
     return MethodComparison(
         model=model,
-        loo_gen=(float(lg.mean()), float(lg.std(ddof=1)), int(lg.size)),
-        loo_comp=(float(lc.mean()), float(lc.std(ddof=1)), int(lc.size)),
-        mwu_u=mwu.u, mwu_p=mwu.p, mwu_method=mwu.method, d_loo=cohens_d(lg, lc),
-        diff=diff, diff_ci=bias_corrected_ci(bg - bc, diff, level),
+        loo_gen=_loo_stats(lg), loo_comp=_loo_stats(lc),
+        mwu_u=mwu.u if mwu else math.nan, mwu_p=mwu.p if mwu else math.nan,
+        mwu_method=mwu.method if mwu else "not run", d_loo=_d_or_nan(lg, lc) if loo_ok else math.nan,
+        diff=diff, diff_ci=_bc_or_nan(bg - bc, diff, level),
         per_emotion_diff=float((pg_ - pc).mean()), wilcoxon_p=wp,
         d=d, d_ci=cohens_d_ci(d, pg_.size, pc.size, level), n_emotions=int(pg_.size), n_boot=int(bg.size),
     )
+
+
+def _loo_stats(x: np.ndarray) -> tuple[float, float, int]:
+    """(mean, SD, n) of LOO replicates; NaN where fewer than 2 (no spread to report)."""
+    if x.size < 2:
+        return math.nan, math.nan, int(x.size)
+    return float(x.mean()), float(x.std(ddof=1)), int(x.size)
+
+
+def _d_or_nan(x: np.ndarray, y: np.ndarray) -> float:
+    """Cohen's d, or NaN when both samples have zero spread (identical replicates)."""
+    try:
+        return cohens_d(x, y)
+    except EmovecInputError:
+        return math.nan
+
+
+def _bc_or_nan(samples: np.ndarray, observed: float, level: float) -> tuple[float, float]:
+    """Bias-corrected bootstrap CI, or NaNs when the bootstrap cannot place the observed value
+    (every draw on one side of it: degenerate resampling of a tiny corpus)."""
+    try:
+        return bias_corrected_ci(samples, observed, level)
+    except EmovecInputError:
+        return math.nan, math.nan
 
 
 def _model_pairs(cells: Mapping[str, CellData]) -> list[tuple[CellData, CellData]]:
@@ -151,6 +179,8 @@ def _model_pairs(cells: Mapping[str, CellData]) -> list[tuple[CellData, CellData
 
 def _loo_cell(stats: tuple[float, float, int], digits: int) -> str:
     mean, sd, n = stats
+    if math.isnan(mean):
+        return f"--- ({n})"
     return f"{fmt_num(mean, digits)} $\\pm$ {fmt_num(sd, digits)} ({n})"
 
 
@@ -173,7 +203,7 @@ def gen_vs_comp_table(spec: PaperSpec, cells: Mapping[str, CellData],
     for x, pb in zip(comps, p_bh):
         body.append(_row([
             latex_escape(x.model), _loo_cell(x.loo_gen, dg), _loo_cell(x.loo_comp, dg),
-            fmt_num(x.mwu_u, 1), _fmt_p(x.mwu_p, dg), fmt_num(x.d_loo, 1),
+            fmt_num(x.mwu_u, 1), _fmt_p(x.mwu_p, dg) if not math.isnan(x.mwu_p) else "---", fmt_num(x.d_loo, 1),
             fmt_signed(x.diff, dg), f"[{fmt_signed(x.diff_ci[0], dg)}, {fmt_signed(x.diff_ci[1], dg)}]",
             fmt_signed(x.per_emotion_diff, dg), f"{_fmt_p(x.wilcoxon_p, dg)} ({_fmt_p(float(pb), dg)})",
             fmt_signed(x.d, 2), f"[{fmt_signed(x.d_ci[0], 2)}, {fmt_signed(x.d_ci[1], 2)}]",
@@ -187,7 +217,7 @@ def gen_vs_comp_table(spec: PaperSpec, cells: Mapping[str, CellData],
                     f"{_fmt_p(sign_test(k, n), dg) if n else '---'}.}}"])]
     n_loo = "; ".join(f"{latex_escape(x.model)}: $n$ = {x.loo_gen[2]} (gen.), {x.loo_comp[2]} (comp.)"
                       for x in comps) or "---"
-    methods = sorted({x.mwu_method for x in comps}) or ["---"]
+    methods = sorted({x.mwu_method for x in comps if x.mwu_method != "not run"}) or ["---"]
     n_boot = sorted({x.n_boot for x in comps})
     caption = (
         "Generation versus comprehension separation: Jeong's (2026, \\S4.2) procedure beside the corrected "
@@ -200,7 +230,8 @@ def gen_vs_comp_table(spec: PaperSpec, cells: Mapping[str, CellData],
         "LOO replicates are not independent: dropping one of $n$ items moves a mean by $1/(n-1)$ of that "
         "item's deviation, so a $d$ computed on LOO replicates is $(n-1)$ times the per-item $d$ "
         "(exact for a mean of $n$ items with equal $n$ per group; METHODS \\S2.2), and with 10 versus 3 "
-        "replicates no two-sided exact $p$ can be below $2/286 = 0.007$. $n$ used here: "
+        "replicates no two-sided exact $p$ can be below $2/286 = 0.007$. ---: fewer than 2 replicates (every "
+        "emotion has one stimulus). $n$ used here: "
         f"{n_loo}. "
         "Corrected: unit of analysis = emotions ($N$ = "
         f"{_fmt_ns([x.n_emotions for x in comps])} per method, paired by emotion); each emotion's value is its "
