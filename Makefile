@@ -3,6 +3,7 @@
 #   make verify      after replicate: outputs match dvc.lock, tables regenerate byte-identically,
 #                    and the claims table (paper/claims/) says which reported numbers replicate
 #   make paper       paper/build/main.pdf from paper/main.tex and every generated table and figure
+#   make bench       throughput / memory / incremental-repro ratios (python -m emovec.bench --help)
 #   make test        the default test suite (fast); make test-slow runs the end-to-end tests
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -13,7 +14,7 @@ export PYTHONPATH := $(CURDIR)/src
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install data replicate verify paper tex test test-slow clean-build
+.PHONY: install data replicate verify paper tex bench test test-slow clean-build
 
 install: $(STAMP)
 
@@ -56,6 +57,11 @@ tex:
 
 paper: install tex
 	python -m emovec.paper.document --paper-dir paper
+
+# Not a test: prints ratios measured in one run (extraction vs bare HF forward, steered vs plain
+# generate, peak memory vs cache size, incremental vs full dvc repro). BENCH_ARGS passes options.
+bench: install
+	python -m emovec.bench $(BENCH_ARGS)
 
 test: install
 	python -m pytest -q

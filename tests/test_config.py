@@ -54,9 +54,10 @@ def _assert_subset(expected: dict, actual: dict, where: str) -> None:
 
 def test_conf_groups_are_all_covered():
     """Every group directory is one this file parametrises over (data/ is the upstream manifest,
-    read by emovec.corpora.manifest, not a Hydra group)."""
+    read by emovec.corpora.manifest, not a Hydra group; hydra/ holds launcher configs that only
+    `python -m emovec.sweep` selects, tested in test_sweep.py)."""
     groups = {p.name for p in CONF_DIR.iterdir() if p.is_dir()}
-    assert groups == {"model", "corpus", "experiment", "data", *OTHER_GROUPS}
+    assert groups == {"model", "corpus", "experiment", "data", "hydra", *OTHER_GROUPS}
     defaults = OmegaConf.load(CONF_DIR / "config.yaml").defaults
     named = {next(iter(d)) for d in defaults if not isinstance(d, str)}
     assert named == {"model", "corpus", "experiment", *OTHER_GROUPS}

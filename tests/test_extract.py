@@ -357,3 +357,48 @@ def test_extract_with_no_stimuli_is_a_clear_error():
 
     with pytest.raises(EmovecInputError, match="no stimuli"):
         extract_pooled(None, 3, [], ["last_token"], batch_size=2, mean_offset=0, pad_id=0)
+
+
+# --- out-of-memory fallback ---------------------------------------------------------------------
+
+def test_out_of_memory_halves_the_batch_and_gives_the_same_vectors(loaded, monkeypatch, capsys):
+    stimuli = _passages(loaded)
+    poolings = ["last_token", "mean_from_offset"]
+    expected = ex.extract_pooled(loaded.bridge, N_LAYERS, stimuli, poolings, batch_size=8, mean_offset=2,
+                                 pad_id=_pad_id(loaded), progress=False)
+    real = ex.extract_batch
+    sizes = []
+
+    def limited(bridge, n_layers, batch, *args, **kwargs):
+        sizes.append(len(batch))
+        if len(batch) > 2:  # a device that fits 2 stimuli at a time
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(bridge, n_layers, batch, *args, **kwargs)
+
+    monkeypatch.setattr(ex, "extract_batch", limited)
+    got = ex.extract_pooled(loaded.bridge, N_LAYERS, stimuli, poolings, batch_size=8, mean_offset=2,
+                            pad_id=_pad_id(loaded), progress=False)
+    # 7 fails -> 3 (fails -> 1, 2) and 4 (fails -> 2, 2): halving until every piece fits.
+    assert sizes == [7, 3, 1, 2, 4, 2, 2]
+    for p in poolings:
+        np.testing.assert_allclose(got[p], expected[p], atol=ATOL, rtol=0)
+    err = capsys.readouterr().err
+    assert all(f"out of memory on a batch of {n}; splitting" in err for n in (7, 3, 4))
+
+
+def test_out_of_memory_on_one_stimulus_and_other_errors_are_not_swallowed(loaded, monkeypatch):
+    stimuli = _passages(loaded)[:2]
+
+    def cpu_oom(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(ex, "extract_batch", cpu_oom)
+    with pytest.raises(EmovecInputError, match="out of memory on a single stimulus of \\d+ tokens"):
+        ex.extract_batch_with_fallback(loaded.bridge, N_LAYERS, stimuli, ["last_token"], 2, _pad_id(loaded))
+
+    def other(*args, **kwargs):
+        raise RuntimeError("shape mismatch")
+
+    monkeypatch.setattr(ex, "extract_batch", other)
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        ex.extract_batch_with_fallback(loaded.bridge, N_LAYERS, stimuli, ["last_token"], 2, _pad_id(loaded))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +24,12 @@ from typing import Any
 import numpy as np
 import torch
 
+# The cache format lives in a torch-free module (stages that only read caches skip importing torch).
+from emovec.activations.cache import CACHE_FILE, META_FILE, read_cache, write_cache  # noqa: F401
 from emovec.activations.pooling import PoolingInputs, pooling_weights
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path
 
-CACHE_FILE = "pooled.safetensors"
-META_FILE = "meta.json"
 LAYER_DEFINITION = ("blocks.{i}.hook_resid_post of the raw-weights TransformerBridge "
                     "(= HF hidden_states[i+1] for i < n_layers-1; the last layer is before the final norm)")
 
@@ -121,6 +122,44 @@ def extract_batch(bridge: Any, n_layers: int, stimuli: Sequence[TokenisedStimulu
     return out
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for an allocation failure: CUDA OOM, or the CPU allocator's "can't allocate memory"."""
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    msg = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in msg or "can't allocate memory" in msg)
+
+
+def extract_batch_with_fallback(bridge: Any, n_layers: int, stimuli: Sequence[TokenisedStimulus],
+                                poolings: Sequence[str], mean_offset: int, pad_id: int,
+                                on_split: Callable[[int], None] | None = None) -> dict[str, torch.Tensor]:
+    """``extract_batch``, halving the batch on out-of-memory until it fits (one stimulus that
+    does not fit is an error naming its length). Each row's pooled vector does not depend on
+    its batch-mates (right padding, masked pooling), so a split batch gives the same result up
+    to float rounding. ``on_split(size)`` is told each time a batch of ``size`` is split."""
+    try:
+        return extract_batch(bridge, n_layers, stimuli, poolings, mean_offset, pad_id)
+    except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
+        if not is_out_of_memory(exc):
+            raise
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        if len(stimuli) == 1:
+            raise EmovecInputError(f"out of memory on a single stimulus of {len(stimuli[0].ids)} tokens; "
+                                   "lower extraction.max_length, use a smaller dtype or a larger device") from exc
+        if on_split is not None:
+            on_split(len(stimuli))
+        half = len(stimuli) // 2
+        parts = [extract_batch_with_fallback(bridge, n_layers, part, poolings, mean_offset, pad_id, on_split)
+                 for part in (stimuli[:half], stimuli[half:])]
+        return {p: torch.cat([part[p] for part in parts], dim=0) for p in poolings}
+
+
+def _warn_split(size: int) -> None:
+    print(f"extract: out of memory on a batch of {size}; splitting it in two (extraction.batch_size is too large "
+          "for this device)", file=sys.stderr)
+
+
 def extract_pooled(bridge: Any, n_layers: int, stimuli: Sequence[TokenisedStimulus], poolings: Sequence[str], *,
                    batch_size: int, mean_offset: int, pad_id: int, resume_dir: str | Path | None = None,
                    progress: bool = True, stop_after_batches: int | None = None) -> dict[str, np.ndarray]:
@@ -145,7 +184,8 @@ def extract_pooled(bridge: Any, n_layers: int, stimuli: Sequence[TokenisedStimul
             continue
         if stop_after_batches is not None and done_now >= stop_after_batches:
             raise KeyboardInterrupt(f"stopped after {done_now} batches (simulated interruption)")
-        results[k] = extract_batch(bridge, n_layers, [stimuli[i] for i in idx], poolings, mean_offset, pad_id)
+        results[k] = extract_batch_with_fallback(bridge, n_layers, [stimuli[i] for i in idx], poolings, mean_offset,
+                                                 pad_id, on_split=_warn_split)
         if shard is not None:
             with atomic_path(shard) as tmp:
                 torch.save(results[k], tmp)
@@ -158,31 +198,6 @@ def extract_pooled(bridge: Any, n_layers: int, stimuli: Sequence[TokenisedStimul
             arr[idx] = results[k][p].numpy()
         out[p] = arr
     return out
-
-
-def write_cache(out_dir: str | Path, pooled: dict[str, np.ndarray], meta: dict[str, Any], cache_dtype: str) -> None:
-    """Write ``pooled.safetensors`` (one tensor per pooling, [n, n_layers, d_model]) and
-    ``meta.json`` into ``out_dir`` as one atomic directory rename."""
-    from safetensors.torch import save_file
-
-    dtype = getattr(torch, cache_dtype)
-    tensors = {p: torch.from_numpy(np.ascontiguousarray(a)).to(dtype) for p, a in sorted(pooled.items())}
-    with atomic_path(out_dir) as tmp:
-        tmp.mkdir()
-        save_file(tensors, str(tmp / CACHE_FILE))
-        (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def read_cache(cache_dir: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read a cache back as float32 arrays plus its metadata."""
-    from safetensors.torch import load_file
-
-    cache_dir = Path(cache_dir)
-    if not (cache_dir / CACHE_FILE).is_file():
-        raise EmovecInputError(f"activation cache {cache_dir} is missing {CACHE_FILE}")
-    tensors = load_file(str(cache_dir / CACHE_FILE))
-    meta = json.loads((cache_dir / META_FILE).read_text(encoding="utf-8"))
-    return {k: v.float().numpy() for k, v in tensors.items()}, meta
 
 
 def clear_resume_dir(resume_dir: str | Path) -> None:

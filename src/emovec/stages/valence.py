@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
-from emovec.activations.extract import read_cache
+from emovec.activations.cache import read_cache
 from emovec.config import REPO_ROOT, ValenceConfig, VectorsConfig, as_dataclass
 from emovec.corpora.norms import resolve_norms
 from emovec.emotions import NEUTRAL, emotion_set

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
-from emovec.activations.extract import read_cache
+from emovec.activations.cache import read_cache
 from emovec.config import as_dataclass, VectorsConfig
 from emovec.emotions import emotion_set
 from emovec.errors import EmovecInputError

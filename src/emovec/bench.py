@@ -1,0 +1,316 @@
+"""``make bench``: the package's cost against the model's own forward passes, as ratios measured
+in one run on one machine (never as timed tests).
+
+Four measurements, on a random-weight GPT-2-small-shaped model (12 layers, d_model 768, 12
+heads, vocabulary 50,257) built and saved locally, loaded through the package's one loading
+path (safetensors -> HF -> TransformerBridge):
+
+1. extraction throughput (real tokens/s) of ``extract_pooled`` (all layers, pooled on the fly)
+   vs a bare HF batched forward with ``output_hidden_states=True`` over the same batches;
+2. steered generation (``steered_generate``: per-row vectors added at every layer, KV cache)
+   vs unsteered HF ``generate`` on the same left-padded batch, greedy, same new tokens;
+3. peak memory of extracting a story corpus at all layers (the 1,539 Gemma stories from data/
+   when materialised, else as many toy stories) in a child process, above the same child that
+   only loads the model, vs the size of the pooled cache it writes, and vs the size all token
+   activations would have (what pooling on the fly avoids holding);
+4. an incremental ``dvc repro`` after a statistics-only edit (separation.n_permutations) vs the
+   full ``dvc repro``, in a temporary clone of the committed pipeline.
+
+Ratios are "package / baseline" for throughput (goal >= 0.9) and "incremental / full" for
+time (goal <= 0.05). Timings take the best of ``--repeats`` runs after one warm-up batch.
+
+CLI: ``python -m emovec.bench [--stories N] [--repeats R] [--only extraction|generation|memory|dvc]
+[--skip-dvc] [--device cpu|cuda]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+GPT2_SMALL = dict(n_layer=12, n_embd=768, n_head=12, n_positions=1024, vocab_size=50257)
+
+
+def build_bench_model(out_dir: Path, texts: Sequence[str], seed: int = 0) -> Path:
+    """A GPT-2-small-shaped model with random weights and a BPE tokenizer trained on ``texts``,
+    saved with save_pretrained (safetensors). The vocabulary stays 50,257 (the LM head's cost is
+    part of a real forward pass); ids beyond the tokenizer's are simply never used."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from emovec.toy import train
+
+    tok = train.train_tokenizer(list(texts), 8000)
+    torch.manual_seed(seed)
+    cfg = GPT2Config(**GPT2_SMALL, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                     pad_token_id=tok.pad_token_id)
+    train.save_model_dir(GPT2LMHeadModel(cfg), tok, out_dir, None)
+    return out_dir
+
+
+def _spec(model_dir: Path, device: str) -> Any:
+    from emovec.config import ModelConfig
+
+    return ModelConfig(name="bench-gpt2-small", local_dir=str(model_dir), family="gpt2", variant="base",
+                       n_layers=GPT2_SMALL["n_layer"], d_model=GPT2_SMALL["n_embd"], device=device)
+
+
+def corpus_texts(n: int, data_dir: Path) -> tuple[list[str], str]:
+    """n story texts: van der Ben's Gemma stories from data/ when materialised, else toy stories."""
+    path = data_dir / "emotion_experiment" / "output_gemma_stories" / "stories.jsonl"
+    if path.is_file():
+        from emovec.corpora.stories import read_stories
+
+        rows = read_stories(path, "emotion_experiment_jsonl")
+        return [r["text"] for r in rows[:n]], f"{min(n, len(rows))} of the {len(rows)} upstream Gemma stories"
+    from emovec.toy.corpus import generate_stories
+
+    stories = generate_stories(max(1, n // 21 + 1), seed=0)
+    return [s.text for s in stories[:n]], f"{n} toy stories (data/ has no upstream stories)"
+
+
+def _best(fn: Callable[[], Any], repeats: int) -> float:
+    import torch
+
+    times = []
+    for _ in range(repeats):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def bench_extraction(loaded: Any, texts: Sequence[str], batch_size: int, repeats: int) -> dict[str, float]:
+    """Tokens/s of extract_pooled (mean_from_offset, all layers) vs HF forward + hidden states."""
+    import torch
+
+    from emovec.activations.extract import extract_pooled, pad_batch, plan_batches, tokenise_stimuli
+
+    stimuli = tokenise_stimuli(loaded.tokenizer, [{"id": str(i), "text": t} for i, t in enumerate(texts)], 1024)
+    tokens = sum(len(s.ids) for s in stimuli)
+    plan = plan_batches([len(s.ids) for s in stimuli], batch_size)
+    pad = loaded.tokenizer.pad_token_id
+    device = next(loaded.hf_model.parameters()).device
+    batches = [pad_batch([stimuli[i] for i in idx], pad)[:2] for idx in plan]
+
+    def package() -> None:
+        extract_pooled(loaded.bridge, loaded.n_layers, stimuli, ["mean_from_offset"], batch_size=batch_size,
+                       mean_offset=0, pad_id=pad, progress=False)
+
+    def bare_hf() -> None:
+        with torch.no_grad():
+            for ids, mask in batches:
+                loaded.hf_model(ids.to(device), attention_mask=mask.to(device), output_hidden_states=True)
+
+    package(), bare_hf()  # warm-up (allocator, kernels)
+    t_pkg, t_hf = _best(package, repeats), _best(bare_hf, repeats)
+    return {"tokens": tokens, "package_tok_s": tokens / t_pkg, "hf_tok_s": tokens / t_hf,
+            "ratio": (tokens / t_pkg) / (tokens / t_hf)}
+
+
+def bench_generation(loaded: Any, prompts: Sequence[str], max_new_tokens: int, repeats: int) -> dict[str, float]:
+    """Generated tokens/s of steered_generate (random per-row vectors at every layer) vs plain
+    HF generate on the same left-padded batch (greedy, EOS disabled so both make every token)."""
+    import numpy as np
+    import torch
+
+    from emovec.generate import left_pad
+    from emovec.steering.hooks import Steering, steered_generate
+
+    ids = [loaded.tokenizer(p)["input_ids"] for p in prompts]
+    rng = np.random.default_rng(0)
+    vecs = torch.tensor(rng.normal(size=(len(ids), loaded.d_model)) * 0.01, dtype=torch.float32)
+    steering = Steering(additions={layer: vecs for layer in range(loaded.n_layers)})
+    gen_cfg = loaded.hf_model.generation_config
+    saved_eos, gen_cfg.eos_token_id = gen_cfg.eos_token_id, None
+    eos_tok, loaded.tokenizer.eos_token_id = loaded.tokenizer.eos_token_id, None
+    pad = loaded.tokenizer.pad_token_id
+    device = next(loaded.hf_model.parameters()).device
+    batch, mask = left_pad(ids, pad)
+    try:
+        def steered() -> None:
+            steered_generate(loaded, ids, steering, max_new_tokens=max_new_tokens, do_sample=False, temperature=1.0,
+                             top_p=1.0, seed=0, batch_size=len(ids))
+
+        def plain_hf() -> None:
+            with torch.no_grad():
+                loaded.hf_model.generate(input_ids=batch.to(device), attention_mask=mask.to(device),
+                                         max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens,
+                                         pad_token_id=pad, do_sample=False)
+
+        steered(), plain_hf()
+        t_steer, t_hf = _best(steered, repeats), _best(plain_hf, repeats)
+    finally:
+        gen_cfg.eos_token_id, loaded.tokenizer.eos_token_id = saved_eos, eos_tok
+    n = len(ids) * max_new_tokens
+    return {"tokens": n, "steered_tok_s": n / t_steer, "hf_tok_s": n / t_hf, "ratio": t_hf / t_steer}
+
+
+def _child_peak_rss(args: list[str]) -> tuple[int, dict[str, Any]]:
+    """Run ``python -m emovec.bench _child ...`` in a fresh process; return (its peak RSS in
+    bytes, as it reports from getrusage, and the rest of its JSON report)."""
+    res = subprocess.run([sys.executable, "-m", "emovec.bench", *args], capture_output=True, text=True,
+                         env={**os.environ, "EMOVEC_PROGRESS": "0"})
+    if res.returncode != 0:
+        raise RuntimeError(f"bench child {args} failed: {res.stderr[-2000:]}")
+    info = json.loads(res.stdout.strip().splitlines()[-1])
+    return int(info["peak_rss_bytes"]), info
+
+
+def bench_memory(model_dir: Path, n_stories: int, batch_size: int, device: str, work: Path) -> dict[str, float]:
+    """Peak RSS of an all-layer extraction child above a load-only child, vs the cache size."""
+    common = ["--model-dir", str(model_dir), "--stories", str(n_stories), "--batch-size", str(batch_size),
+              "--device", device]
+    load_peak, _ = _child_peak_rss(["_child", "--load-only", *common])
+    run_peak, info = _child_peak_rss(["_child", "--out", str(work / "cache"), *common])
+    cache_bytes = (work / "cache" / "pooled.safetensors").stat().st_size
+    extra = run_peak - load_peak
+    return {"stories": info["stories"], "tokens": info["tokens"], "peak_extra_bytes": extra,
+            "cache_bytes": cache_bytes, "all_token_bytes": info["all_token_bytes"],
+            "ratio_cache": extra / cache_bytes, "ratio_all_tokens": extra / info["all_token_bytes"],
+            "corpus": info["corpus"]}
+
+
+def child(argv: Sequence[str]) -> None:
+    """The measured child: load the model (and, unless --load-only, extract and write a cache)."""
+    import torch
+
+    from emovec.activations.extract import extract_pooled, tokenise_stimuli, write_cache
+    from emovec.models.loading import load_model
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model-dir", required=True)
+    ap.add_argument("--stories", type=int, required=True)
+    ap.add_argument("--batch-size", type=int, required=True)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--out")
+    ap.add_argument("--load-only", action="store_true")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    loaded = load_model(_spec(Path(a.model_dir), a.device))
+    texts, corpus = corpus_texts(a.stories, REPO / "data")
+    stimuli = tokenise_stimuli(loaded.tokenizer, [{"id": str(i), "text": t} for i, t in enumerate(texts)], 1024)
+    tokens = sum(len(s.ids) for s in stimuli)
+    info = {"stories": len(stimuli), "tokens": tokens, "corpus": corpus,
+            "all_token_bytes": tokens * loaded.n_layers * loaded.d_model * 4}
+    if not a.load_only:
+        pooled = extract_pooled(loaded.bridge, loaded.n_layers, stimuli, ["mean_from_offset"],
+                                batch_size=a.batch_size, mean_offset=0, pad_id=loaded.tokenizer.pad_token_id,
+                                progress=False)
+        write_cache(a.out, pooled, {"ids": [str(i) for i in range(len(stimuli))]}, "float32")
+    info["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    print(json.dumps(info))
+
+
+def bench_dvc(work: Path) -> dict[str, float]:
+    """Full ``dvc repro`` of the default selection in a clone of HEAD, then the same after one
+    statistics-only edit (separation.n_permutations); seconds of each and their ratio."""
+    clone = work / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    if (REPO / "data").is_dir():
+        shutil.copytree(REPO / "data", clone / "data")
+    else:
+        (clone / "data").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(clone / "src"), "EMOVEC_PROGRESS": "0",
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+    def repro() -> tuple[float, list[str]]:
+        t0 = time.perf_counter()
+        res = subprocess.run(["dvc", "repro"], cwd=clone, env=env, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise RuntimeError(f"dvc repro failed: {res.stdout[-1500:]}{res.stderr[-1500:]}")
+        return time.perf_counter() - t0, [ln.split("'")[1] for ln in res.stdout.splitlines()
+                                          if ln.startswith("Running stage")]
+
+    full, _ = repro()
+    cfg = clone / "conf" / "separation" / "default.yaml"
+    text = cfg.read_text()
+    cfg.write_text(text.replace("n_permutations: 200", "n_permutations: 199", 1))
+    incremental, ran = repro()
+    return {"full_s": full, "incremental_s": incremental, "ratio": incremental / full, "stages": ran}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["_child"]:
+        child(argv[1:])
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stories", type=int, default=1539, help="stories in the memory measurement (default 1539)")
+    ap.add_argument("--throughput-stories", type=int, default=64, help="stories in the extraction ratio")
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--gen-batch", type=int, default=16)
+    ap.add_argument("--new-tokens", type=int, default=32)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    ap.add_argument("--skip-dvc", action="store_true", help="skip the incremental dvc repro measurement")
+    ap.add_argument("--only", choices=["extraction", "generation", "memory", "dvc"], action="append",
+                    help="run only these measurements (repeatable); default: all four")
+    args = ap.parse_args(argv)
+    only = set(args.only or ["extraction", "generation", "memory", "dvc"]) - ({"dvc"} if args.skip_dvc else set())
+    import torch
+
+    from emovec.models.loading import load_model
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    print(f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__} threads {torch.get_num_threads()}, "
+          f"device {args.device}" + (f" ({torch.cuda.get_device_name(0)})" if args.device == "cuda" else ""))
+    with tempfile.TemporaryDirectory(prefix="emovec-bench-") as tmp:
+        work = Path(tmp)
+        texts, corpus = corpus_texts(max(args.stories, args.throughput_stories), REPO / "data")
+        if only & {"extraction", "generation", "memory"}:
+            model_dir = build_bench_model(work / "model", texts[:400])
+            loaded = load_model(_spec(model_dir, args.device))
+            print(f"model: random-weight GPT-2-small shape {GPT2_SMALL}; corpus: {corpus}")
+        if "extraction" in only:
+            ex = bench_extraction(loaded, texts[:args.throughput_stories], args.batch_size, args.repeats)
+            print(f"1. extraction: package {ex['package_tok_s']:.0f} tok/s vs bare HF forward+hidden_states "
+                  f"{ex['hf_tok_s']:.0f} tok/s over {ex['tokens']} tokens -> ratio {ex['ratio']:.3f} (goal >= 0.9)")
+        if "generation" in only:
+            prompts = [t.split(".")[0] + "." for t in texts[:args.gen_batch]]
+            ge = bench_generation(loaded, prompts, args.new_tokens, args.repeats)
+            print(f"2. steered generation: {ge['steered_tok_s']:.1f} tok/s vs unsteered HF generate "
+                  f"{ge['hf_tok_s']:.1f} tok/s ({args.gen_batch} prompts x {args.new_tokens} new tokens) -> "
+                  f"ratio {ge['ratio']:.3f} (goal >= 0.9)")
+        if "memory" in only:
+            me = bench_memory(model_dir, args.stories, args.batch_size, args.device, work)
+            print(f"3. memory: extracting {me['stories']} stories ({me['tokens']} tokens) at all 12 layers took "
+                  f"{me['peak_extra_bytes'] / 2**20:.0f} MiB above loading the model; pooled cache "
+                  f"{me['cache_bytes'] / 2**20:.1f} MiB -> ratio {me['ratio_cache']:.2f}; all token activations "
+                  f"would be {me['all_token_bytes'] / 2**20:.0f} MiB -> ratio {me['ratio_all_tokens']:.3f}")
+        if "dvc" in only:
+            dv = bench_dvc(work)
+            print(f"4. incremental dvc repro after separation.n_permutations 200 -> 199: {dv['incremental_s']:.1f} s "
+                  f"vs full {dv['full_s']:.1f} s -> ratio {dv['ratio']:.3f} (goal <= 0.05); re-ran: "
+                  f"{', '.join(dv['stages'])}")
+        else:
+            print("4. incremental dvc repro: skipped")
+    return 0
+
+
+def _cuda() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except ImportError:  # pragma: no cover
+        return False
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

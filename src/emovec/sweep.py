@@ -1,0 +1,88 @@
+"""Hydra sweeps beyond one machine: one (model, corpus) cell per job, on an existing launcher.
+
+``dvc repro`` runs the tracked selection on one machine. For a sweep over many models (the
+papers' 15), each Hydra job composes one cell from ``conf/`` exactly as the compose stage does
+and runs the cell's chain (model card -> stimuli -> activations -> vectors -> separation) into
+its own job directory, using the same stage code, so a job's outputs are the files a DVC run
+would write for that cell. Launchers are Hydra's own: ``hydra/launcher=joblib`` (local
+processes, hydra-joblib-launcher) or ``hydra/launcher=slurm`` (conf/hydra/launcher/slurm.yaml,
+hydra-submitit-launcher). Examples::
+
+    python -m emovec.sweep -m model=gpt2,qwen2.5-1.5b corpus=jeong-generation,jeong-comprehension \\
+        hydra/launcher=joblib hydra.launcher.n_jobs=2
+    python -m emovec.sweep -m model=llama-3.1-8b,mistral-7b corpus=jeong-generation hydra/launcher=slurm
+
+Each job writes under its Hydra output directory: ``config/`` (the composed slices),
+``model.json``, ``stimuli.jsonl``, ``activations/``, ``vectors.npz``, ``separation.csv`` and
+``separation.resampling.json``, plus ``result.json`` (the reported layer's mean cosine). The
+job returns that mean cosine, so a multirun's return values line up with its overrides.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from emovec.config import CONF_DIR, validate_cell
+from emovec.errors import EmovecInputError
+from emovec.io import write_json_atomic, write_text_atomic
+
+__all__ = ["run_cell"]
+
+
+def _call(stage: Any, argv: list[str]) -> None:
+    """Run a stage's CLI entry in-process; a refusal (exit 2) becomes an error naming the stage."""
+    code = stage.main(argv)
+    if code != 0:
+        raise EmovecInputError(f"stage {stage.__name__} refused its inputs (exit {code}); see the message above")
+
+
+def run_cell(cfg: DictConfig, out: Path) -> dict[str, Any]:
+    """Compose and run one cell into ``out``; return its result record."""
+    from emovec.config import to_yaml
+    from emovec.stages import extract, model_card, separation, stimuli, vectors
+    from emovec.stages.common import cell_name
+    from emovec.stages.compose import slices
+
+    cell = validate_cell(cfg, "sweep job")
+    if cell.corpus.kind == "stories":
+        raise EmovecInputError(f"corpus {cell.corpus.name!r} is a story corpus (valence study); the sweep runs "
+                               "the separation chain, whose corpora are passages or generation")
+    name = cell_name(cell.model.name, cell.corpus.name)
+    cfg_dir = out / "config"
+    for stage_name, content in slices(cell).items():
+        write_text_atomic(cfg_dir / f"{stage_name}.yaml", to_yaml(content))
+    write_text_atomic(cfg_dir / "model.yaml", to_yaml(cell.model))
+    _call(model_card, ["--model-config", str(cfg_dir / "model.yaml"), "--out", str(out / "model.json")])
+    _call(stimuli, ["--config", str(cfg_dir / "stimuli.yaml"), "--out", str(out / "stimuli.jsonl"),
+                    "--summary", str(out / "stimuli.summary.json")])
+    _call(extract, ["--config", str(cfg_dir / "extract.yaml"), "--stimuli", str(out / "stimuli.jsonl"),
+                    "--model-card", str(out / "model.json"), "--out", str(out / "activations"),
+                    "--partial-root", str(out / "partial")])
+    _call(vectors, ["--config", str(cfg_dir / "vectors.yaml"), "--activations", str(out / "activations"),
+                    "--out", str(out / "vectors.npz")])
+    _call(separation, ["--config", str(cfg_dir / "separation.yaml"), "--activations", str(out / "activations"),
+                       "--out", str(out / "separation.csv"),
+                       "--resampling-out", str(out / "separation.resampling.json")])
+    resampling = json.loads((out / "separation.resampling.json").read_text())
+    result = {"cell": name, "model": cell.model.name, "corpus": cell.corpus.name, "layer": resampling["layer"],
+              "mean_cosine": resampling["mean_cosine"], "n_per_emotion": resampling["n_per_emotion"]}
+    write_json_atomic(out / "result.json", result)
+    return result
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> float:
+    out = Path(HydraConfig.get().runtime.output_dir)
+    result = run_cell(cfg, out)
+    print(f"sweep {result['cell']}: mean cosine {result['mean_cosine']:.3f} at layer {result['layer']} -> {out}")
+    return float(result["mean_cosine"])
+
+
+if __name__ == "__main__":
+    main()
