@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--figures-dir", required=True, help="where the .png figures are written")
     args = ap.parse_args(argv)
     spec = load_paper_spec(args.config)
+    paper_cfg: dict = OmegaConf.to_container(OmegaConf.load(args.config))  # type: ignore[assignment]
     cells = load_cells(spec, args.separation_dir, args.vectors_dir)
     tables = build_tables(spec, cells)
     tables["gen_vs_comp.tex"] = gen_vs_comp_table(spec, cells, load_resampling(cells, args.separation_dir))
@@ -50,8 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         cka = load_cka(vspec, args.cka_dir)
         tables |= build_valence_tables(vspec, vcells)
         figures |= build_valence_figures(vspec, vcells, cka)
-    sspec = load_steering_spec(OmegaConf.to_container(OmegaConf.load(args.config)).get("steering"),  # type: ignore[union-attr]
-                               spec.digits, args.config)
+    sspec = load_steering_spec(paper_cfg.get("steering"), spec.digits, args.config)
     if sspec.models:
         sdata = load_steering(sspec, args.steering_dir, args.classify_dir)
         # RLHF deltas: each model's separation at its reported layer, per extraction method
@@ -59,8 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         tables |= build_steering_tables(sspec, sdata, separation)
         figures |= build_steering_figures(sspec, sdata)
     # Every table states what produced it (git revision, config hash, models, axes).
-    paper_cfg = OmegaConf.to_container(OmegaConf.load(args.config))
-    record = provenance_record(paper_cfg.get("provenance") or {}, git_revision())  # type: ignore[union-attr]
+    record = provenance_record(paper_cfg.get("provenance") or {}, git_revision())
     line = provenance_line(record)
     tables = {name: add_provenance(text, line, name) for name, text in tables.items()}
     tables_dir, figures_dir = Path(args.tables_dir), Path(args.figures_dir)
