@@ -177,7 +177,7 @@ def test_stage_writes_both_files_or_nothing(tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     base = ["--config", str(cfg), "--separation-dir", str(tmp_path), "--data-dir", str(tmp_path), "--out", str(out)]
     assert main([*base, "--claims", str(good)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["claims.csv", "claims.tex"]
+    assert sorted(p.name for p in out.iterdir()) == ["claims.csv", "claims.tex", "provenance.json"]
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"claims": [_claim("a", 1, {"kind": "nope"})]}))

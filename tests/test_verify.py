@@ -126,3 +126,20 @@ def test_regeneration_uses_the_recorded_git_revision(repo: Path) -> None:
     # b.tex regenerates identically under the recorded revision; provenance.json is not produced
     # by this stand-in stage, so it is reported as extra.
     assert [(f.kind, f.path) for f in findings] == [("extra", "paper/tables/provenance.json")]
+
+
+def test_each_stage_is_regenerated_under_its_own_recorded_revision(repo: Path) -> None:
+    # DVC re-runs paper and claims independently, so each records the revision it ran at.
+    gen = (repo / "gen.py").read_text().replace(
+        '(d / "claims.csv").write_text(',
+        '(d / "rev.txt").write_text(__import__("os").environ.get("EMOVEC_GIT_REVISION", "none")); '
+        '(d / "claims.csv").write_text(')
+    (repo / "gen.py").write_text(gen)
+    claims = repo / "paper" / "claims"
+    (claims / "provenance.json").write_text(json.dumps({"git_revision": "claims-rev"}))
+    (claims / "rev.txt").write_text("claims-rev")
+    (repo / "paper" / "tables" / "provenance.json").write_text(json.dumps({"git_revision": "paper-rev"}))
+    findings = {(f.kind, f.path) for f in regenerate_and_compare(repo)}
+    # rev.txt regenerates identically under claims-rev (not paper-rev); the provenance files
+    # themselves are not produced by this stand-in, hence "extra".
+    assert findings == {("extra", "paper/claims/provenance.json"), ("extra", "paper/tables/provenance.json")}

@@ -9,8 +9,9 @@ Three checks, in order:
    wrote it (tampered, or hand-edited); a dependency that differs means the outputs are stale
    (code or config changed without ``dvc repro``). ``dvc status`` is asked as a second opinion.
 2. **Tables regenerate byte-identically.** The paper and claims stages are re-run (their
-   commands read from dvc.yaml) into a temporary directory from the tracked inputs, with the
-   git revision the tracked tables recorded, and every file is compared byte for byte.
+   commands read from dvc.yaml) into a temporary directory from the tracked inputs, each under
+   the git revision that stage recorded (provenance.json beside its outputs), and every file is
+   compared byte for byte.
 3. **Claims.** The claims table (``paper/claims/claims.csv``, from ``paper/claims.yaml``) is
    summarised: how many reported numbers replicate, differ, or were not run and why.
 
@@ -181,9 +182,11 @@ def _compare_dirs(tracked: Path, fresh: Path, rel: str) -> list[Finding]:
     return out
 
 
-def _recorded_revision(repo: Path) -> str | None:
+def _recorded_revision(output_dir: Path) -> str | None:
+    """The git revision a stage recorded beside its outputs (``provenance.json`` in its first
+    output directory), or None. Each stage records its own: DVC re-runs them independently."""
     try:
-        return json.loads((repo / "paper" / "tables" / "provenance.json").read_text())["git_revision"]
+        return json.loads((output_dir / "provenance.json").read_text())["git_revision"]
     except (OSError, ValueError, KeyError):
         return None
 
@@ -191,10 +194,6 @@ def _recorded_revision(repo: Path) -> str | None:
 def regenerate_and_compare(repo: Path, stages: tuple[str, ...] = tuple(REGENERATED)) -> list[Finding]:
     """Check 2: re-run each stage into a temp dir and compare its outputs byte for byte."""
     findings: list[Finding] = []
-    env = dict(os.environ)
-    rev = _recorded_revision(repo)
-    if rev:
-        env["EMOVEC_GIT_REVISION"] = rev
     with tempfile.TemporaryDirectory(prefix="emovec-verify-") as tmp:
         for stage in stages:
             try:
@@ -209,6 +208,10 @@ def regenerate_and_compare(repo: Path, stages: tuple[str, ...] = tuple(REGENERAT
                 targets.append((repo / old, fresh, old))
             if argv and argv[0] == "python":
                 argv[0] = sys.executable
+            env = dict(os.environ)
+            rev = _recorded_revision(targets[0][0])
+            if rev:
+                env["EMOVEC_GIT_REVISION"] = rev
             res = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True)
             if res.returncode != 0:
                 tail = (res.stderr or res.stdout).strip().splitlines()[-5:]

@@ -1,5 +1,6 @@
 """Stage: the claims table. Every number the papers report (paper/claims.yaml) beside what this
-run computes for it, as LaTeX (claims.tex) and CSV (claims.csv), written together atomically.
+run computes for it, as LaTeX (claims.tex) and CSV (claims.csv), written together atomically
+with the run's provenance (provenance.json).
 
 Claims whose inputs this run did not produce (a model not in the selection, weights not
 available offline) get a "not run" status naming the absent file; only a malformed ledger or
@@ -9,6 +10,7 @@ a malformed output is an error (exit 2, nothing written).
 from __future__ import annotations
 
 import argparse
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -38,12 +40,14 @@ def main(argv: list[str] | None = None) -> None:
                        classify_dir=Path(args.classify_dir), valence_dir=Path(args.valence_dir),
                        data_dir=Path(args.data_dir), paper_config=paper_cfg)  # type: ignore[arg-type]
     results = evaluate_claims(claims, ctx)
-    line = provenance_line(provenance_record(paper_cfg.get("provenance") or {}, git_revision()))  # type: ignore[union-attr]
-    tex, csv_text = claims_table(results, line), claims_csv(results)
+    record = provenance_record(paper_cfg.get("provenance") or {}, git_revision())  # type: ignore[union-attr]
+    tex, csv_text = claims_table(results, provenance_line(record)), claims_csv(results)
     with atomic_path(args.out) as tmp:
         tmp.mkdir()
         (tmp / "claims.tex").write_text(tex, encoding="utf-8")
         (tmp / "claims.csv").write_text(csv_text, encoding="utf-8")
+        # The revision this run recorded, for `make verify` to regenerate under.
+        (tmp / "provenance.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     counts = Counter(r.status for r in results)
     print(f"claims: {len(results)} -> {args.out} (" + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ")")
 
