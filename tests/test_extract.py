@@ -3,7 +3,6 @@ the HF layer definition, resumable runs, the on-disk cache and stimulus tokenisa
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,16 +10,13 @@ import pytest
 import torch
 
 import emovec.activations.extract as ex
+from emovec.activations.cache import read_cache, write_cache
 from emovec.activations.extract import (
-    CACHE_FILE,
-    META_FILE,
     TokenisedStimulus,
     extract_batch,
     extract_pooled,
     plan_batches,
-    read_cache,
     tokenise_stimuli,
-    write_cache,
 )
 from emovec.errors import EmovecInputError
 
@@ -199,85 +195,6 @@ def test_resume_after_interruption_gives_identical_arrays(loaded, tmp_path, monk
     n_pass = len(TEXTS)
     assert np.isnan(reference["mid_generation"][:n_pass]).all()
     assert not np.isnan(reference["mid_generation"][n_pass:]).any()
-
-
-# --- cache ---------------------------------------------------------------------------------------
-
-def _fake_pooled(seed: int = 0, n: int = 6) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    out = {p: rng.normal(size=(n, N_LAYERS, D_MODEL)).astype(np.float32)
-           for p in ("last_token", "mean_from_offset", "mid_generation")}
-    out["mid_generation"][-2:] = np.nan
-    return out
-
-
-def test_cache_round_trip_float32_exact(tmp_path):
-    pooled = _fake_pooled()
-    meta = {"ids": [f"s{i}" for i in range(6)], "axes": {"model": "tiny"}}
-    write_cache(tmp_path / "cell", pooled, meta, "float32")
-    assert sorted(p.name for p in (tmp_path / "cell").iterdir()) == sorted([CACHE_FILE, META_FILE])
-    back, meta_back = read_cache(tmp_path / "cell")
-    assert meta_back == meta
-    assert set(back) == set(pooled)
-    for p, a in pooled.items():
-        assert back[p].dtype == np.float32
-        assert np.array_equal(back[p], a, equal_nan=True), p
-
-
-def test_cache_round_trip_float16_within_tolerance(tmp_path):
-    pooled = _fake_pooled(1)
-    write_cache(tmp_path / "cell", pooled, {"ids": []}, "float16")
-    back, _ = read_cache(tmp_path / "cell")
-    for p, a in pooled.items():
-        assert back[p].dtype == np.float32
-        np.testing.assert_allclose(back[p], a, rtol=1e-3, atol=1e-4, equal_nan=True)
-        assert np.array_equal(np.isnan(back[p]), np.isnan(a))
-
-
-def test_cache_overwrites_existing_dir(tmp_path):
-    write_cache(tmp_path / "cell", _fake_pooled(0), {"v": 0}, "float32")
-    (tmp_path / "cell" / "stale.txt").write_text("old")
-    write_cache(tmp_path / "cell", _fake_pooled(1), {"v": 1}, "float32")
-    assert not (tmp_path / "cell" / "stale.txt").exists()
-    back, meta = read_cache(tmp_path / "cell")
-    assert meta == {"v": 1}
-    assert np.array_equal(back["last_token"], _fake_pooled(1)["last_token"])
-
-
-def test_cache_write_is_atomic(tmp_path, monkeypatch):
-    import safetensors.torch
-
-    def boom(*args, **kwargs):
-        raise OSError("disk full (simulated)")
-
-    monkeypatch.setattr(safetensors.torch, "save_file", boom)
-    parent = tmp_path / "activations"
-    parent.mkdir()
-    with pytest.raises(OSError, match="simulated"):
-        write_cache(parent / "cell", _fake_pooled(), {"ids": []}, "float32")
-    assert list(parent.iterdir()) == []  # neither the out dir nor a temp dir
-
-
-def test_cache_failure_keeps_previous_cache(tmp_path, monkeypatch):
-    import safetensors.torch
-
-    write_cache(tmp_path / "cell", _fake_pooled(0), {"v": 0}, "float32")
-
-    def boom(*args, **kwargs):
-        raise OSError("simulated")
-
-    monkeypatch.setattr(safetensors.torch, "save_file", boom)
-    with pytest.raises(OSError):
-        write_cache(tmp_path / "cell", _fake_pooled(1), {"v": 1}, "float32")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cell"]
-    _, meta = read_cache(tmp_path / "cell")
-    assert meta == {"v": 0}
-
-
-def test_read_cache_missing_file_raises(tmp_path):
-    (tmp_path / "cell").mkdir()
-    with pytest.raises(EmovecInputError, match=CACHE_FILE):
-        read_cache(tmp_path / "cell")
 
 
 # --- tokenisation --------------------------------------------------------------------------------

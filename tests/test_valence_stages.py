@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from emovec.activations.extract import write_cache
+from emovec.activations.cache import write_cache
 from emovec.emotions import JEONG_20, NEUTRAL
 from emovec.stages import cka as cka_stage
 from emovec.stages import story_corpus as story_stage
@@ -207,7 +207,7 @@ def test_too_few_rated_emotions_stop_the_stage_with_nothing_written(config_dir: 
 
 def test_stories_shorter_than_the_offset_are_counted_not_averaged(config_dir: Path, tmp_path: Path, capsys):
     _planted_cache(tmp_path / "acts", JEONG_20)
-    from emovec.activations.extract import read_cache
+    from emovec.activations.cache import read_cache
 
     pooled, meta = read_cache(tmp_path / "acts")
     pooled["mean_from_offset"][0] = np.nan  # first "happy" story: no token past the offset
@@ -255,7 +255,7 @@ def test_cka_stage_from_grams_equals_cka_on_the_vectors(config_dir: Path, tmp_pa
         assert within.shape == (2, 3, 3) and between.shape == (1, 3)
         np.testing.assert_array_equal(np.diagonal(within, axis1=1, axis2=2), 1.0)
     # recompute from the activations directly
-    from emovec.activations.extract import read_cache
+    from emovec.activations.cache import read_cache
 
     vecs = {}
     for k, corpus in enumerate(("toy-stories", "toy-instruct-stories")):

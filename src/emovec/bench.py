@@ -190,7 +190,8 @@ def child(argv: Sequence[str]) -> None:
     """The measured child: load the model (and, unless --load-only, extract and write a cache)."""
     import torch
 
-    from emovec.activations.extract import extract_pooled, tokenise_stimuli, write_cache
+    from emovec.activations.cache import write_cache
+    from emovec.activations.extract import extract_pooled, tokenise_stimuli
     from emovec.models.loading import load_model
 
     ap = argparse.ArgumentParser()

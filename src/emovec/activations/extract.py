@@ -24,8 +24,6 @@ from typing import Any
 import numpy as np
 import torch
 
-# The cache format lives in a torch-free module (stages that only read caches skip importing torch).
-from emovec.activations.cache import CACHE_FILE, META_FILE, read_cache, write_cache  # noqa: F401
 from emovec.activations.pooling import PoolingInputs, pooling_weights
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path

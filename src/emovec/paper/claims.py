@@ -332,11 +332,11 @@ def _m_max_ppl(args: Mapping[str, Any], ctx: ClaimContext) -> float:
 
 @register_measure("steering_sensitivity", "model outputs")
 def _m_sensitivity(args: Mapping[str, Any], ctx: ClaimContext) -> float:
-    from emovec.paper.steering import _sensitivity
+    from emovec.paper.steering import steering_sensitivity
 
     _, b = _steering(ctx, _arg(args, "base"))
     _, i = _steering(ctx, _arg(args, "instruct"))
-    return _sensitivity(b, i)[0]
+    return steering_sensitivity(b, i)[0]
 
 
 @register_measure("classifier_agreement", "model outputs")

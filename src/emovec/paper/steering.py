@@ -827,7 +827,7 @@ def rlhf_steering_pairs(spec: SteeringSpec,
     return pairs
 
 
-def _sensitivity(base: SteeringData, inst: SteeringData) -> tuple[float, float, float, int, int]:
+def steering_sensitivity(base: SteeringData, inst: SteeringData) -> tuple[float, float, float, int, int]:
     """Mean over shared scenarios of |mean delta instruct| / |mean delta base| at each model's
     protocol strength; returns (mean, min, max, n used, n left out for a zero/missing base)."""
     b = protocol_deltas(base).set_index("scenario")["emotion_delta"]
@@ -1127,7 +1127,7 @@ def rlhf_deltas_table(spec: SteeringSpec, data: Mapping[str, SteeringData],
             b, i = separation.get((base.spec.model, m)), separation.get((inst.spec.model, m))
             row += [fmt_num(b, dg), fmt_num(i, dg),
                     fmt_signed(float(i) - float(b), dg) if b is not None and i is not None else _DASH]
-        mean, lo, hi, n, n_drop = _sensitivity(base, inst)
+        mean, lo, hi, n, n_drop = steering_sensitivity(base, inst)
         row += [fmt_num(mean, dg), f"[{fmt_num(lo, dg)}, {fmt_num(hi, dg)}]" if n else _DASH, str(n)]
         if n_drop:
             dropped.append(f"{latex_escape(inst.spec.model)} {n_drop}")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from emovec.activations.extract import LAYER_DEFINITION, clear_resume_dir, extract_pooled, tokenise_stimuli, write_cache
+from emovec.activations.cache import write_cache
+from emovec.activations.extract import LAYER_DEFINITION, clear_resume_dir, extract_pooled, tokenise_stimuli
 from emovec.activations.pooling import POOLINGS
 from emovec.config import as_dataclass, ExtractionConfig, ModelConfig
 from emovec.io import read_jsonl

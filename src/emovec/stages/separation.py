@@ -7,7 +7,6 @@ import argparse
 import dataclasses
 import io
 
-import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
