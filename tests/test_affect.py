@@ -10,13 +10,8 @@ import pytest
 from scipy.stats import binom
 
 from emovec.errors import EmovecInputError
-from emovec.geometry.affect import (
-    ORIENTATIONS,
-    affect_by_layer,
-    fit_pca,
-    orient,
-    register_orientation,
-)
+from emovec.geometry.affect import affect_by_layer, fit_pca, orient
+from emovec.geometry.orientation import ORIENTATIONS, register_orientation
 from emovec.geometry.affect import _bootstrap_scores, _pearson_rows
 from emovec.stats.multiple import bh_adjust
 

@@ -243,6 +243,10 @@ class ToyConfig:
     n_embd: int = 64
     n_head: int = 4
     n_positions: int = 192
+    # CPU threads for training. The trained weights depend on it (a gradient's float sums are
+    # split across threads), so it is fixed here rather than taken from the machine: the same
+    # config gives the same toy models on a laptop and on CI.
+    train_threads: int = 2
 
 
 @dataclass
@@ -306,7 +310,7 @@ def validate_cell(raw: DictConfig | dict, where: str = "config") -> CellConfig:
         raise EmovecInputError(f"{where}: valence.norms_fallback={v.norms_fallback!r} is only used with "
                                f"valence.on_missing=fallback (got {v.on_missing!r})")
     from emovec.corpora.norms import NORM_SOURCES
-    from emovec.geometry.affect import ORIENTATIONS
+    from emovec.geometry.orientation import ORIENTATIONS
 
     for key, name in (("valence.norms", v.norms), ("valence.norms_fallback", v.norms_fallback)):
         if name is not None:

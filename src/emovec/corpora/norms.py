@@ -28,10 +28,14 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    # pandas is imported where a table is built, so reading the registry (config validation at
+    # compose does) stays light.
+    import pandas as pd
 
 from emovec.config import PACKAGE_DIR
 from emovec.errors import EmovecInputError
@@ -75,7 +79,7 @@ def rescale(x: float | np.ndarray, raw_scale: tuple[float, float]) -> float | np
 # ------------------------------------------------------------------------------ the registry
 
 Origin = Literal["project", "upstream"]
-NormReader = Callable[[Path, "NormSource"], pd.DataFrame]
+NormReader = Callable[[Path, "NormSource"], "pd.DataFrame"]
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,8 @@ def _norm_table(path: Path, source: NormSource, *, word_col: str, valence_col: s
         values.append((_parse_value(v_cell, path, line, valence_col, source),
                        _parse_value(a_cell, path, line, arousal_col, source)))
         words.append(word)
+    import pandas as pd
+
     arr = np.asarray(values, dtype=float).reshape(-1, 2)
     return pd.DataFrame({"valence_raw": arr[:, 0], "arousal_raw": arr[:, 1],
                          "note": np.asarray(notes, dtype=object)},
@@ -377,6 +383,8 @@ def resolve_norms(emotions: Sequence[str], primary: str, *, fallback: str | None
         rows = _fill_from_fallback(rows, emotions, missing, src, src_path, fallback, data_root)
     if missing and on_missing == "exclude":
         rows = [r if r is not None else _excluded_row(e, src) for r, e in zip(rows, emotions)]
+
+    import pandas as pd
 
     out = pd.DataFrame([r for r in rows if r is not None], columns=list(RESOLVED_COLUMNS))
     out.attrs["scale"] = COMMON_SCALE_LABEL

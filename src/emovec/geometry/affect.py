@@ -5,7 +5,8 @@ correlated with human valence ratings and PC2 scores with arousal ratings (van d
 al. 2026). The traps this module guards against (METHODS):
 
 * PCA signs are arbitrary. They are fixed by an orientation rule that sees the scores and
-  emotion names but never the ratings (``ORIENTATIONS``), so a positive r is not manufactured.
+  emotion names but never the ratings (``emovec.geometry.orientation``), so a positive r is
+  not manufactured.
 * Bootstrap CIs resample emotions, refit the PCA on each resample and align each bootstrap
   PC to the full-sample loading; otherwise sign flips smear the interval across 0.
 * The peak layer is a maximum over layers: it is reported with a max-statistic permutation
@@ -18,7 +19,7 @@ correlations and p-values are dimensionless.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,17 +29,15 @@ from scipy.stats import rankdata
 from tqdm import tqdm
 
 from emovec.errors import EmovecInputError
+from emovec.geometry.orientation import ORIENTATIONS
 from emovec.stats.multiple import bh_adjust, max_statistic_p, percentile_ci, permutation_p
 
 __all__ = [
-    "ORIENTATIONS",
     "AffectResult",
-    "OrientationRule",
     "PCAFit",
     "affect_by_layer",
     "fit_pca",
     "orient",
-    "register_orientation",
 ]
 
 # (target, 0-based PC index): valence is read off PC1, arousal off PC2.
@@ -145,56 +144,7 @@ def fit_pca(x: np.ndarray, k: int = 2) -> PCAFit:
     )
 
 
-# ---- orientation rules ------------------------------------------------------------------------
-
-# (scores [n, k], emotions, anchors) -> signs [k] of +-1. A rule must never see the ratings.
-OrientationRule = Callable[[np.ndarray, tuple[str, ...], tuple[str, ...]], np.ndarray]
-
-ORIENTATIONS: dict[str, OrientationRule] = {}
-
-
-def register_orientation(name: str) -> Callable[[OrientationRule], OrientationRule]:
-    """Decorator adding a sign rule to ``ORIENTATIONS`` under ``name``."""
-
-    def decorator(fn: OrientationRule) -> OrientationRule:
-        if name in ORIENTATIONS:
-            raise EmovecInputError(f"orientation {name!r} is already registered")
-        ORIENTATIONS[name] = fn
-        return fn
-
-    return decorator
-
-
-@register_orientation("max_abs_score")
-def _max_abs_score(
-    scores: np.ndarray, emotions: tuple[str, ...], anchors: tuple[str, ...]
-) -> np.ndarray:
-    """The emotion with the largest |score| on each PC gets a positive score (first on ties)."""
-    del emotions, anchors  # the rule uses the scores alone
-    extreme = scores[np.argmax(np.abs(scores), axis=0), np.arange(scores.shape[1])]
-    return np.where(extreme < 0, -1.0, 1.0)
-
-
-@register_orientation("anchor")
-def _anchor(scores: np.ndarray, emotions: tuple[str, ...], anchors: tuple[str, ...]) -> np.ndarray:
-    """PC j is flipped so that emotion ``anchors[j]`` has a positive score.
-
-    An anchor scoring exactly 0 carries no sign; that PC falls back to ``max_abs_score``.
-    """
-    k = scores.shape[1]
-    if len(anchors) != k:
-        raise EmovecInputError(
-            f"orientation 'anchor' needs one anchor emotion per PC (k={k}); "
-            f"got anchors={list(anchors)}"
-        )
-    missing = [a for a in anchors if a not in emotions]
-    if missing:
-        raise EmovecInputError(
-            f"anchor emotion(s) {missing} not among the emotions {list(emotions)}"
-        )
-    fallback = _max_abs_score(scores, emotions, anchors)
-    anchor_scores = scores[[emotions.index(a) for a in anchors], np.arange(k)]
-    return np.where(anchor_scores == 0, fallback, np.where(anchor_scores < 0, -1.0, 1.0))
+# ---- orientation (the rules live in emovec.geometry.orientation) ---------------------------
 
 
 def orient(

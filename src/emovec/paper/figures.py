@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Mapping
+from functools import partial
 
 import matplotlib as mpl
 import numpy as np
@@ -21,9 +22,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from emovec.paper.render import FigureJob
 from emovec.paper.tables import METHODS, CellData, PaperSpec, sort_key
 
-__all__ = ["DPI", "build_figures", "cosine_heatmap_png", "heatmap_file", "u_curve_png"]
+__all__ = ["DPI", "build_figures", "cosine_heatmap_png", "figure_jobs", "heatmap_file", "u_curve_png"]
 
 DPI = 150
 U_CURVE_FILE = "u_curve.png"
@@ -121,9 +123,14 @@ def cosine_heatmap_png(cell: CellData) -> bytes:
         return _png(fig)
 
 
-def build_figures(spec: PaperSpec, cells: Mapping[str, CellData]) -> dict[str, bytes]:
-    """Render every figure: {file name: PNG bytes}; the U-curve first, then heatmaps in cell order."""
-    out = {U_CURVE_FILE: u_curve_png(spec, cells)}
+def figure_jobs(spec: PaperSpec, cells: Mapping[str, CellData]) -> dict[str, FigureJob]:
+    """Every figure's job: {file name: job}; the U-curve first, then heatmaps in cell order."""
+    out: dict[str, FigureJob] = {U_CURVE_FILE: partial(u_curve_png, spec, cells)}
     for cd in sorted(cells.values(), key=lambda c: sort_key(c.spec)):
-        out[heatmap_file(cd.spec.cell)] = cosine_heatmap_png(cd)
+        out[heatmap_file(cd.spec.cell)] = partial(cosine_heatmap_png, cd)
     return out
+
+
+def build_figures(spec: PaperSpec, cells: Mapping[str, CellData]) -> dict[str, bytes]:
+    """Render every figure here: {file name: PNG bytes}, in ``figure_jobs`` order."""
+    return {name: job() for name, job in figure_jobs(spec, cells).items()}

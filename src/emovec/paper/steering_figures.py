@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import partial
 
 import matplotlib as mpl
 import numpy as np
@@ -25,9 +26,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
 from emovec.paper.figures import DPI, _png, _style
+from emovec.paper.render import FigureJob
 from emovec.paper.steering import SteeringData, SteeringSpec, steering_sort_key
 
-__all__ = ["DPI", "build_steering_figures", "dose_response_file", "dose_response_png"]
+__all__ = ["DPI", "build_steering_figures", "dose_response_file", "dose_response_png", "steering_figure_jobs"]
 
 
 def dose_response_file(model: str) -> str:
@@ -151,10 +153,15 @@ def dose_response_png(spec: SteeringSpec, d: SteeringData) -> bytes:
         return _png(fig)
 
 
-def build_steering_figures(spec: SteeringSpec, data: Mapping[str, SteeringData]) -> dict[str, bytes]:
-    """Render every steering figure: {file name: PNG bytes} in ``steering_sort_key`` order of the
+def steering_figure_jobs(spec: SteeringSpec, data: Mapping[str, SteeringData]) -> dict[str, FigureJob]:
+    """Every steering figure's job: {file name: job} in ``steering_sort_key`` order of the
     models; {} when no model is listed or loaded."""
     if not spec.models or not data:
         return {}
-    return {dose_response_file(d.spec.model): dose_response_png(spec, d)
+    return {dose_response_file(d.spec.model): partial(dose_response_png, spec, d)
             for d in sorted(data.values(), key=lambda d: steering_sort_key(d.spec))}
+
+
+def build_steering_figures(spec: SteeringSpec, data: Mapping[str, SteeringData]) -> dict[str, bytes]:
+    """Render every steering figure here: {file name: PNG bytes}, in ``steering_figure_jobs`` order."""
+    return {name: job() for name, job in steering_figure_jobs(spec, data).items()}

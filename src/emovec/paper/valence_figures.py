@@ -15,6 +15,7 @@ identical inputs on one installation give identical bytes.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 import matplotlib as mpl
 import numpy as np
@@ -24,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from emovec.paper.figures import DPI, _png, _style
+from emovec.paper.render import FigureJob
 from emovec.paper.valence import (
     CKAData,
     ValenceCellData,
@@ -34,6 +36,7 @@ from emovec.paper.valence import (
 __all__ = [
     "DPI",
     "build_valence_figures",
+    "valence_figure_jobs",
     "cka_file",
     "cka_png",
     "pc_scatter_file",
@@ -181,9 +184,9 @@ def cka_png(cka: CKAData) -> bytes:
         return _png(fig)
 
 
-def build_valence_figures(spec: ValenceSpec, cells: Mapping[str, ValenceCellData],
-                          cka: Mapping[str, CKAData]) -> dict[str, bytes]:
-    """Render every valence figure: {file name: PNG bytes}; {} without valence cells.
+def valence_figure_jobs(spec: ValenceSpec, cells: Mapping[str, ValenceCellData],
+                        cka: Mapping[str, CKAData]) -> dict[str, FigureJob]:
+    """Every valence figure's job: {file name: job}; {} without valence cells.
 
     Order: per model (``valence_sort_key`` order) the layer profile, then each of its cells'
     scatter plots, then its CKA figure when ``cka`` has the model.
@@ -193,11 +196,17 @@ def build_valence_figures(spec: ValenceSpec, cells: Mapping[str, ValenceCellData
     models: dict[str, list[ValenceCellData]] = {}
     for cd in sorted(cells.values(), key=lambda c: valence_sort_key(c.spec)):
         models.setdefault(cd.spec.model, []).append(cd)
-    out: dict[str, bytes] = {}
+    out: dict[str, FigureJob] = {}
     for model, group in models.items():
-        out[valence_layers_file(model)] = valence_layers_png(model, group)
+        out[valence_layers_file(model)] = partial(valence_layers_png, model, group)
         for cd in group:
-            out[pc_scatter_file(cd.spec.cell)] = pc_scatter_png(cd)
+            out[pc_scatter_file(cd.spec.cell)] = partial(pc_scatter_png, cd)
         if model in cka:
-            out[cka_file(model)] = cka_png(cka[model])
+            out[cka_file(model)] = partial(cka_png, cka[model])
     return out
+
+
+def build_valence_figures(spec: ValenceSpec, cells: Mapping[str, ValenceCellData],
+                          cka: Mapping[str, CKAData]) -> dict[str, bytes]:
+    """Render every valence figure here: {file name: PNG bytes}, in ``valence_figure_jobs`` order."""
+    return {name: job() for name, job in valence_figure_jobs(spec, cells, cka).items()}

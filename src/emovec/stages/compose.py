@@ -230,12 +230,22 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
         # Selection-wide overrides, then the cell's own (so one cell can be changed alone).
         return [*selection["overrides"], *selection.get("cell_overrides", {}).get(cell_name(m, c), [])]
 
-    cells = [compose_cell(m, c, selection["experiment"], overrides_for(m, c), conf_dir)
+    composed: dict[tuple[str, str, str, tuple[str, ...]], CellConfig] = {}
+
+    def composed_cell(m: str, c: str, experiment: str, overrides: list[str], conf_dir: Path) -> CellConfig:
+        # The toy, story-generator and scorer cells often repeat a cell composed already, and
+        # Hydra costs ~0.1 s a call: compose each distinct request once.
+        key = (m, c, experiment, tuple(overrides))
+        if key not in composed:
+            composed[key] = compose_cell(m, c, experiment, overrides, conf_dir)
+        return composed[key]
+
+    cells = [composed_cell(m, c, selection["experiment"], overrides_for(m, c), conf_dir)
              for m in selection["models"] for c in selection["corpora"]]
-    toy_cells = {m: compose_cell(m, selection["corpora"][0], selection["experiment"],
+    toy_cells = {m: composed_cell(m, selection["corpora"][0], selection["experiment"],
                                  list(selection["overrides"]), conf_dir) for m in TOY_MODELS}
     overrides = list(selection["overrides"])
-    story_cells = [compose_cell(m, c, VALENCE_EXPERIMENT, overrides_for(m, c), conf_dir)
+    story_cells = [composed_cell(m, c, VALENCE_EXPERIMENT, overrides_for(m, c), conf_dir)
                    for m in selection["models"] for c in selection.get("story_corpora", [])]
     for cell in story_cells:
         if cell.corpus.kind != "stories":
@@ -248,14 +258,14 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
     for cell in story_cells:
         gen = cell.corpus.stories.generator if cell.corpus.source == "generated" else None
         if cell.corpus.name not in generators:
-            generators[cell.corpus.name] = (compose_cell(gen, cell.corpus.name, VALENCE_EXPERIMENT, overrides, conf_dir)
+            generators[cell.corpus.name] = (composed_cell(gen, cell.corpus.name, VALENCE_EXPERIMENT, overrides, conf_dir)
                                             if gen else None)
     # The steering study runs when the selection names the corpus whose vectors steer (the
     # tracked selection does: dvc.yaml's steer stages read it).
     sv = selection.get("steering_vectors")
     steering_cells = [next(c for c in [*cells, *story_cells] if c.model.name == m and c.corpus.name == sv)
                       for m in selection["models"]] if sv is not None else []
-    scorers = {c.model.name: (compose_cell(c.steering.scoring_model, selection["corpora"][0], selection["experiment"],
+    scorers = {c.model.name: (composed_cell(c.steering.scoring_model, selection["corpora"][0], selection["experiment"],
                                            overrides, conf_dir) if c.steering.scoring_model != "self" else None)
                for c in steering_cells}
     models = {c.model.name: c.model for c in cells} | {m: c.model for m, c in toy_cells.items()}

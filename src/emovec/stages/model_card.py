@@ -8,7 +8,6 @@ message naming the model and how to provide them, before any expensive work.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from emovec.config import ModelConfig, load_yaml_dataclass
 from emovec.io import write_json_atomic

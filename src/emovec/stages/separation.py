@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
 
-import pandas as pd
 from omegaconf import OmegaConf
 
 from emovec.config import as_dataclass, SeparationConfig, VectorsConfig
 from emovec.emotions import emotion_set
 from emovec.geometry.resampling import resample_cell
 from emovec.geometry.separation import separation_by_layer
-from emovec.io import write_json_atomic, write_text_atomic
+from emovec.io import write_csv_rows_atomic, write_json_atomic
 from emovec.stages.common import stage_entry
 from emovec.stages.vectors import cell_activations
 
@@ -36,22 +34,17 @@ def main(argv: list[str] | None = None) -> None:
     res = separation_by_layer(acts, labels, emotions, vc.baseline, vc.normalise, sc.n_permutations, sc.seed,
                               anisotropy_acts=aniso, variance_threshold=vc.variance_threshold)
     counts = {e: int((labels == e).sum()) for e in emotions}
-    df = pd.DataFrame(res.to_rows())
-    df["n_stimuli"] = int(sum(counts.values()))
-    df["min_n_per_emotion"] = min(counts.values())
-    df["n_neutral"] = int((labels == "neutral").sum())
-    df["pooling"] = raw.pooling
-    df["is_reported_layer"] = df["layer"] == int(raw.layer)
+    rows = [row | {"n_stimuli": int(sum(counts.values())), "min_n_per_emotion": min(counts.values()),
+                   "n_neutral": int((labels == "neutral").sum()), "pooling": str(raw.pooling),
+                   "is_reported_layer": row["layer"] == int(raw.layer)} for row in res.to_rows()]
     resampling = None
     if args.resampling_out:
         resampling = resample_cell(acts, labels, emotions, int(raw.layer), vc.baseline, sc.n_boot, sc.seed,
                                    vc.variance_threshold)
-    buf = io.StringIO()
-    df.to_csv(buf, index=False, float_format="%.6g", lineterminator="\n")
-    write_text_atomic(args.out, buf.getvalue())
+    write_csv_rows_atomic(args.out, rows, float_format=".6g")
     if resampling is not None:
         write_json_atomic(args.resampling_out, dataclasses.asdict(resampling) | {"pooling": raw.pooling})
-    rep = df[df["is_reported_layer"]].iloc[0]
+    rep = next(row for row in rows if row["is_reported_layer"])
     print(f"separation {args.out}: layer {int(rep['layer'])} mean cosine {rep['mean_cosine']:.3f} "
           f"(floor {rep['floor']:.3f}, null {rep['null_mean']:.3f}, p {rep['p_null']:.3g})")
 

@@ -12,11 +12,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from emovec.config import as_dataclass, PACKAGE_DIR, REPO_ROOT, CorpusConfig, ModelConfig, load_yaml_dataclass
+from emovec.config import as_dataclass, PACKAGE_DIR, REPO_ROOT, CorpusConfig, ModelConfig
 from emovec.corpora.stimuli import read_anisotropy, read_passages, read_templates, validate_rows
 from emovec.emotions import emotion_set
 from emovec.errors import EmovecInputError
-from emovec.io import atomic_path, write_json_atomic, write_jsonl_atomic
+from emovec.io import write_json_atomic, write_jsonl_atomic
 from emovec.stages.common import progress_enabled, stage_entry
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from emovec.config import PACKAGE_DIR, ToyConfig, load_yaml_dataclass
 from emovec.corpora.stimuli import read_templates

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from emovec.config import ModelConfig, ToyConfig, load_yaml_dataclass
@@ -23,9 +22,11 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     import torch
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     spec: ModelConfig = load_yaml_dataclass(args.model_config, ModelConfig)
     toy: ToyConfig = load_yaml_dataclass(args.toy_config, ToyConfig)
+    if toy.train_threads < 1:
+        raise EmovecInputError(f"{args.toy_config}: train_threads={toy.train_threads} must be >= 1")
+    torch.set_num_threads(toy.train_threads)  # the weights depend on it: see ToyConfig.train_threads
     if spec.toy is None:
         raise EmovecInputError(f"{args.model_config}: model {spec.name!r} has no toy: block; only toy models are trained")
     corpus = Path(args.corpus)

@@ -106,7 +106,7 @@ def train_lm(model: Any, tokenizer: Any, examples: Sequence[tuple[str, str]], *,
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
     model.eval()
     return losses
