@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,56 @@ def test_seeded_sampling_is_reproducible(tiny):
     assert a == b
     c = generate_ids(tiny.hf_model, tok, prompts, seed=2, **kw)
     assert c != a  # a different seed draws different stories
+
+
+class _DeviceFitting:
+    """A model whose ``generate`` runs out of memory above ``limit`` rows (like a small GPU)."""
+
+    def __init__(self, model, limit: int, error: Exception | None = None):
+        self.model, self.limit, self.sizes = model, limit, []
+        self.error = error or torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def generate(self, input_ids, **kwargs):
+        self.sizes.append(int(input_ids.shape[0]))
+        if input_ids.shape[0] > self.limit:
+            raise self.error
+        return self.model.generate(input_ids=input_ids, **kwargs)
+
+
+def test_out_of_memory_halves_a_greedy_batch_with_the_same_tokens(tiny, sharp_model, capsys):
+    tok = tiny.tokenizer
+    prompts = _prompt_ids(tok)
+    expected = generate_ids(sharp_model, tok, prompts, batch_size=5, **GREEDY)
+    small = _DeviceFitting(sharp_model, limit=2)
+    entered = []
+
+    @contextmanager
+    def record(start, end):
+        entered.append((start, end))
+        yield
+
+    got = generate_ids(small, tok, prompts, batch_size=5, batch_context=record, **GREEDY)
+    assert got == expected
+    # 5 fails -> [0, 2) fits, [2, 5) fails -> [2, 3) and [3, 5) fit; each piece gets its own context
+    assert small.sizes == [5, 2, 3, 1, 2]
+    assert entered == [(0, 5), (0, 2), (2, 5), (2, 3), (3, 5)]
+    err = capsys.readouterr().err
+    assert all(f"out of memory on a batch of {n}; splitting" in err for n in (5, 3))
+
+
+def test_a_sampled_batch_is_not_split_and_one_prompt_that_does_not_fit_is_named(tiny):
+    tok = tiny.tokenizer
+    prompts = _prompt_ids(tok)
+    sampled = dict(GREEDY, do_sample=True, temperature=0.8, top_p=0.95)
+    with pytest.raises(EmovecInputError, match="out of memory on a sampled batch of 3 prompts.*lower the generation "
+                                               "batch_size"):
+        generate_ids(_DeviceFitting(tiny.hf_model, limit=2), tok, prompts, batch_size=3, **sampled)
+    cpu = RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+    with pytest.raises(EmovecInputError, match=r"out of memory on a single prompt of \d+ tokens generating 12 more"):
+        generate_ids(_DeviceFitting(tiny.hf_model, limit=0, error=cpu), tok, prompts[:2], batch_size=2, **GREEDY)
+    with pytest.raises(RuntimeError, match="shape mismatch"):  # not an allocation failure: raised as is
+        generate_ids(_DeviceFitting(tiny.hf_model, limit=0, error=RuntimeError("shape mismatch")), tok, prompts,
+                     batch_size=2, **GREEDY)

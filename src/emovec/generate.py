@@ -7,11 +7,13 @@ prompt and generation are kept, so extraction later reads exactly what the model
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from emovec.emotions import NEUTRAL
-from emovec.errors import EmovecInputError
+from emovec.errors import EmovecInputError, is_out_of_memory
 
 
 def generation_requests(templates: dict[str, Any], emotions: Sequence[str], n_per_emotion: int,
@@ -76,9 +78,12 @@ def generate_ids(hf_model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]]
     """Generate continuations for token-id prompts; returns the new ids of each, cut at EOS.
 
     ``batch_context(start, end)``, if given, returns a context manager entered around the batch of
-    prompts[start:end] (e.g. steering hooks whose per-row vectors follow that batch's rows)."""
-    from contextlib import nullcontext
+    prompts[start:end] (e.g. steering hooks whose per-row vectors follow that batch's rows).
 
+    Out of memory: a greedy batch is halved until it fits, since each row's tokens do not
+    depend on its batch-mates (left padding, masked attention; tested against one prompt at a
+    time). A sampled batch is not split: its rows draw from one random stream, so a split would
+    silently change the text; the error says to lower the batch size instead."""
     import torch
     from tqdm import tqdm
 
@@ -88,25 +93,49 @@ def generate_ids(hf_model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]]
         eos_ids.add(tokenizer.eos_token_id)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if do_sample else dict(do_sample=False)
+
+    def run(start: int, end: int) -> list[list[int]]:
+        ids, mask = left_pad(prompts[start:end], pad_id)
+        context = batch_context(start, end) if batch_context is not None else nullcontext()
+        try:
+            with torch.no_grad(), context:
+                gen = hf_model.generate(input_ids=ids.to(hf_model.device), attention_mask=mask.to(hf_model.device),
+                                        max_new_tokens=max_new_tokens, pad_token_id=pad_id,
+                                        eos_token_id=sorted(eos_ids) or None, **sampling)
+        except RuntimeError as exc:
+            if not is_out_of_memory(exc):
+                raise
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            if do_sample:
+                raise EmovecInputError(
+                    f"{desc}: out of memory on a sampled batch of {end - start} prompts; a sampled batch is "
+                    "not split (that would change the random draws): lower the generation batch_size") from exc
+            if end - start == 1:
+                raise EmovecInputError(f"{desc}: out of memory on a single prompt of {ids.shape[1]} tokens "
+                                       f"generating {max_new_tokens} more; lower max_new_tokens, use a smaller "
+                                       "dtype or a larger device") from exc
+            print(f"{desc}: out of memory on a batch of {end - start}; splitting it in two (the batch size "
+                  "is too large for this device)", file=sys.stderr)
+            mid = start + (end - start) // 2
+            return run(start, mid) + run(mid, end)
+        return [_cut_at_eos(row, eos_ids) for row in gen[:, ids.shape[1]:].tolist()]
+
     torch.manual_seed(seed)
     out: list[list[int]] = []
-    starts = range(0, len(prompts), batch_size)
-    for start in tqdm(starts, desc=desc, disable=not progress):
-        batch = prompts[start: start + batch_size]
-        ids, mask = left_pad(batch, pad_id)
-        context = batch_context(start, start + len(batch)) if batch_context is not None else nullcontext()
-        with torch.no_grad(), context:
-            gen = hf_model.generate(input_ids=ids.to(hf_model.device), attention_mask=mask.to(hf_model.device),
-                                    max_new_tokens=max_new_tokens, pad_token_id=pad_id,
-                                    eos_token_id=sorted(eos_ids) or None, **sampling)
-        for row in gen[:, ids.shape[1]:].tolist():
-            cut = []
-            for t in row:
-                if t in eos_ids:
-                    break
-                cut.append(int(t))
-            out.append(cut)
+    for start in tqdm(range(0, len(prompts), batch_size), desc=desc, disable=not progress):
+        out.extend(run(start, min(start + batch_size, len(prompts))))
     return out
+
+
+def _cut_at_eos(row: Sequence[int], eos_ids: set[int]) -> list[int]:
+    """The generated ids before the first end-of-sequence id."""
+    cut: list[int] = []
+    for t in row:
+        if t in eos_ids:
+            break
+        cut.append(int(t))
+    return cut
 
 
 def deduplicate(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int], int]:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from emovec.activations.pooling import PoolingInputs, pooling_weights
-from emovec.errors import EmovecInputError
+from emovec.errors import EmovecInputError, is_out_of_memory
 from emovec.io import atomic_path
 
 LAYER_DEFINITION = ("blocks.{i}.hook_resid_post of the raw-weights TransformerBridge "
@@ -118,14 +118,6 @@ def extract_batch(bridge: Any, n_layers: int, stimuli: Sequence[TokenisedStimulu
         stacked[empty] = float("nan")
         out[p] = stacked
     return out
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """True for an allocation failure: CUDA OOM, or the CPU allocator's "can't allocate memory"."""
-    if isinstance(exc, torch.cuda.OutOfMemoryError):
-        return True
-    msg = str(exc).lower()
-    return isinstance(exc, RuntimeError) and ("out of memory" in msg or "can't allocate memory" in msg)
 
 
 def extract_batch_with_fallback(bridge: Any, n_layers: int, stimuli: Sequence[TokenisedStimulus],
