@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import shutil
@@ -247,11 +248,12 @@ def bench_dvc(work: Path, edits: int = 3) -> dict[str, Any]:
     full, _ = repro()
     cfg = clone / "conf" / "separation" / "default.yaml"
     text = cfg.read_text()
-    if "n_permutations: 200\n" not in text:
-        raise RuntimeError(f"{cfg}: expected 'n_permutations: 200' to edit")
+    setting = re.compile(r"^n_permutations: 200\b", re.MULTILINE)
+    if not setting.search(text):
+        raise RuntimeError(f"{cfg}: expected a line 'n_permutations: 200' to edit")
     times, first_ran = [], []
     for k in range(1, edits + 1):
-        cfg.write_text(text.replace("n_permutations: 200\n", f"n_permutations: {200 - k}\n", 1))
+        cfg.write_text(setting.sub(f"n_permutations: {200 - k}", text, count=1))
         seconds, ran = repro()
         times.append(seconds)
         first_ran = first_ran or ran
