@@ -278,6 +278,22 @@ def test_extract_with_no_stimuli_is_a_clear_error():
 
 # --- out-of-memory fallback ---------------------------------------------------------------------
 
+def test_the_forward_stops_after_the_last_block_and_leaves_no_hook(loaded):
+    """No final norm, no unembedding (no [batch, tokens, vocab] logits), and the model is clean after."""
+    stimuli = _passages(loaded)
+    fired = []
+    with loaded.bridge.hooks(fwd_hooks=[("ln_final.hook_in", lambda t, hook: fired.append("ln_final")),
+                                        ("unembed.hook_out", lambda t, hook: fired.append("unembed"))]):
+        pooled = ex.extract_batch(loaded.bridge, N_LAYERS, stimuli, ["last_token"], 0, _pad_id(loaded))
+        assert fired == []
+        ids, mask, _ = ex.pad_batch(stimuli, _pad_id(loaded))
+        with torch.no_grad():
+            logits = loaded.bridge(ids, attention_mask=mask)  # a plain forward still runs to the end
+        assert fired == ["ln_final", "unembed"] and logits.shape[:2] == ids.shape
+    assert pooled["last_token"].shape == (len(stimuli), N_LAYERS, loaded.d_model)
+    assert not any(hp._forward_hooks for hp in loaded.bridge.hook_dict.values())
+
+
 def test_out_of_memory_halves_the_batch_and_gives_the_same_vectors(loaded, monkeypatch, capsys):
     stimuli = _passages(loaded)
     poolings = ["last_token", "mean_from_offset"]
