@@ -256,18 +256,21 @@ def child(argv: Sequence[str]) -> None:
     info["peak_rss_bytes"] = (_status_bytes("VmHWM") if info["peak_reset"]
                               else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)  # Linux: KiB
     if info["peak_reset"]:
-        # The yardstick: one bare HF forward (as in 1.) of the extraction's largest batch alone
-        # (most padded tokens: rows x longest row).
+        # The yardstick: one bare HF forward (as in 1.) of the extraction's most demanding batch
+        # alone. Memory grows with rows x width and with width^2 (attention), so both the batch
+        # with the most padded tokens and the one with the longest row are run; the larger peak counts.
         plan = plan_batches([len(s.ids) for s in stimuli], a.batch_size)
-        largest = max(plan, key=lambda b: len(b) * max(len(stimuli[i].ids) for i in b))
-        longest = [stimuli[i] for i in largest]
-        ids, mask, _ = pad_batch(longest, loaded.tokenizer.pad_token_id)
-        _reset_peak_rss()
-        before = _status_bytes("VmRSS")
-        with torch.no_grad():
-            loaded.hf_model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-        info["hf_longest_batch_extra_bytes"] = _status_bytes("VmHWM") - before
-        info["longest_batch"] = [len(longest), max(len(s.ids) for s in longest)]
+        width = {k: max(len(stimuli[i].ids) for i in b) for k, b in enumerate(plan)}
+        candidates = {max(width, key=lambda k: len(plan[k]) * width[k]), max(width, key=lambda k: width[k])}
+        peaks = []
+        for k in sorted(candidates):
+            ids, mask, _ = pad_batch([stimuli[i] for i in plan[k]], loaded.tokenizer.pad_token_id)
+            _reset_peak_rss()
+            before = _status_bytes("VmRSS")
+            with torch.no_grad():
+                loaded.hf_model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+            peaks.append((_status_bytes("VmHWM") - before, [len(plan[k]), width[k]]))
+        info["hf_longest_batch_extra_bytes"], info["longest_batch"] = max(peaks)
     print(json.dumps(info))
 
 
@@ -361,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"would be {me['all_token_bytes'] / 2**20:.0f} MiB -> ratio {me['ratio_all_tokens']:.3f}")
             if me["hf_longest_batch_extra_bytes"]:
                 rows, width = me["longest_batch"]
-                print(f"   one bare HF forward of its largest batch alone ({rows} x {width} tokens) took "
+                print(f"   one bare HF forward of its most demanding batch alone ({rows} x {width} tokens) took "
                       f"{me['hf_longest_batch_extra_bytes'] / 2**20:.0f} MiB -> extraction / that = "
                       f"{me['peak_extra_bytes'] / me['hf_longest_batch_extra_bytes']:.2f}")
         if "dvc" in only:
