@@ -300,3 +300,13 @@ def test_a_missing_resampling_file_is_named_and_nothing_is_written(tmp_path: Pat
     assert main(_argv(inp, out)) == 2
     assert str(victim) in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "two"])
+def test_a_bad_worker_count_is_refused_naming_the_option_and_nothing_is_written(tmp_path, capsys, bad):
+    inp = _write_inputs(tmp_path / "in")
+    with pytest.raises(SystemExit) as exc:
+        main(_argv(inp, tmp_path / "out") + ["--processes", bad])
+    assert exc.value.code == 2
+    assert f"--processes: must be a whole number >= 1, got '{bad}'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

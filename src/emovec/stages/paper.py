@@ -26,6 +26,13 @@ from emovec.paper.valence_figures import valence_figure_jobs
 from emovec.stages.common import stage_entry
 
 
+def _positive_int(text: str) -> int:
+    """argparse type for --processes: refused at parse time, before anything is read or written."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return int(text)
+
+
 @stage_entry
 def main(argv: list[str] | None = None) -> None:
     """CLI entry: ``python -m emovec.stages.paper --config ... --tables-dir ... --figures-dir ...``."""
@@ -39,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--classify-dir", default="build/steering_classify", help="directory of <model>.csv classifier outputs")
     ap.add_argument("--tables-dir", required=True, help="where the .tex tables are written")
     ap.add_argument("--figures-dir", required=True, help="where the .png figures are written")
-    ap.add_argument("--processes", type=int, default=None,
+    ap.add_argument("--processes", type=_positive_int, default=None,
                     help="worker processes rendering figures (default: every available CPU; the "
                          "bytes are the same for any number)")
     args = ap.parse_args(argv)
