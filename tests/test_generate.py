@@ -171,6 +171,26 @@ def test_greedy_batched_equals_one_at_a_time(tiny, sharp_model):
     assert all(eos not in g for g in batched)  # cut at EOS
 
 
+def test_greedy_generates_each_distinct_prompt_once(tiny, sharp_model, monkeypatch):
+    """Repeated prompts (Jeong's cycled templates) are generated once each under greedy decoding,
+    and every copy gets the same tokens as when all copies are generated."""
+    tok = tiny.tokenizer
+    base = _prompt_ids(tok)[:3]
+    prompts = [base[0], base[1], base[0], base[2], base[1], base[0]]
+    expected = generate_ids(sharp_model, tok, [base[0], base[1], base[2]], batch_size=1, **GREEDY)
+    rows_generated: list[int] = []
+    original = sharp_model.generate
+
+    def counting_generate(*args, **kwargs):
+        rows_generated.append(int(kwargs["input_ids"].shape[0]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sharp_model, "generate", counting_generate)
+    got = generate_ids(sharp_model, tok, prompts, batch_size=2, **GREEDY)
+    assert got == [expected[0], expected[1], expected[0], expected[2], expected[1], expected[0]]
+    assert sum(rows_generated) == 3  # three distinct prompts, not six rows
+
+
 def test_greedy_equals_manual_argmax(tiny, sharp_model):
     """One unpadded prompt: generate_ids is plain argmax decoding of the model's logits."""
     tok = tiny.tokenizer
@@ -250,3 +270,36 @@ def test_a_sampled_batch_is_not_split_and_one_prompt_that_does_not_fit_is_named(
     with pytest.raises(RuntimeError, match="shape mismatch"):  # not an allocation failure: raised as is
         generate_ids(_DeviceFitting(tiny.hf_model, limit=0, error=RuntimeError("shape mismatch")), tok, prompts,
                      batch_size=2, **GREEDY)
+
+
+def test_an_interrupted_generation_resumes_with_the_same_tokens(tiny, tmp_path, monkeypatch):
+    """Finished batches are kept in the resume file; a re-run generates only the rest, and the
+    result equals an uninterrupted run (each batch has its own random stream), also when sampling."""
+    tok = tiny.tokenizer
+    model = tiny.hf_model
+    prompts = _prompt_ids(tok)[:5]
+    settings = dict(max_new_tokens=8, do_sample=True, temperature=1.0, top_p=1.0, seed=3, batch_size=2, progress=False)
+    uninterrupted = generate_ids(model, tok, prompts, **settings)
+    resume = tmp_path / "partial" / "gen.jsonl"
+    original = model.generate
+    calls: list[int] = []
+
+    def failing_generate(*args, **kwargs):
+        calls.append(int(kwargs["input_ids"].shape[0]))
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the machine stops during the second batch
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(model, "generate", failing_generate)
+    with pytest.raises(KeyboardInterrupt):
+        generate_ids(model, tok, prompts, resume_file=resume, resume_key="k", **settings)
+    assert len(resume.read_text().splitlines()) == 1  # the first batch is kept
+    calls.clear()
+    monkeypatch.setattr(model, "generate", lambda *a, **k: (calls.append(int(k["input_ids"].shape[0])), original(*a, **k))[1])
+    resumed = generate_ids(model, tok, prompts, resume_file=resume, resume_key="k", **settings)
+    assert resumed == uninterrupted
+    assert calls == [2, 1]  # batches 2 and 3 only
+    # another key (e.g. a changed config) reuses nothing
+    calls.clear()
+    generate_ids(model, tok, prompts, resume_file=resume, resume_key="other", **settings)
+    assert calls == [2, 2, 1]

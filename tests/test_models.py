@@ -162,8 +162,9 @@ def test_model_card_stage_on_unavailable_hub_model(offline_empty_hf: Path, tmp_p
     cfg.parent.mkdir()
     cfg.write_text(to_yaml(compose_cell("gemma-2-2b", "toy-comprehension", "separation").model))
     out = tmp_path / "build" / "models" / "gemma-2-2b.json"
-    assert model_card.main(["--model-config", str(cfg), "--out", str(out)]) == 2
-    assert not out.exists() and not out.parent.exists()
+    weights = tmp_path / "build" / "weights" / "gemma-2-2b"
+    assert model_card.main(["--model-config", str(cfg), "--out", str(out), "--weights-out", str(weights)]) == 2
+    assert not out.exists() and not out.parent.exists() and not weights.exists()
     err = capsys.readouterr().err
     assert err.startswith("error: model 'gemma-2-2b'") and "local_dir" in err
 
@@ -172,8 +173,12 @@ def test_model_card_stage_on_tiny_model(tiny_spec, tiny_model_dir: Path, tmp_pat
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(to_yaml(tiny_spec))
     out = tmp_path / "tiny.json"
-    assert model_card.main(["--model-config", str(cfg), "--out", str(out)]) == 0
+    weights = tmp_path / "weights" / "tiny"
+    assert model_card.main(["--model-config", str(cfg), "--out", str(out), "--weights-out", str(weights)]) == 0
     card = json.loads(out.read_text())
+    # a local_dir model: the weights directory holds only a note saying where the weights are
+    assert [p.name for p in weights.iterdir()] == ["weights_source.json"]
+    assert card["weights"] == {"source": "local_dir", "location": str(tiny_spec.local_dir), "revision": None}
     assert card["name"] == "tiny" and card["n_layers"] == 3 and card["d_model"] == 32
     assert card["chat_template"] is True and card["variant"] == "instruct"
     assert card["files_sha256"] == sha256_of_dir(tiny_model_dir)
@@ -184,8 +189,8 @@ def test_model_card_stage_refuses_misspelled_model_key(tmp_path: Path, tiny_spec
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(to_yaml(tiny_spec) + "n_layer: 3\n")
     out = tmp_path / "tiny.json"
-    assert model_card.main(["--model-config", str(cfg), "--out", str(out)]) == 2
-    assert not out.exists()
+    assert model_card.main(["--model-config", str(cfg), "--out", str(out), "--weights-out", str(tmp_path / "w")]) == 2
+    assert not out.exists() and not (tmp_path / "w").exists()
     assert "n_layer" in capsys.readouterr().err
 
 
@@ -197,3 +202,15 @@ def test_trust_remote_code_is_false_in_every_model_config():
         assert raw.get("trust_remote_code", False) is False, f.name
     # the schema default is False too (the composed value of every model: tests/test_config.py)
     assert ModelConfig.trust_remote_code is False
+
+
+def test_load_without_bridge_generates_the_same_tokens(loaded, tiny_model_dir: Path):
+    """Stimulus generation loads the plain HF model (no bridge): same weights, same greedy tokens."""
+    from emovec.generate import generate_ids
+
+    plain = load_model(loaded.spec, with_bridge=False)
+    assert plain.bridge is None and (plain.n_layers, plain.d_model) == (loaded.n_layers, loaded.d_model)
+    tok = loaded.tokenizer
+    prompts = [tok("She opened the door")["input_ids"], tok("A storm")["input_ids"]]
+    kw = dict(max_new_tokens=8, do_sample=False, temperature=1.0, top_p=1.0, seed=0, batch_size=2, progress=False)
+    assert generate_ids(plain.hf_model, plain.tokenizer, prompts, **kw) == generate_ids(loaded.hf_model, tok, prompts, **kw)

@@ -2,12 +2,15 @@
 
 The synthetic inputs are two partner models (base/instruct) x two scenarios (direction +1 and -1),
 strengths 0.005 and 0.05 (0.05 is also the protocol strength, so those rows are is_protocol),
-two random directions and one sample. Every probability and delta is a dyadic fraction, so the
+two random directions and one sample. Two classifiers read every generation: toy_lexicon
+(probabilities P below) and vader, whose target score is 1 - 2P (so every shift is -2 times the
+toy one and the agreement counts flip). Every score and delta is a dyadic fraction, so the
 hand-computed means below are exact in floating point.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -20,7 +23,7 @@ from scipy.stats import binomtest
 
 from emovec.errors import EmovecInputError
 from emovec.paper.steering import (
-    CLASSIFIER_LABELS,
+    CLASSIFY_COLUMNS,
     MEASURES_COLUMNS,
     STEERING_TABLE_FILES,
     RegimeSpec,
@@ -33,17 +36,20 @@ from emovec.paper.steering import (
     token_weighted_ppl,
 )
 from emovec.paper.steering_figures import build_steering_figures
+from emovec.steering.classifiers import EKMAN7
 
 DIGITS = 3
 BASE, INST = "toy-base", "toy-instruct"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# name -> (scenario_index, emotion, direction, classifier target label)
-SCENARIOS = {"up": (0, "happy", 1, "joy"), "down": (1, "sad", -1, "sadness")}
+# name -> (scenario_index, emotion, direction, toy_lexicon target label, vader target label)
+SCENARIOS = {"up": (0, "happy", 1, "joy", "valence_positive"), "down": (1, "sad", -1, "sadness", "valence_negative")}
+TOY = "toy lexicon classifier (offline fallback, not j-hartmann)"
+VADER = "VADER 3.3.2 (compound valence)"
 LOW, HIGH = 0.005, 0.05
 RAW_SPEC = {
     "models": [{"model": BASE, "variant": "base", "family": "toy", "partner": INST},
                {"model": INST, "variant": "instruct", "family": "toy", "partner": BASE}],
-    "classifier": {"name": "toy_lexicon", "display_name": "toy lexicon classifier (offline fallback, not j-hartmann)"},
+    "classifiers": [{"name": "toy_lexicon", "display_name": TOY}, {"name": "vader", "display_name": VADER}],
     "regimes": {"low_strength": LOW, "high_strength": HIGH, "explosive_min_ratio": 5.0,
                 "collapse_max_distinct2": 0.5, "collapse_min_repeat": 8},
     "ci_level": 0.95,
@@ -79,7 +85,7 @@ LEAKS = {(BASE, "up", "emo_high", None): ["快", "乐", "快"], (BASE, "down", "
 
 
 def _row(model: str, scenario: str, condition: str, magnitude: float, key: str | None, r: int | None) -> dict:
-    index, emotion, direction, _ = SCENARIOS[scenario]
+    index, emotion, direction, _, _ = SCENARIOS[scenario]
     strength = direction * magnitude if condition in ("emotion", "random") else 0.0
     p = U if key is None else P[(model, scenario)][key]
     delta = 0.0 if key is None else DELTA[(model, scenario)].get(key, 0.0)
@@ -146,7 +152,7 @@ def _write_inputs(root: Path) -> dict[str, Path]:
         summary = {
             "model": model,
             "scenarios": [{"name": n, "emotion": e, "prompt": f"A {n} prompt.", "strength": s * HIGH, "direction": s}
-                          for n, (_, e, s, _) in SCENARIOS.items()],
+                          for n, (_, e, s, _, _) in SCENARIOS.items()],
             "strengths": [LOW, HIGH], "layers": [0, 1, 2, 3], "norm_reference": "prompt_mean_norm",
             "projection_layer": 2, "vectors_from": f"{model}__toy-generation", "n_random": 2, "n_samples": 1,
             "decoding": {"do_sample": False, "max_new_tokens": 48}, "scoring_model": "self",
@@ -154,13 +160,20 @@ def _write_inputs(root: Path) -> dict[str, Path]:
         }
         (d / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
         cls = []
-        for r in rows:
+        for r in rows:  # long form: the toy_lexicon block, then the vader block
             label = SCENARIOS[r["scenario"]][3]
-            rest = (1.0 - r["_p"]) / (len(CLASSIFIER_LABELS) - 1)
-            probs = {f"p_{lab}": (r["_p"] if lab == label else rest) for lab in CLASSIFIER_LABELS}
-            cls.append({"id": r["id"], "classifier": RAW_SPEC["classifier"]["display_name"], "target_label": label, **probs,
-                        "p_target": r["_p"]})
-        pd.DataFrame(cls).to_csv(classify / f"{model}.csv", index=False)
+            rest = (1.0 - r["_p"]) / (len(EKMAN7) - 1)
+            probs = {lab: (r["_p"] if lab == label else rest) for lab in EKMAN7}
+            cls.append({"id": r["id"], "classifier": "toy_lexicon", "display_name": TOY, "target_label": label,
+                        "p_target": r["_p"], "n_hits": 5, "scores": json.dumps(probs)})
+        for r in rows:
+            label, x = SCENARIOS[r["scenario"]][4], 1.0 - 2.0 * r["_p"]
+            scores = {"valence_positive": x, "valence_negative": -x} if label == "valence_positive" else \
+                {"valence_positive": -x, "valence_negative": x}
+            cls.append({"id": r["id"], "classifier": "vader", "display_name": VADER, "target_label": label,
+                        "p_target": x, "n_hits": 0 if r["condition"] == "unsteered" else 2,
+                        "scores": json.dumps(scores)})
+        pd.DataFrame(cls, columns=list(CLASSIFY_COLUMNS)).to_csv(classify / f"{model}.csv", index=False)
     return {"steering": steer, "classify": classify}
 
 
@@ -196,8 +209,23 @@ def _s(x: float) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def test_classified_frames_per_classifier(built):
+    d = built["data"][BASE]
+    assert list(d.classified) == ["toy_lexicon", "vader"]
+    assert "p_target" not in d.measures.columns
+    toy, vader = d.scores("toy_lexicon"), d.scores("vader")
+    assert list(toy["id"]) == list(vader["id"]) == list(d.measures["id"])
+    assert {f"p_{lab}" for lab in EKMAN7} <= set(toy.columns) and "p_valence_positive" not in toy.columns
+    np.testing.assert_array_equal(vader["p_target"], 1.0 - 2.0 * toy["p_target"])
+    up = vader["scenario"] == "up"
+    np.testing.assert_array_equal(vader.loc[up, "p_valence_positive"], vader.loc[up, "p_target"])
+    np.testing.assert_array_equal(vader.loc[~up, "p_valence_positive"], -vader.loc[~up, "p_target"])
+    with pytest.raises(EmovecInputError, match=r"classifier 'nrc_lexicon' did not read .*\['toy_lexicon', 'vader'\]"):
+        d.scores("nrc_lexicon")
+
+
 def test_agreement_counts_and_clopper_pearson(built):
-    df = pd.concat([d.measures for d in built["data"].values()], ignore_index=True)
+    df = pd.concat([d.scores("toy_lexicon") for d in built["data"].values()], ignore_index=True)
     counts = agreement_counts(df, 0.95).set_index(["scope", "comparison"])
     # Protocol units (model, scenario), shifts from U = 0.25, direction-signed:
     #   emotion:   +0.5, +0.125, +0.625, -0.125           -> 3/4, mean 0.28125
@@ -222,11 +250,24 @@ def test_agreement_counts_and_clopper_pearson(built):
         == ("0.194", "0.994")
 
 
+def _blocks(text: str) -> dict[str, tuple[str, str]]:
+    """{classifier title: (protocol rows, every-strength rows)} of the agreement table."""
+    lines = text.splitlines()
+    starts = [i for i, ln in enumerate(lines) if "\\textbf{Classifier " in ln]
+    out = {}
+    for j, i in enumerate(starts):
+        block = lines[i: starts[j + 1] if j + 1 < len(starts) else len(lines)]
+        title = re.search(r"\\textbf\{(Classifier [^}]*)\}", block[0]).group(1)
+        cut = block.index(next(ln for ln in block if "At every strength" in ln))
+        out[title] = ("\n".join(block[:cut]), "\n".join(block[cut:]))
+    return out
+
+
 def test_agreement_table_prints_counts_ci_and_dashes(built):
     text = built["tables"]["steering_agreement.tex"]
-    lines = text.splitlines()
-    start = lines.index(next(ln for ln in lines if "At every strength" in ln))
-    prot, every = "\n".join(lines[:start]), "\n".join(lines[start:])
+    blocks = _blocks(text)
+    assert list(blocks) == [f"Classifier 1: {TOY}", f"Classifier 2: {VADER}"]
+    prot, every = blocks[f"Classifier 1: {TOY}"]
     assert _row_of(prot, "emotion vector &") == ["emotion vector", "3/4", "0.750", "[0.194, 0.994]", _s(0.28125)]
     ci = binomtest(1, 4).proportion_ci(confidence_level=0.95, method="exact")
     assert _row_of(prot, "random direction") == ["random direction (matched norm)", "1/4", "0.250",
@@ -235,9 +276,49 @@ def test_agreement_table_prints_counts_ci_and_dashes(built):
     assert _row_of(every, "emotion vector &") == ["emotion vector", "5/8", "0.625", f"[{_f(ci.low)}, {_f(ci.high)}]",
                                                   _s((0.5 + 0.125 + 0.625 - 0.125 + 0.0625 + 0.0625) / 8)]
     assert _row_of(every, "prompt induction") == ["prompt induction (no steering)", "---", "---", "---", "---"]
-    for phrase in ("toy lexicon classifier (offline fallback, not j-hartmann)", "Clopper--Pearson exact 95\\%",
-                   "Unit of analysis", "$n$ = 4", "$n$ = 8", "no multiple-comparison correction"):
+    for phrase in ("Clopper--Pearson exact 95\\%", "Unit of analysis", "$n$ = 4", "$n$ = 8",
+                   "no multiple-comparison correction", "one block per classifier"):
         assert phrase in text, phrase
+
+
+def test_agreement_table_has_a_block_per_classifier(built):
+    text = built["tables"]["steering_agreement.tex"]
+    prot, every = _blocks(text)[f"Classifier 2: {VADER}"]
+    # vader's target score is 1 - 2P: every signed shift is -2 x the toy one, so the successes flip.
+    # Protocol: emotion -1, -0.25, -1.25, +0.25 -> 1/4; random 0, -0.125, +0.25, 0 -> 1/4;
+    # induction -0.5, -0.25, -0.25, +0.5 -> 1/4; beats -1, -0.125, -1.5, +0.25 -> 1/4.
+    ci = binomtest(1, 4).proportion_ci(confidence_level=0.95, method="exact")
+    for start, label, mean in (("emotion vector &", "emotion vector", -2 * 0.28125),
+                               ("random direction", "random direction (matched norm)", 2 * 0.015625),
+                               ("prompt induction", "prompt induction (no steering)", -2 * 0.0625),
+                               ("emotion vector beats", "emotion vector beats random", -2 * 0.296875)):
+        assert _row_of(prot, start) == [label, "1/4", "0.250", f"[{_f(ci.low)}, {_f(ci.high)}]", _s(mean)], label
+    # every strength: the 0.005 units' emotion shifts become -0.125, 0, 0, -0.125: 1/8 succeed
+    assert _row_of(every, "emotion vector &")[:3] == ["emotion vector", "1/8", "0.125"]
+    assert _row_of(every, "prompt induction") == ["prompt induction (no steering)", "---", "---", "---", "---"]
+    # the caption names both classifiers, what p_target is for each and the no-hit generations
+    caption = text[text.index("\\caption{"):]
+    for phrase in (f"(1) {TOY}: $p_{{\\mathrm{{target}}}}$ = probability", "in $[0, 1]$",
+                   f"(2) {VADER}: $p_{{\\mathrm{{target}}}}$ = VADER compound valence times the sign of the target "
+                   "emotion's valence", "in $[-1, 1]$",
+                   "generations without a lexicon hit (scored compound 0): 4 of 32",
+                   "generations without a lexicon hit (scored uniform probabilities 1/7): 0 of 32",
+                   "in the classifier's score units"):
+        assert phrase in caption, phrase
+    _assert_balanced(text)
+
+
+def test_one_classifier_gives_one_block(tmp_path):
+    inp = _write_inputs(tmp_path / "in")
+    for model in (BASE, INST):  # a run that listed only vader
+        path = inp["classify"] / f"{model}.csv"
+        df = pd.read_csv(path)
+        df[df["classifier"] == "vader"].to_csv(path, index=False)
+    raw = {**RAW_SPEC, "classifiers": RAW_SPEC["classifiers"][1:]}
+    spec, data = _load(inp, raw)
+    text = build_steering_tables(spec, data, {})["steering_agreement.tex"]
+    assert list(_blocks(text)) == [f"Classifier 1: {VADER}"] and TOY not in text
+    assert list(build_steering_figures(spec, data)) == [f"dose_response_{BASE}.png", f"dose_response_{INST}.png"]
 
 
 def test_regimes_ppl_is_token_weighted_and_classified(built):
@@ -391,7 +472,7 @@ def test_spec_checks_and_empty_selection(tmp_path):
     with pytest.raises(EmovecInputError, match="high_strength"):
         load_steering_spec(bad, DIGITS, "cfg")
     spec = load_steering_spec({"models": []}, DIGITS, "cfg")
-    assert spec.models == () and spec.classifier is None
+    assert spec.models == () and spec.classifiers == ()
     data = load_steering(spec, tmp_path / "nowhere", tmp_path / "nowhere")
     assert data == {} and build_steering_tables(spec, data, {}) == {} and build_steering_figures(spec, data) == {}
     assert load_steering_spec(None, DIGITS, "cfg").models == ()
@@ -400,7 +481,7 @@ def test_spec_checks_and_empty_selection(tmp_path):
 def test_figure_values_are_direction_signed(built):
     from emovec.paper.steering_figures import _curves
 
-    d = built["data"][BASE]
+    d = dataclasses.replace(built["data"][BASE], measures=built["data"][BASE].scores("toy_lexicon"))
     curves = _curves(d, "p_target", [LOW, HIGH])
     # down (direction -1) is plotted as -p_target: -0.25 at 0.005 and -0.125 at 0.05.
     assert curves["scenarios"] == {"up": [0.3125, 0.75], "down": [-0.25, -0.125]}
@@ -410,3 +491,51 @@ def test_figure_values_are_direction_signed(built):
     assert curves["random_mean"][1] == (0.125 - 0.0625) / 2
     assert curves["induction"] == (0.5 - 0.125) / 2 and curves["unsteered"] == 0.0
     assert np.isfinite(curves["mean"]).all()
+
+
+@pytest.mark.parametrize("raw_edit, pattern", [
+    (lambda r: r.update(classifier=r.pop("classifiers")[0]), r"key 'classifier' is the old single-classifier form"),
+    (lambda r: r.pop("classifiers"), r"missing key 'classifiers'"),
+    (lambda r: r.update(classifiers=[]), r"classifiers must be a non-empty list"),
+    (lambda r: r.update(classifiers=[r["classifiers"][0]] * 2), r"lists a classifier twice"),
+    (lambda r: r.update(classifiers=[{"name": "telepathy", "display_name": "x"}]),
+     r"classifiers\[0\]\.name: unknown .*'telepathy'.*nrc_lexicon"),
+])
+def test_classifier_spec_errors(raw_edit, pattern: str):
+    raw = json.loads(json.dumps(RAW_SPEC))
+    raw_edit(raw)
+    with pytest.raises(EmovecInputError, match=pattern):
+        load_steering_spec(raw, DIGITS, "paper.yaml: steering")
+
+
+def _edit_classify(inp: dict[str, Path], edit) -> Path:
+    path = inp["classify"] / f"{INST}.csv"
+    df = pd.read_csv(path)
+    edited = edit(df)  # edits in place (None) or returns the edited frame
+    (df if edited is None else edited).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("edit, pattern", [
+    (lambda df: df.drop(df.index[df["classifier"] == "vader"]),
+     r"holds \['toy_lexicon'\] but the paper config lists \['toy_lexicon', 'vader'\] \(no rows for \['vader'\]"),
+    (lambda df: df.loc.__setitem__((df.index[-1], "classifier"), "nrc_lexicon"), r"rows of unlisted \['nrc_lexicon'\]"),
+    (lambda df: df.loc.__setitem__((20, "display_name"), "VADER 3.3.1 (compound valence)"),
+     r"column 'display_name' row 20 is 'VADER 3\.3\.1 \(compound valence\)'.*stale output"),
+    (lambda df: df.loc.__setitem__((20, "target_label"), "joy"),
+     r"column 'target_label' row 20: 'joy' is not a label of classifier 'vader'"),
+    (lambda df: df.loc.__setitem__((20, "p_target"), 0.123), r"column 'p_target' row 20 \(0\.123\) differs"),
+    (lambda df: df.loc.__setitem__((20, "scores"), '{"valence_positive": 1.5, "valence_negative": -1.5}'),
+     r"row 20 \(classifier 'vader'\): column 'scores': 'valence_positive' = 1\.5 lies outside .*\[-1, 1\]"),
+    (lambda df: df.loc.__setitem__((3, "scores"), '{"joy": 0.5}'),
+     r"row 3 \(classifier 'toy_lexicon'\): column 'scores' has labels \['joy'\]"),
+    (lambda df: df.loc.__setitem__((3, "scores"), "not json"), r"row 3 .*is not a JSON object"),
+    (lambda df: df.loc.__setitem__((19, "id"), df.at[18, "id"]), r"row 19: id .* appears twice for classifier 'vader'"),
+    (lambda df: df.loc.__setitem__((19, "n_hits"), -1), r"column 'n_hits' row 19 must be a count"),
+])
+def test_bad_classify_csv_is_named(tmp_path, edit, pattern: str):
+    inp = _write_inputs(tmp_path / "in")
+    path = _edit_classify(inp, edit)
+    with pytest.raises(EmovecInputError, match=pattern) as err:
+        _load(inp)
+    assert str(path) in str(err.value)

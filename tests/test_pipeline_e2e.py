@@ -65,7 +65,7 @@ def _selection(n_permutations: int, cell_overrides: str = "{}", extra: tuple[str
         f"models: [{', '.join(MODELS)}]\n"
         f"corpora: [{', '.join(CORPORA)}]\n"
         f"story_corpora: [{', '.join(STORY_CORPORA)}]\n"
-        "steering_vectors: toy-generation\n"
+        "steering_vectors: {toy-base: toy-generation, toy-instruct: toy-generation}\n"
         f"overrides: [{quoted}]\n"
         f"cell_overrides: {cell_overrides}\n"
     )
@@ -236,7 +236,7 @@ def test_pipeline_end_to_end(project: Path):
 
     # 7. the classifier's smoothing: the classifier re-reads the generations, nothing is regenerated
     (root / "conf" / "selection.yaml").write_text(
-        _selection(10, cell_override, extra=("steering.regimes.explosive_min_ratio=3.0", "steering.classifier.alpha=1.0")))
+        _selection(10, cell_override, extra=("steering.regimes.explosive_min_ratio=3.0", "steering.classifiers.0.alpha=1.0")))
     out = _dvc(root, "repro")
     ran = _ran(out)
     # paper and claims re-run too: every table states the config hash, which the edit changed

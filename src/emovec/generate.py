@@ -7,8 +7,12 @@ prompt and generation are kept, so extraction later reads exactly what the model
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from contextlib import nullcontext
 from typing import Any
 
@@ -74,8 +78,15 @@ def left_pad(batch: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
 
 def generate_ids(hf_model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
                  do_sample: bool, temperature: float, top_p: float, seed: int, batch_size: int,
-                 progress: bool = True, batch_context: Any = None, desc: str = "generate stimuli") -> list[list[int]]:
+                 progress: bool = True, batch_context: Any = None, desc: str = "generate stimuli",
+                 resume_file: str | Path | None = None, resume_key: str = "") -> list[list[int]]:
     """Generate continuations for token-id prompts; returns the new ids of each, cut at EOS.
+
+    Each batch draws from its own random stream (``seed`` + the batch's first row), so a batch's
+    tokens do not depend on the batches before it. That makes a run resumable exactly:
+    with ``resume_file`` every finished batch is appended there (with a key over the prompts, the
+    settings and the caller's ``resume_key``), and a re-run with the same key reuses those batches
+    instead of generating them again. The caller deletes the file once its output is written.
 
     ``batch_context(start, end)``, if given, returns a context manager entered around the batch of
     prompts[start:end] (e.g. steering hooks whose per-row vectors follow that batch's rows).
@@ -121,11 +132,62 @@ def generate_ids(hf_model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]]
             return run(start, mid) + run(mid, end)
         return [_cut_at_eos(row, eos_ids) for row in gen[:, ids.shape[1]:].tolist()]
 
-    torch.manual_seed(seed)
+    if not do_sample and batch_context is None and len(set(map(tuple, prompts))) < len(prompts):
+        # Greedy decoding of the same prompt gives the same tokens (rows are independent), so each
+        # distinct prompt is generated once: Jeong's 5 templates cycled over 10 stories per emotion
+        # cost 5 generations, not 10. (Not with batch_context: steering gives equal prompts
+        # different vectors.)
+        distinct = list(dict.fromkeys(map(tuple, prompts)))
+        generated = dict(zip(distinct, generate_ids(
+            hf_model, tokenizer, distinct, max_new_tokens=max_new_tokens, do_sample=False, temperature=temperature,
+            top_p=top_p, seed=seed, batch_size=batch_size, progress=progress, desc=desc, resume_file=resume_file,
+            resume_key=resume_key)))
+        return [list(generated[tuple(p)]) for p in prompts]
+    key = _resume_key(prompts, [max_new_tokens, do_sample, temperature, top_p, seed, batch_size, resume_key])
+    done = _read_resume(resume_file, key) if resume_file is not None else {}
     out: list[list[int]] = []
     for start in tqdm(range(0, len(prompts), batch_size), desc=desc, disable=not progress):
-        out.extend(run(start, min(start + batch_size, len(prompts))))
+        end = min(start + batch_size, len(prompts))
+        if start in done and len(done[start]) == end - start:
+            out.extend(done[start])
+            continue
+        torch.manual_seed(seed + start)
+        rows = run(start, end)
+        if resume_file is not None:
+            _append_resume(resume_file, key, start, rows)
+        out.extend(rows)
     return out
+
+
+def _resume_key(prompts: Sequence[Sequence[int]], settings: list[Any]) -> str:
+    h = hashlib.sha256(json.dumps([[list(map(int, p)) for p in prompts], settings]).encode())
+    return h.hexdigest()
+
+
+def _read_resume(path: str | Path, key: str) -> dict[int, list[list[int]]]:
+    """Finished batches of an interrupted run with the same key ({first row: rows}); a file
+    written under another key, or a torn last line, is ignored for what it cannot vouch for."""
+    done: dict[int, list[list[int]]] = {}
+    p = Path(path)
+    if not p.is_file():
+        return done
+    for line in p.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            break  # a line cut by the interruption: everything before it is whole
+        if rec.get("key") == key:
+            done[int(rec["start"])] = rec["rows"]
+    return done
+
+
+def _append_resume(path: str | Path, key: str, start: int, rows: list[list[int]]) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with open(p, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"key": key, "start": start, "rows": rows}) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _cut_at_eos(row: Sequence[int], eos_ids: set[int]) -> list[int]:

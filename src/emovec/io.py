@@ -87,3 +87,10 @@ def write_csv_rows_atomic(path: str | os.PathLike[str], rows: list[dict[str, Any
     for row in rows:
         writer.writerow([_csv_cell(row.get(c), float_format) for c in columns])
     write_text_atomic(path, buf.getvalue())
+
+
+def sha256_text(text: str) -> str:
+    """Hex sha256 of a string's UTF-8 bytes (resume keys, config digests)."""
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

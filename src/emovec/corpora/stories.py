@@ -67,6 +67,15 @@ def split_story_markers(text: str, where: str) -> list[str]:
     return stories
 
 
+def strip_preamble(text: str) -> tuple[str, str]:
+    """``(preamble, rest)``: the stripped text before the first ``[story N]`` marker, and the text
+    from that marker on. No marker: ``("", text)`` (the splitter then reports it as unparsed)."""
+    m = STORY_MARKER.search(text)
+    if m is None:
+        return "", text
+    return text[:m.start()].strip(), text[m.start():]
+
+
 # ------------------------------------------------------------------------------ story files
 
 StoryReader = Callable[[Path], list[Row]]

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emovec.config import REPO_ROOT, ModelConfig
+from emovec.config import ATTN_IMPLEMENTATIONS, REPO_ROOT, ModelConfig
 from emovec.errors import EmovecInputError
 
 TORCH_DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
@@ -112,26 +114,79 @@ def load_config_and_tokenizer(spec: ModelConfig) -> tuple[Any, Any]:
     return hf_config, tokenizer
 
 
-def load_model(spec: ModelConfig) -> LoadedModel:
-    """Load weights (safetensors only) and wrap them in a raw-weights TransformerBridge."""
+@contextmanager
+def _no_runtime_installs() -> Iterator[None]:
+    """TransformerLens boots a multimodal model (Gemma 3/4 ConditionalGeneration) by loading its
+    AutoProcessor, and when that fails it runs ``pip install torchvision`` into the running
+    environment (which pulls another torch). Emovec never uses the processor: within this block
+    that installer reports failure instead, so the processor is simply skipped."""
+    try:
+        from transformer_lens.model_bridge.sources.transformers import helpers
+    except ImportError:  # another TransformerLens layout: nothing to guard
+        yield
+        return
+    original = getattr(helpers, "_ensure_torchvision", None)
+    if original is None:
+        yield
+        return
+    helpers._ensure_torchvision = lambda: False
+    try:
+        yield
+    finally:
+        helpers._ensure_torchvision = original
+
+
+def load_model(spec: ModelConfig, with_bridge: bool = True) -> LoadedModel:
+    """Load weights (safetensors only) and wrap them in a raw-weights TransformerBridge.
+
+    ``with_bridge=False`` returns the plain HF model (``bridge`` is None) for work that reads no
+    hook, such as generating stimuli: the bridge replaces HF's attention modules in place with its
+    own eager implementation, which a plain HF ``generate`` does not need.
+
+    Attention: ``spec.attn_implementation`` (eager | sdpa) is what HF loads with and what is in
+    effect afterwards. The bridge switches the model it wraps to eager (for its attention-pattern
+    hooks, which emovec does not use); we set the configured one back. Residual-stream hooks do not
+    depend on it: for most families the bridge computes attention itself in eager form whatever
+    the setting (only the mask format changes), and where it delegates to HF (Gemma 4) sdpa runs
+    HF's sdpa kernel. Tested in tests/test_architectures.py against unbridged HF models.
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
+    if spec.attn_implementation not in ATTN_IMPLEMENTATIONS:
+        raise EmovecInputError(f"model {spec.name!r}: attn_implementation must be one of {list(ATTN_IMPLEMENTATIONS)}, "
+                               f"got {spec.attn_implementation!r}")
     _, tokenizer = load_config_and_tokenizer(spec)
     source = model_source(spec)
     dtype = getattr(torch, TORCH_DTYPES[spec.dtype])
     placement: dict[str, Any] = {"device_map": spec.device_map} if spec.device_map else {}
-    hf_model = _from_pretrained(AutoModelForCausalLM, spec, source, dtype=dtype,
-                                use_safetensors=True, attn_implementation="eager", **placement)
+    try:
+        hf_model = _from_pretrained(AutoModelForCausalLM, spec, source, dtype=dtype, use_safetensors=True,
+                                    attn_implementation=spec.attn_implementation, **placement)
+    except ValueError as exc:
+        if spec.attn_implementation != "eager" and "attention implementation" in str(exc):
+            raise EmovecInputError(f"model {spec.name!r}: transformers cannot run this architecture with "
+                                   f"attn_implementation={spec.attn_implementation!r} ({str(exc).splitlines()[0][:160]}); "
+                                   f"set `attn_implementation: eager` in conf/model/{spec.name}.yaml") from None
+        raise
     if not spec.device_map:
         hf_model = hf_model.to(spec.device)
     hf_model.eval()
+    if not with_bridge:
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        n_layers, d_model = width_and_depth(hf_model.config)
+        return LoadedModel(spec=spec, hf_model=hf_model, tokenizer=tokenizer, bridge=None,
+                           n_layers=n_layers, d_model=d_model)
     from transformer_lens.model_bridge import TransformerBridge
 
     bridge_kwargs: dict[str, Any] = {"device_map": spec.device_map} if spec.device_map else {"device": spec.device}
-    bridge = TransformerBridge.boot_transformers(source, hf_model=hf_model, tokenizer=tokenizer,
-                                                 dtype=dtype, **bridge_kwargs)
+    with _no_runtime_installs():
+        bridge = TransformerBridge.boot_transformers(source, hf_model=hf_model, tokenizer=tokenizer,
+                                                     dtype=dtype, **bridge_kwargs)
     bridge.eval()
+    if hf_model.config._attn_implementation != spec.attn_implementation:
+        hf_model.set_attn_implementation(spec.attn_implementation)  # the bridge forced eager
     if tokenizer.pad_token_id is None:
         # Batched extraction needs a pad id; the attention mask keeps it out of every statistic.
         tokenizer.pad_token = tokenizer.eos_token

@@ -25,6 +25,7 @@ Adding a measure is one function plus ``@register_measure("name")``.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import math
 import operator
@@ -39,7 +40,7 @@ import yaml
 
 from emovec.errors import EmovecInputError
 
-__all__ = ["Claim", "ClaimContext", "ClaimResult", "MEASURES", "NotRun", "claims_csv", "claims_table",
+__all__ = ["Claim", "ClaimContext", "ClaimResult", "MEASURES", "Measured", "NotRun", "claims_csv", "claims_table",
            "evaluate_claims", "load_claims", "register_measure"]
 
 STATUSES = ("replicated", "differs", "not run: needs weights", "not run", "not measured")
@@ -51,6 +52,14 @@ _ALLOWED = frozenset(_REQUIRED) | {"tolerance", "selection", "note"}
 
 class NotRun(Exception):
     """A measure's inputs are absent; the message says which (it becomes the status note)."""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A measure's value with a note for the ``detail`` column (e.g. which classifier it read)."""
+
+    value: Any
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -273,8 +282,7 @@ def _steering(ctx: ClaimContext, model: str) -> Any:
     wanted = [m for m in spec.models if m.model == model]
     if not wanted:
         raise NotRun(f"model {model} was not steered in this run")
-    spec = type(spec)(digits=spec.digits, models=tuple(wanted), classifier=spec.classifier, regimes=spec.regimes,
-                      ci_level=spec.ci_level)
+    spec = dataclasses.replace(spec, models=tuple(wanted))
     ctx._cache[key] = (spec, load_steering(spec, ctx.steering_dir, ctx.classify_dir)[model])
     return ctx._cache[key]
 
@@ -291,8 +299,10 @@ def _m_delta(args: Mapping[str, Any], ctx: ClaimContext) -> float:
     return float(table.loc[scenario, "emotion_delta"])
 
 
-def _emotion_rows_at(d: Any, strength: float) -> pd.DataFrame:
-    rows = d.measures[d.measures["condition"] == "emotion"]
+def _emotion_rows_at(d: Any, strength: float, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Emotion-vector rows at |strength| of ``frame`` (default: the model's measures)."""
+    frame = d.measures if frame is None else frame
+    rows = frame[frame["condition"] == "emotion"]
     hit = rows[np.isclose(rows["magnitude"].astype(float), abs(float(strength)), rtol=1e-9, atol=1e-12)]
     if hit.empty:
         raise NotRun(f"no emotion-vector generations at strength {strength:g}")
@@ -341,29 +351,62 @@ def _m_sensitivity(args: Mapping[str, Any], ctx: ClaimContext) -> float:
     return steering_sensitivity(b, i)[0]
 
 
+# Jeong's classifier numbers (37/40 agreement, the GPT-2 sweep's p(anger), p(joy)) were scored by
+# j-hartmann/emotion-english-distilroberta-base, which runs as the hf_sequence_classifier entry.
+# A claim may name another registered classifier with ``classifier: <name>``; it is never swapped
+# silently for whichever classifier did run.
+_JEONG_CLASSIFIER = "hf_sequence_classifier"
+_JEONG_CLASSIFIER_DISPLAY = "j-hartmann/emotion-english-distilroberta-base"
+
+
+def _claim_classifier(args: Mapping[str, Any], spec: Any) -> Any:
+    """The ClassifierSpec a classifier measure reads: ``args['classifier']`` (a registry name),
+    by default Jeong's j-hartmann (hf_sequence_classifier); NotRun when that one did not run."""
+    name = args.get("classifier", _JEONG_CLASSIFIER)
+    for c in spec.classifiers:
+        if c.name == name:
+            return c
+    ran = "; ".join(f"{c.display_name} ({c.name})" for c in spec.classifiers) or "none"
+    if name == _JEONG_CLASSIFIER:
+        why = (f"Jeong's number was scored by {_JEONG_CLASSIFIER_DISPLAY} (steering.classifiers entry "
+               f"{_JEONG_CLASSIFIER}, which is not among this run's classifiers: {ran}); another classifier's "
+               "score is not the same measurement, so it is not used in its place")
+    else:
+        why = f"classifier {name} is not among this run's classifiers: {ran}"
+    raise NotRun(why)
+
+
+def _read_by(c: Any) -> str:
+    return f"classifier: {c.display_name} ({c.name})"
+
+
 @register_measure("classifier_agreement", "model outputs")
-def _m_agreement(args: Mapping[str, Any], ctx: ClaimContext) -> float:
+def _m_agreement(args: Mapping[str, Any], ctx: ClaimContext) -> Measured:
     from emovec.paper.steering import agreement_counts
 
-    frames, ci = [], 0.95
+    frames, ci, used = [], 0.95, None
     for model in _arg(args, "models"):
         spec, d = _steering(ctx, model)
-        frames.append(d.measures)
+        used = _claim_classifier(args, spec)
+        frames.append(d.scores(used.name))
         ci = spec.ci_level or ci
     counts = agreement_counts(pd.concat(frames, ignore_index=True), ci)
     row = counts[(counts["scope"] == "protocol") & (counts["comparison"] == "emotion")].iloc[0]
-    return float(row["proportion"])
+    return Measured(float(row["proportion"]), f"{_read_by(used)}; {int(row['k'])}/{int(row['n'])} units")
 
 
 @register_measure("classifier_probability", "model outputs")
-def _m_class_p(args: Mapping[str, Any], ctx: ClaimContext) -> float:
-    _, d = _steering(ctx, _arg(args, "model"))
-    rows = _emotion_rows_at(d, float(_arg(args, "strength")))
+def _m_class_p(args: Mapping[str, Any], ctx: ClaimContext) -> Measured:
+    spec, d = _steering(ctx, _arg(args, "model"))
+    used = _claim_classifier(args, spec)
+    label = _arg(args, "label")
+    if label not in used.labels:
+        raise NotRun(f"label {label} is not a label of {used.display_name} ({list(used.labels)})")
+    rows = _emotion_rows_at(d, float(_arg(args, "strength")), d.scores(used.name))
     rows = rows[rows["scenario"] == _arg(args, "scenario")]
-    col = f"p_{_arg(args, 'label')}"
-    if rows.empty or col not in rows.columns:
-        raise NotRun(f"no {args['scenario']} generations or no {col} column")
-    return float(rows[col].mean())
+    if rows.empty:
+        raise NotRun(f"no {args['scenario']} generations")
+    return Measured(float(rows[f"p_{label}"].mean()), _read_by(used))
 
 
 def _valence_summary(ctx: ClaimContext, model: str, corpus: str) -> dict[str, Any]:
@@ -568,8 +611,11 @@ def evaluate_claims(claims: Sequence[Claim], ctx: ClaimContext) -> list[ClaimRes
             continue
         basis, fn = MEASURES[c.measure["kind"]]
         args = dict(c.measure)
+        detail = ""
         try:
             value = fn(args, ctx)
+            if isinstance(value, Measured):
+                value, detail = value.value, value.detail
         except NotRun as e:
             status = "not run: needs weights" if c.needs_weights else "not run"
             out.append(ClaimResult(c, None, status, basis, str(e)))
@@ -577,10 +623,11 @@ def evaluate_claims(claims: Sequence[Claim], ctx: ClaimContext) -> list[ClaimRes
         except EmovecInputError as e:
             raise EmovecInputError(f"claim {c.id}: {e}") from None
         if isinstance(value, float) and not math.isfinite(value):
-            out.append(ClaimResult(c, None, "not run", basis, "the measure is undefined on these outputs (NaN)"))
+            out.append(ClaimResult(c, None, "not run", basis, "; ".join(
+                x for x in (detail, "the measure is undefined on these outputs (NaN)") if x)))
             continue
         ok = compare(c.value, value, c.tolerance)
-        out.append(ClaimResult(c, value, "replicated" if ok else "differs", basis, ""))
+        out.append(ClaimResult(c, value, "replicated" if ok else "differs", basis, detail))
     return out
 
 

@@ -108,8 +108,9 @@ FIGURE_CAPTIONS: dict[str, str] = {
         "between corpora at the same layer when the model ran on more than one corpus."
     ),
     "dose_response": (
-        "Steering dose response: shift of the classifier's target-label probability (left) and "
-        "change of the target-emotion projection (right) against steering magnitude, for the "
+        "Steering dose response: shift of each classifier's target score (one panel per classifier, "
+        "named in its title) and change of the target-emotion projection (last panel) against "
+        "steering magnitude, for the "
         "emotion vector (one thin line per scenario, their mean thick), random directions of "
         "matched norm (dashed, min--max band), prompt induction (dotted) and the unsteered level; "
         "scenarios that steer away from the emotion are sign-flipped, so up = toward the target."

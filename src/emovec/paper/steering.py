@@ -3,7 +3,12 @@
 Per model the steering stage writes ``<steering_dir>/<model>/measures.csv`` (one row per
 generation: scenario, condition, signed strength, text measures, target-emotion projection and
 its change against the unsteered generation) and ``summary.json`` (settings); the classify stage
-writes ``<classify_dir>/<model>.csv`` (7-label emotion probabilities per generation, same ids).
+writes ``<classify_dir>/<model>.csv`` in long form: one row per (classifier, generation) with the
+target label, its score ``p_target`` and the classifier's own label scores as JSON (columns
+``emovec.steering.classifiers.CLASSIFY_COLUMNS``, documented in ``emovec.stages.steer_classify``).
+Every classifier listed in the paper config reads every generation; ``p_target`` is a probability
+for the 7-label classifiers, a share of lexicon hits for the NRC lexicon and VADER's compound
+valence signed by the target emotion's valence for VADER.
 
 Conditions of one scenario (a prompt, a target emotion, a direction +1/-1 and a signed protocol
 strength): ``unsteered``; ``induction`` (the prompt asks for the emotion, nothing is steered);
@@ -18,8 +23,8 @@ the file and the column/key/row) and renders five tables:
   beside the random control (Jeong Table 4 analogue);
 * ``steering_regimes.tex``: perplexity at a low and a high strength, their ratio, distinct-2 and
   repeats, and the regime (surgical / explosive / repetitive collapse);
-* ``steering_agreement.tex``: how often the classifier moves toward the target, with
-  Clopper-Pearson intervals;
+* ``steering_agreement.tex``: how often each classifier's target score moves toward the target,
+  one block per classifier, with Clopper-Pearson intervals;
 * ``rlhf_deltas.tex``: base vs instruct separation and steering sensitivity;
 * ``script_leakage.tex``: foreign-script characters and the tokens that carry them.
 
@@ -62,10 +67,10 @@ from emovec.paper.tables import (
     read_checked_csv,
 )
 from emovec.paper.valence import _fmt_ratio, _pct, _setting
+from emovec.steering.classifiers import CLASSIFY_COLUMNS, classifier_info
 
 __all__ = [
-    "CLASSIFIER_COLUMNS",
-    "CLASSIFIER_LABELS",
+    "CLASSIFY_COLUMNS",
     "COMPARISONS",
     "CONDITIONS",
     "MEASURES_COLUMNS",
@@ -96,7 +101,6 @@ __all__ = [
 ]
 
 CONDITIONS: tuple[str, ...] = ("unsteered", "induction", "emotion", "random")
-CLASSIFIER_LABELS: tuple[str, ...] = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
 MEASURES_COLUMNS: tuple[str, ...] = (
     "id", "model", "scenario", "scenario_index", "emotion", "direction", "condition", "strength",
     "magnitude", "is_protocol", "random_index", "sample", "n_prompt_tokens", "n_gen_tokens", "nll_sum",
@@ -117,10 +121,6 @@ _MEASURES_NUMERIC: tuple[str, ...] = (
     *_MEASURES_INT, "strength", "magnitude", *sorted(_MEASURES_NULLABLE),
 )
 _MEASURES_TEXT: tuple[str, ...] = ("id", "model", "scenario", "emotion", "condition")
-CLASSIFIER_COLUMNS: tuple[str, ...] = (
-    "id", "classifier", "target_label", *(f"p_{lab}" for lab in CLASSIFIER_LABELS), "p_target",
-)
-_P_COLUMNS: tuple[str, ...] = (*(f"p_{lab}" for lab in CLASSIFIER_LABELS), "p_target")
 SUMMARY_KEYS: tuple[str, ...] = (
     "model", "scenarios", "strengths", "layers", "norm_reference", "projection_layer", "vectors_from",
     "n_random", "n_samples", "decoding", "scoring_model", "n_rows", "n_empty",
@@ -146,7 +146,7 @@ STEERING_TABLE_FILES: tuple[str, ...] = (
 # Strengths are written by the stage as short decimals (0.005, 0.05); a relative tolerance
 # absorbs float round-trips through CSV/JSON without merging genuinely different strengths.
 _STRENGTH_RTOL = 1e-6
-# The classifier CSV writes p_target and the p_<label> it copies at the same precision.
+# The classifier CSV writes p_target and the score it copies at the same precision.
 _P_TOL = 1e-6
 _TOP_TOKENS = 5  # leaked tokens listed per row of the leakage table
 _UNDETERMINED = "undetermined"
@@ -169,10 +169,19 @@ class SteeringModelSpec:
 
 @dataclass(frozen=True)
 class ClassifierSpec:
-    """The emotion classifier whose probabilities the tables report."""
+    """One emotion classifier whose scores the tables report (``steering.classifiers[]``).
 
-    name: str  # as written in the classifier CSV's ``classifier`` column
-    display_name: str  # how captions and axis labels name it
+    ``labels``, the score range and ``score_kind`` come from the classifier registry
+    (``emovec.steering.classifiers.CLASSIFIER_INFO``), not from the paper config.
+    """
+
+    name: str  # registry name, as written in the classify CSV's ``classifier`` column
+    display_name: str  # how captions and axis labels name it (and the CSV's ``display_name``)
+    labels: tuple[str, ...] = ()
+    score_min: float = 0.0
+    score_max: float = 1.0
+    score_kind: str = "probability"
+    no_hit: str | None = None  # lexicon classifiers: what a text without a lexicon hit scores
 
 
 @dataclass(frozen=True)
@@ -190,14 +199,14 @@ class RegimeSpec:
 class SteeringSpec:
     """The ``steering`` part of the composed paper config.
 
-    ``models`` may be empty (a selection without steering); then ``classifier``, ``regimes``
-    and ``ci_level`` may be None and no steering table or figure is made. With models they are
-    always set.
+    ``models`` may be empty (a selection without steering); then ``classifiers`` may be empty,
+    ``regimes`` and ``ci_level`` None, and no steering table or figure is made. With models they
+    are always set (at least one classifier, names distinct, in config order).
     """
 
     digits: int
     models: tuple[SteeringModelSpec, ...]
-    classifier: ClassifierSpec | None
+    classifiers: tuple[ClassifierSpec, ...]
     regimes: RegimeSpec | None
     ci_level: float | None
 
@@ -241,8 +250,24 @@ def _classifier_spec(raw: Any, where: str) -> ClassifierSpec:
     missing = [k for k in ("name", "display_name") if k not in raw]
     if missing:
         raise EmovecInputError(f"{where}: missing key(s) {missing}")
-    return ClassifierSpec(name=_require_str(raw["name"], f"{where}.name"),
-                          display_name=_require_str(raw["display_name"], f"{where}.display_name"))
+    name = _require_str(raw["name"], f"{where}.name")
+    try:
+        info = classifier_info(name)
+    except EmovecInputError as exc:
+        raise EmovecInputError(f"{where}.name: {exc}") from None
+    return ClassifierSpec(name=name, display_name=_require_str(raw["display_name"], f"{where}.display_name"),
+                          labels=info.labels, score_min=info.score_min, score_max=info.score_max,
+                          score_kind=info.score_kind, no_hit=info.no_hit)
+
+
+def _classifier_specs(raw: Any, where: str) -> tuple[ClassifierSpec, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise EmovecInputError(f"{where} must be a non-empty list of {{name, display_name}}; got {raw!r}")
+    specs = tuple(_classifier_spec(c, f"{where}[{i}]") for i, c in enumerate(raw))
+    names = [c.name for c in specs]
+    if len(set(names)) != len(names):
+        raise EmovecInputError(f"{where} lists a classifier twice: {names}")
+    return specs
 
 
 def _regime_spec(raw: Any, where: str) -> RegimeSpec:
@@ -264,9 +289,10 @@ def load_steering_spec(raw: Mapping | None, digits: int, where: str) -> Steering
     """Validate the ``steering`` mapping of the paper config (``where`` names it in errors).
 
     ``raw`` None or ``models`` empty/absent: a spec without models (nothing to report); other
-    keys are then checked only when present. With models, ``classifier`` (name, display_name),
-    ``regimes`` (the five thresholds, high_strength > low_strength) and ``ci_level`` in (0, 1)
-    are required.
+    keys are then checked only when present. With models, ``classifiers`` (a non-empty list of
+    {name, display_name}, registered names, no repeats), ``regimes`` (the five thresholds,
+    high_strength > low_strength) and ``ci_level`` in (0, 1) are required. The old single
+    ``classifier`` key is refused (re-compose).
 
     Raises:
         EmovecInputError: a missing/ill-typed key, a model listed twice, a bad threshold.
@@ -289,18 +315,21 @@ def load_steering_spec(raw: Mapping | None, digits: int, where: str) -> Steering
             raise EmovecInputError(f"{where}.models lists {m.model!r} twice")
         seen.add(m.model)
     required = bool(models)
-    for key in ("classifier", "regimes", "ci_level"):
+    if raw.get("classifier") is not None:
+        raise EmovecInputError(f"{where}: key 'classifier' is the old single-classifier form; the paper config "
+                               "lists 'classifiers' (re-run the compose stage)")
+    for key in ("classifiers", "regimes", "ci_level"):
         if required and raw.get(key) is None:
             raise EmovecInputError(f"{where}: missing key {key!r} (needed when models are listed)")
-    classifier = _classifier_spec(raw["classifier"], f"{where}.classifier") \
-        if raw.get("classifier") is not None else None
+    classifiers = _classifier_specs(raw["classifiers"], f"{where}.classifiers") \
+        if raw.get("classifiers") is not None else ()
     regimes = _regime_spec(raw["regimes"], f"{where}.regimes") if raw.get("regimes") is not None else None
     ci_level = None
     if raw.get("ci_level") is not None:
         ci_level = _require_number(raw["ci_level"], f"{where}.ci_level")
         if not 0 < ci_level < 1:
             raise EmovecInputError(f"{where}.ci_level={ci_level:g} must be in (0, 1)")
-    return SteeringSpec(digits=digits, models=models, classifier=classifier, regimes=regimes, ci_level=ci_level)
+    return SteeringSpec(digits=digits, models=models, classifiers=classifiers, regimes=regimes, ci_level=ci_level)
 
 
 def steering_sort_key(spec: SteeringModelSpec) -> tuple[str, int, str]:
@@ -319,10 +348,13 @@ class SteeringData:
 
     Attributes:
         spec: the model's config entry.
-        measures: ``measures.csv`` (one row per generation, file order) merged with the
-            classifier columns ``classifier, target_label, p_<label>..., p_target``; integer
-            columns as int, ``random_index`` as pandas Int64 (NA off random rows),
-            ``is_protocol`` as bool, ``leaked_tokens`` as tuples of str.
+        measures: ``measures.csv`` (one row per generation, file order); integer columns as
+            int, ``random_index`` as pandas Int64 (NA off random rows), ``is_protocol`` as
+            bool, ``leaked_tokens`` as tuples of str. No classifier columns: see ``classified``.
+        classified: per classifier name (config order), ``measures`` merged with that
+            classifier's ``classifier, display_name, target_label, p_target, n_hits`` (float,
+            NaN when the classifier has no lexicon) and one ``p_<label>`` column per label of
+            the classifier (its score; a probability only for probability classifiers).
         summary: ``summary.json`` as read.
         scenarios: one row per scenario sorted by scenario_index: ``scenario, scenario_index,
             emotion, direction, protocol`` (the protocol magnitude, unsigned).
@@ -331,11 +363,19 @@ class SteeringData:
 
     spec: SteeringModelSpec
     measures: pd.DataFrame
+    classified: dict[str, pd.DataFrame]
     summary: dict[str, Any]
     scenarios: pd.DataFrame
     measures_path: Path
     summary_path: Path
     classify_path: Path
+
+    def scores(self, classifier: str) -> pd.DataFrame:
+        """``classified[classifier]``; an unknown name lists the classifiers that were read."""
+        if classifier not in self.classified:
+            raise EmovecInputError(f"classifier {classifier!r} did not read {self.classify_path}; "
+                                   f"it holds {list(self.classified)}")
+        return self.classified[classifier]
 
 
 def _same(a: float, b: float) -> bool:
@@ -520,40 +560,90 @@ def _scenario_table(df: pd.DataFrame, summary: dict[str, Any], mpath: Path, spat
     return table
 
 
-def _read_classifier(path: Path, measures: pd.DataFrame, mpath: Path, classifier: ClassifierSpec) -> pd.DataFrame:
-    df = read_checked_csv(path, CLASSIFIER_COLUMNS, _P_COLUMNS, ())
-    require_text_columns(df, path, ("id", "classifier", "target_label"), unique="id")
-    ids, expected = set(df["id"]), set(measures["id"])
-    if ids != expected:
-        extra, lacking = sorted(ids - expected), sorted(expected - ids)
+def _parse_scores(text: Any, c: ClassifierSpec, where: str) -> dict[str, float]:
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise EmovecInputError(f"{where}: column 'scores' is not a JSON object: {text!r}")
+    if set(value) != set(c.labels):
+        raise EmovecInputError(f"{where}: column 'scores' has labels {sorted(value)}; classifier {c.name!r} has "
+                               f"{list(c.labels)}")
+    out = {}
+    for lab in c.labels:
+        v = value[lab]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise EmovecInputError(f"{where}: column 'scores': {lab!r} is {v!r}, not a finite number")
+        if not c.score_min - _P_TOL <= v <= c.score_max + _P_TOL:
+            raise EmovecInputError(f"{where}: column 'scores': {lab!r} = {v!r} lies outside classifier "
+                                   f"{c.name!r}'s range [{c.score_min:g}, {c.score_max:g}]")
+        out[lab] = float(v)
+    return out
+
+
+def _read_classified(path: Path, measures: pd.DataFrame, mpath: Path,
+                     classifiers: Sequence[ClassifierSpec]) -> dict[str, pd.DataFrame]:
+    """Read the long-form classify CSV: per configured classifier, ``measures`` merged with its
+    rows (see ``SteeringData.classified``). Errors name the file, the column, the 0-based data
+    row and the classifier."""
+    df = read_checked_csv(path, CLASSIFY_COLUMNS, ("p_target", "n_hits"), (), {"n_hits"})
+    require_text_columns(df, path, ("id", "classifier", "display_name", "target_label", "scores"))
+    wanted = [c.name for c in classifiers]
+    present = list(dict.fromkeys(df["classifier"]))
+    lacking, extra = [n for n in wanted if n not in present], [n for n in present if n not in wanted]
+    if lacking or extra:
         raise EmovecInputError(
-            f"{path}: ids do not match {mpath} one to one ({len(lacking)} id(s) of {mpath} missing, e.g. "
-            f"{lacking[:3]}; {len(extra)} id(s) not in {mpath}, e.g. {extra[:3]}); stale output?")
-    wrong = df["classifier"] != classifier.display_name
-    if wrong.any():
-        raise EmovecInputError(
-            f"{path}: column 'classifier' row {_first_row(wrong)} is {df['classifier'].iloc[_first_row(wrong)]!r}; "
-            f"the paper config reports {classifier.display_name!r}; stale output?")
-    bad = ~df["target_label"].isin(CLASSIFIER_LABELS)
+            f"{path}: column 'classifier' holds {present} but the paper config lists {wanted} (no rows for "
+            f"{lacking}, rows of unlisted {extra}); stale output? re-run the steer_classify stage")
+    dup = df.duplicated(["classifier", "id"])
+    if dup.any():
+        row = _first_row(dup)
+        raise EmovecInputError(f"{path}: row {row}: id {df['id'].iloc[row]!r} appears twice for classifier "
+                               f"{df['classifier'].iloc[row]!r}")
+    hits = df["n_hits"].to_numpy(dtype=float)
+    bad = np.isfinite(hits) & ((hits < 0) | (hits != np.round(hits)))
     if bad.any():
-        row = _first_row(bad)
-        raise EmovecInputError(f"{path}: column 'target_label' row {row}: {df['target_label'].iloc[row]!r}; "
-                               f"expected one of {list(CLASSIFIER_LABELS)}")
-    p = df[list(_P_COLUMNS)].to_numpy()
-    out_of_range = ~((p >= 0) & (p <= 1)).all(axis=1)
-    if out_of_range.any():
-        raise EmovecInputError(f"{path}: row {int(np.flatnonzero(out_of_range)[0])}: probabilities must lie in [0, 1]")
-    copied = np.array([df.at[i, f"p_{lab}"] for i, lab in zip(df.index, df["target_label"], strict=True)])
-    bad = np.abs(copied - df["p_target"].to_numpy()) > _P_TOL
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise EmovecInputError(f"{path}: column 'p_target' row {row} differs from p_{df['target_label'].iloc[row]}")
-    merged = measures.merge(df, on="id", how="left", validate="one_to_one", sort=False)
-    per = merged.groupby("scenario", sort=True)["target_label"].nunique()
-    if (per > 1).any():
-        raise EmovecInputError(f"{path}: column 'target_label' differs between generations of scenario "
-                               f"{per.index[per > 1][0]!r} (ids from {mpath})")
-    return merged
+        raise EmovecInputError(f"{path}: column 'n_hits' row {int(np.flatnonzero(bad)[0])} must be a count >= 0")
+    expected = set(measures["id"])
+    out: dict[str, pd.DataFrame] = {}
+    for c in classifiers:
+        part = df[df["classifier"] == c.name]
+        ids = set(part["id"])
+        if ids != expected:
+            more, less = sorted(ids - expected), sorted(expected - ids)
+            raise EmovecInputError(
+                f"{path}: ids of classifier {c.name!r} do not match {mpath} one to one ({len(less)} id(s) of "
+                f"{mpath} missing, e.g. {less[:3]}; {len(more)} id(s) not in {mpath}, e.g. {more[:3]}); "
+                "stale output?")
+        wrong = part["display_name"] != c.display_name
+        if wrong.any():
+            row = int(part.index[_first_row(wrong)])
+            raise EmovecInputError(
+                f"{path}: column 'display_name' row {row} is {df.at[row, 'display_name']!r}; the paper config "
+                f"names classifier {c.name!r} {c.display_name!r}; stale output?")
+        bad = ~part["target_label"].isin(c.labels)
+        if bad.any():
+            row = int(part.index[_first_row(bad)])
+            raise EmovecInputError(f"{path}: column 'target_label' row {row}: {df.at[row, 'target_label']!r} is "
+                                   f"not a label of classifier {c.name!r} {list(c.labels)}")
+        cols: dict[str, list[float]] = {f"p_{lab}": [] for lab in c.labels}
+        for i, text, label, p in zip(part.index, part["scores"], part["target_label"], part["p_target"],
+                                     strict=True):
+            scores = _parse_scores(text, c, f"{path}: row {i} (classifier {c.name!r})")
+            if abs(scores[label] - p) > _P_TOL:
+                raise EmovecInputError(f"{path}: column 'p_target' row {i} ({p!r}) differs from the score of "
+                                       f"its target label {label!r} ({scores[label]!r})")
+            for lab in c.labels:
+                cols[f"p_{lab}"].append(scores[lab])
+        frame = part[["id", "classifier", "display_name", "target_label", "p_target", "n_hits"]].assign(**cols)
+        merged = measures.merge(frame, on="id", how="left", validate="one_to_one", sort=False)
+        per = merged.groupby("scenario", sort=True)["target_label"].nunique()
+        if (per > 1).any():
+            raise EmovecInputError(f"{path}: column 'target_label' of classifier {c.name!r} differs between "
+                                   f"generations of scenario {per.index[per > 1][0]!r} (ids from {mpath})")
+        out[c.name] = merged
+    return out
 
 
 def load_steering(spec: SteeringSpec, steering_dir: str | Path, classify_dir: str | Path) -> dict[str, SteeringData]:
@@ -566,8 +656,10 @@ def load_steering(spec: SteeringSpec, steering_dir: str | Path, classify_dir: st
     |strength|, random_index on random rows only, JSON token lists); the summary's model, scenarios
     (emotion, direction), strengths, n_rows, n_empty, n_random and n_samples agree with the rows;
     protocol rows sit at the scenario's protocol magnitude and every scenario has some; the
-    classifier CSV holds exactly the measures' ids (an error names both files), the configured
-    classifier, known labels, probabilities in [0, 1] and p_target equal to p_<target_label>.
+    classify CSV holds rows of exactly the configured classifiers, each with exactly the
+    measures' ids (an error names both files) and the configured display name, target labels of
+    that classifier, scores over its labels within its range, and p_target equal to the score
+    of the target label.
 
     Returns:
         {model: SteeringData} in ``steering_sort_key`` order ({} when no models are listed).
@@ -581,16 +673,16 @@ def load_steering(spec: SteeringSpec, steering_dir: str | Path, classify_dir: st
         raise EmovecInputError(f"missing steering output file(s) for listed models: {', '.join(absent)}")
     if not ordered:
         return {}
-    assert spec.classifier is not None  # load_steering_spec requires it when models are listed
+    assert spec.classifiers  # load_steering_spec requires them when models are listed
     out: dict[str, SteeringData] = {}
     for m in ordered:
         mpath, spath, cpath = paths[m.model]
         measures = _read_measures(mpath, m.model)
         summary = _read_summary(spath, m.model)
         scenarios = _scenario_table(measures, summary, mpath, spath)
-        merged = _read_classifier(cpath, measures, mpath, spec.classifier)
-        out[m.model] = SteeringData(spec=m, measures=merged, summary=summary, scenarios=scenarios,
-                                    measures_path=mpath, summary_path=spath, classify_path=cpath)
+        classified = _read_classified(cpath, measures, mpath, spec.classifiers)
+        out[m.model] = SteeringData(spec=m, measures=measures, classified=classified, summary=summary,
+                                    scenarios=scenarios, measures_path=mpath, summary_path=spath, classify_path=cpath)
     _check_shared_scenarios(out)
     return out
 
@@ -952,9 +1044,9 @@ def _label(name: str) -> str:
     return f"tab:steering-{name}"
 
 
-def _classifier_name(spec: SteeringSpec) -> str:
-    assert spec.classifier is not None
-    return latex_escape(spec.classifier.display_name)
+def _classifier_names(spec: SteeringSpec) -> str:
+    """Every classifier's display name, in config order, for captions."""
+    return "; ".join(latex_escape(c.display_name) for c in spec.classifiers)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1054,45 +1146,65 @@ def steering_regimes_table(spec: SteeringSpec, data: Mapping[str, SteeringData])
 
 
 def steering_agreement_table(spec: SteeringSpec, data: Mapping[str, SteeringData]) -> str:
-    """Classifier agreement: how often p_target moves toward the target (direction-signed), per
-    comparison, at the protocol strength and at every strength, with Clopper-Pearson CIs."""
+    """Classifier agreement: one block of rows per classifier (config order); in each, how often its
+    p_target moves toward the target (direction-signed), per comparison, at the protocol strength
+    and at every strength, with Clopper-Pearson CIs. The caption names every classifier, what its
+    p_target is, and (lexicon classifiers) how many generations had no lexicon hit."""
     assert spec.ci_level is not None
     dg = spec.digits
     ordered = _ordered(data)
-    df = pd.concat([d.measures for d in ordered], ignore_index=True)
-    counts = agreement_counts(df, spec.ci_level)
-    body = []
-    for scope, title in (("protocol", "At the protocol strength: unit = (model, scenario)"),
-                         ("every strength", "At every strength: unit = (model, scenario, strength)")):
-        if body:
+    body: list[str] = []
+    n_prot: list[tuple[str, str]] = []
+    n_all: list[tuple[str, str]] = []
+    notes = []
+    for j, c in enumerate(spec.classifiers):
+        df = pd.concat([d.scores(c.name) for d in ordered], ignore_index=True)
+        counts = agreement_counts(df, spec.ci_level)
+        if j:
             body.append("\\midrule")
-        body.append(_row([f"\\multicolumn{{5}}{{l}}{{\\textit{{{title}}}}}"]))
-        for key, label in COMPARISONS:
-            r = counts[(counts["scope"] == scope) & (counts["comparison"] == key)].iloc[0]
-            if int(r["n"]) == 0:
-                body.append(_row([label] + [_DASH] * 4))
-                continue
-            body.append(_row([label, f"{int(r['k'])}/{int(r['n'])}", fmt_num(r["proportion"], dg),
-                              f"[{fmt_num(r['ci_low'], dg)}, {fmt_num(r['ci_high'], dg)}]",
-                              fmt_signed(r["mean_shift"], dg)]))
+        title = f"Classifier {j + 1}: {latex_escape(c.display_name)}"
+        body.append(_row([f"\\multicolumn{{5}}{{l}}{{\\textbf{{{title}}}}}"]))
+        for scope, title in (("protocol", "At the protocol strength: unit = (model, scenario)"),
+                             ("every strength", "At every strength: unit = (model, scenario, strength)")):
+            body.append(_row([f"\\multicolumn{{5}}{{l}}{{\\textit{{{title}}}}}"]))
+            for key, label in COMPARISONS:
+                r = counts[(counts["scope"] == scope) & (counts["comparison"] == key)].iloc[0]
+                if int(r["n"]) == 0:
+                    body.append(_row([label] + [_DASH] * 4))
+                    continue
+                body.append(_row([label, f"{int(r['k'])}/{int(r['n'])}", fmt_num(r["proportion"], dg),
+                                  f"[{fmt_num(r['ci_low'], dg)}, {fmt_num(r['ci_high'], dg)}]",
+                                  fmt_signed(r["mean_shift"], dg)]))
+        emo = counts[counts["comparison"] == "emotion"].set_index("scope")["n"]
+        n_prot.append((f"classifier {j + 1}", str(int(emo["protocol"]))))
+        n_all.append((f"classifier {j + 1}", str(int(emo["every strength"]))))
+        note = (f"({j + 1}) {latex_escape(c.display_name)}: $p_{{\\mathrm{{target}}}}$ = "
+                f"{latex_escape(c.score_kind)}, in $[{c.score_min:g}, {c.score_max:g}]$")
+        hits = df["n_hits"].to_numpy(dtype=float)
+        if c.no_hit is not None and np.isfinite(hits).any():
+            note += (f"; generations without a lexicon hit (scored {latex_escape(c.no_hit)}): "
+                     f"{int((hits == 0).sum())} of {int(np.isfinite(hits).sum())}")
+        notes.append(note)
     header = [_row(["Comparison", "$k/n$", "Proportion", f"{_pct(spec.ci_level)} CI", "Mean shift"])]
-    n_prot = int(counts[(counts["scope"] == "protocol") & (counts["comparison"] == "emotion")]["n"].iloc[0])
-    n_all = int(counts[(counts["scope"] == "every strength") & (counts["comparison"] == "emotion")]["n"].iloc[0])
     models = ", ".join(latex_escape(d.spec.model) for d in ordered)
     caption = (
-        "Classifier agreement: does steering move the probability of the scenario's target label "
-        f"($p_{{\\mathrm{{target}}}}$, classifier: {_classifier_name(spec)}) toward the target? shift = "
+        "Classifier agreement, one block per classifier: does steering move the classifier's score of the "
+        f"scenario's target ($p_{{\\mathrm{{target}}}}$) toward the target? Classifiers: {'; '.join(notes)}. "
+        "Each maps the scenario's emotion to one of its labels by a documented map (label maps under "
+        "src/emovec/stimuli). shift = "
         "mean $p_{\\mathrm{target}}$ of a condition's generations minus mean $p_{\\mathrm{target}}$ of the "
         "unsteered generations of the same model and scenario; a unit succeeds when direction $\\times$ "
         "shift $> 0$ (strictly; direction $-1$ scenarios steer away from the emotion). ``Beats random'': "
         "direction $\\times$ (shift$_{\\mathrm{emotion}}$ $-$ shift$_{\\mathrm{random}}$) $> 0$, the random "
         "shift averaged over the random directions. Mean shift: "
-        "mean of direction $\\times$ shift over the $n$ units (probability units). Unit of analysis: at the protocol "
-        f"strength (model, scenario), $n$ = {n_prot}; at every strength (model, scenario, strength), $n$ = "
-        f"{n_all}; models {models}. Induction has no strength ({_DASH}). CI: Clopper--Pearson exact "
+        "mean of direction $\\times$ shift over the $n$ units, in the classifier's score units (not comparable "
+        "across classifiers). Unit of analysis: at the protocol "
+        f"strength (model, scenario), $n$ = {_summary(n_prot)}; at every strength (model, scenario, strength), "
+        f"$n$ = {_summary(n_all)}; models {models}. Induction has no strength ({_DASH}). CI: Clopper--Pearson exact "
         f"{_pct(spec.ci_level)} interval for the proportion $k/n$, treating units as independent (they are "
         "not across strengths: the same scenario and random directions recur); no multiple-comparison "
-        "correction (descriptive counts)."
+        "correction (descriptive counts; the classifiers read the same generations, so their blocks are "
+        "not independent)."
         + _settings_caption(ordered)
     )
     tab = _tabular("lcrcr", header, body)

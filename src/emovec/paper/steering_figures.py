@@ -4,12 +4,14 @@ Like ``emovec.paper.figures``: bare ``matplotlib.figure.Figure`` objects on the 
 pyplot), a fixed seaborn style inside ``rc_context``, a fixed DPI and no "Software" metadata, so
 identical inputs on one installation give identical bytes.
 
-* ``dose_response_<model>.png``: the classifier's p_target shift (left: p_target minus the
-  unsteered generation's p_target of the same scenario and sample) and the target-projection
-  change delta (right) against the steering magnitude: one thin line per scenario for the emotion
-  vector, their mean as a thick line, the random-direction control (dashed, min-max band across
-  directions), prompt induction (dotted) and the unsteered level (solid thin). Values of
-  direction -1 scenarios are multiplied by -1, so "toward the target" is always up.
+* ``dose_response_<model>.png``: one panel per classifier (in the paper config's order), each
+  the shift of that classifier's target score p_target (p_target minus the unsteered
+  generation's p_target of the same scenario and sample), and a last panel with the
+  target-projection change delta, all against the steering magnitude: one thin line per
+  scenario for the emotion vector, their mean as a thick line, the random-direction control
+  (dashed, min-max band across directions), prompt induction (dotted) and the unsteered level
+  (solid thin). Values of direction -1 scenarios are multiplied by -1, so "toward the target" is
+  always up.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
 from emovec.paper.figures import DPI, _png, _style
 from emovec.paper.render import FigureJob
-from emovec.paper.steering import SteeringData, SteeringSpec, steering_sort_key
+from emovec.paper.steering import ClassifierSpec, SteeringData, SteeringSpec, steering_sort_key
 
 __all__ = ["DPI", "build_steering_figures", "dose_response_file", "dose_response_png", "steering_figure_jobs"]
 
@@ -49,12 +51,13 @@ def _nanmean(values: np.ndarray) -> float:
     return float(v.mean()) if v.size else math.nan
 
 
-def _with_p_shift(d: SteeringData) -> SteeringData:
-    """Add ``p_shift``: p_target minus the unsteered p_target of the same scenario and sample, so
-    both panels read as changes against the same reference (0 = the unsteered text)."""
+def _with_p_shift(d: SteeringData, classifier: str) -> SteeringData:
+    """``d`` with ``measures`` = the classifier's merged frame plus ``p_shift``: p_target minus
+    the unsteered p_target of the same scenario and sample, so every panel reads as a change
+    against the same reference (0 = the unsteered text)."""
     import dataclasses
 
-    m = d.measures
+    m = d.scores(classifier)
     base = m[m["condition"] == "unsteered"].set_index(["scenario", "sample"])["p_target"]
     ref = [base.get((sc, sa), math.nan) for sc, sa in zip(m["scenario"], m["sample"])]
     return dataclasses.replace(d, measures=m.assign(p_shift=m["p_target"].astype(float) - np.asarray(ref, float)))
@@ -124,22 +127,35 @@ def _panel(ax, d: SteeringData, curves: dict, mags: list[float], palette: dict, 
     ax.set_xlabel("steering magnitude |strength| (\N{MULTIPLICATION SIGN} norm reference)")
 
 
+def _classifier_title(c: ClassifierSpec) -> str:
+    if c.score_kind.startswith("probability") or c.score_kind.startswith("softmax"):
+        return "classifier probability of the target label, change"
+    if c.name == "vader":
+        return "compound valence toward the target's valence sign, change"
+    return "classifier score of the target label, change"
+
+
 def dose_response_png(spec: SteeringSpec, d: SteeringData) -> bytes:
-    """Two panels for one model: direction x p_target shift (classifier) and direction x delta (target
-    projection, steered minus unsteered) vs magnitude; unit: generations, lines are means."""
-    assert spec.classifier is not None
+    """One panel per classifier (direction x p_target shift) and one for the target projection
+    (direction x delta, steered minus unsteered), all vs magnitude; unit: generations, lines are
+    means."""
+    assert spec.classifiers
     mags = _magnitudes(d)
     names = list(d.scenarios["scenario"])
     palette = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
     layer = d.summary["projection_layer"]
+    n_panels = len(spec.classifiers) + 1
     with mpl.rc_context(_style()):
-        fig = Figure(figsize=(11.0, 4.4), layout="constrained")
-        left, right = fig.subplots(1, 2)
-        _panel(left, d, _curves(_with_p_shift(d), "p_shift", mags), mags, palette, "unsteered (0 by definition)")
-        left.set_ylabel(f"direction \N{MULTIPLICATION SIGN} \N{GREEK CAPITAL LETTER DELTA} p(target), "
-                        f"{spec.classifier.display_name}\n"
-                        "(steered \N{MINUS SIGN} unsteered; up = toward the target)", fontsize=7)
-        left.set_title("classifier probability of the target label, change", fontsize=8)
+        fig = Figure(figsize=(5.0 * n_panels + 1.0, 4.4), layout="constrained")
+        axes = fig.subplots(1, n_panels, squeeze=False)[0]
+        for ax, c in zip(axes[:-1], spec.classifiers, strict=True):
+            _panel(ax, d, _curves(_with_p_shift(d, c.name), "p_shift", mags), mags, palette,
+                   "unsteered (0 by definition)")
+            ax.set_ylabel(f"direction \N{MULTIPLICATION SIGN} \N{GREEK CAPITAL LETTER DELTA} p(target), "
+                          f"{c.display_name}\n"
+                          "(steered \N{MINUS SIGN} unsteered; up = toward the target)", fontsize=7)
+            ax.set_title(_classifier_title(c), fontsize=8)
+        right = axes[-1]
         _panel(right, d, _curves(d, "delta", mags), mags, palette, "unsteered (0 by definition)")
         right.set_ylabel(f"direction \N{MULTIPLICATION SIGN} \N{GREEK CAPITAL LETTER DELTA} target projection "
                          f"at block {layer}\n"

@@ -529,8 +529,13 @@ def _common_caption(cells: Sequence[CellData]) -> str:
         f"{m} = {_summary([(_cell_label(d.spec), latex_escape(d.spec.pooling)) for d in cells if d.spec.method == m])}"
         for m in METHODS if any(d.spec.method == m for d in cells)
     )
+    base_gen = [_cell_label(d.spec) for d in cells if d.spec.method == "generation" and d.spec.variant == "base"]
+    caveat = (f" Base-model generation cells ({', '.join(base_gen)}) are stories the base model continued from "
+              "the plain prompt (it has no chat template), as Jeong's Table 1 ran them; his \\S7.2 guideline uses "
+              "comprehension-based extraction for base models, which cannot follow the instruction."
+              if base_gen else "")
     return (f"Unit of analysis: emotion vectors, $N$ = {n} per cell. "
-            f"Baseline: {baseline}; vectors {norm}. Pooling: {pooling}.")
+            f"Baseline: {baseline}; vectors {norm}. Pooling: {pooling}.{caveat}")
 
 
 def _removed_k_note(cells: Sequence[CellData]) -> str:

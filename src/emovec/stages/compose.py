@@ -16,7 +16,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from emovec.config import CONF_DIR, CellConfig, compose_cell, effective_mean_offset, resolve_layer, to_yaml
+from emovec.config import CONF_DIR, CellConfig, ModelConfig, compose_cell, effective_mean_offset, resolve_layer, to_yaml
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path
 from emovec.stages.common import cell_name, stage_entry
@@ -42,11 +42,19 @@ def read_selection(path: Path) -> dict[str, Any]:
     sel.setdefault("overrides", [])  # type: ignore[union-attr]
     sel.setdefault("story_corpora", [])  # type: ignore[union-attr]
     sel.setdefault("cell_overrides", {})  # type: ignore[union-attr]
-    sv = sel.get("steering_vectors")  # type: ignore[union-attr]
-    if sv is not None and sv not in [*sel["corpora"], *sel["story_corpora"]]:  # type: ignore[index]
-        raise EmovecInputError(f"{path}: steering_vectors must name a selected corpus (the cell <model>__<corpus> "
-                               f"whose vectors steer each model); got {sv!r}, selected: "
-                               f"{[*sel['corpora'], *sel['story_corpora']]}")  # type: ignore[index]
+    sv = sel.setdefault("steering_vectors", {})  # type: ignore[union-attr]
+    corpora = [*sel["corpora"], *sel["story_corpora"]]  # type: ignore[index]
+    if not isinstance(sv, dict):
+        raise EmovecInputError(f"{path}: steering_vectors must map each steered model to the selected corpus whose "
+                               f"vectors steer it (the cell <model>__<corpus>), e.g. {{{sel['models'][0]}: "  # type: ignore[index]
+                               f"{corpora[0]}}}; got {sv!r}")
+    for model, corpus in sv.items():
+        if model not in sel["models"]:  # type: ignore[index]
+            raise EmovecInputError(f"{path}: steering_vectors names model {model!r}, which is not in models "
+                                   f"{sel['models']}")  # type: ignore[index]
+        if corpus not in corpora:
+            raise EmovecInputError(f"{path}: steering_vectors must name a selected corpus (the cell <model>__<corpus> "
+                                   f"whose vectors steer each model); got {corpus!r} for {model!r}, selected: {corpora}")
     cells = {cell_name(m, c) for m in sel["models"] for c in [*sel["corpora"], *sel["story_corpora"]]}  # type: ignore[index]
     unknown_cells = sorted(set(sel["cell_overrides"]) - cells)  # type: ignore[index]
     if unknown_cells:
@@ -154,7 +162,7 @@ def steering_slices(cell: CellConfig, scorer: CellConfig | None) -> dict[str, di
     """The steer and classify slices of one model, from its vectors cell (whose config, including
     any cell override, decides both the vectors and the steering choices)."""
     st = asdict(cell.steering)
-    generation = {k: v for k, v in st.items() if k not in ("classifier", "regimes", "ci_level")}
+    generation = {k: v for k, v in st.items() if k not in ("classifiers", "regimes", "ci_level")}
     sha = upstream_sha256(cell.steering.scenario_path) if cell.steering.scenario_source == "upstream" else None
     return {
         "steer": {"model": asdict(cell.model), "steering": generation,
@@ -162,7 +170,7 @@ def steering_slices(cell: CellConfig, scorer: CellConfig | None) -> dict[str, di
                                    "emotion_set": cell.corpus.emotion_set, "pooling": cell.corpus.pooling,
                                    "vectors": asdict(cell.vectors)},
                   "scorer": asdict(scorer.model) if scorer is not None else None, "scenario_sha256": sha},
-        "classify": {"model": cell.model.name, "classifier": st["classifier"]},
+        "classify": {"model": cell.model.name, "classifiers": st["classifiers"]},
     }
 
 
@@ -174,13 +182,42 @@ def steering_paper_entry(cells: list[CellConfig]) -> dict[str, Any]:
         return {"models": []}
     first = cells[0].steering
     for c in cells[1:]:
-        if (c.steering.classifier, c.steering.regimes, c.steering.ci_level) != (first.classifier, first.regimes, first.ci_level):
-            raise EmovecInputError(f"model {c.model.name!r}: its classifier/regimes/ci_level differ from "
+        if (c.steering.classifiers, c.steering.regimes, c.steering.ci_level) != (first.classifiers, first.regimes, first.ci_level):
+            raise EmovecInputError(f"model {c.model.name!r}: its classifiers/regimes/ci_level differ from "
                                    f"{cells[0].model.name!r}'s; one steering table compares models under one rule")
     return {"models": [{"model": c.model.name, "variant": c.model.variant, "family": c.model.family,
                         "partner": c.model.partner} for c in cells],
-            "classifier": {"name": first.classifier.name, "display_name": classifier_display_name(first.classifier)},
+            "classifiers": [{"name": c.name, "display_name": classifier_display_name(c)} for c in first.classifiers],
             "regimes": asdict(first.regimes), "ci_level": first.ci_level}
+
+
+def model_source_phrase(m: ModelConfig) -> str:
+    """Where a model's weights came from, for provenance lines and captions: a packaged GGUF says
+    package, version, sha256 and that it is a quantised checkpoint dequantised to ``dtype``."""
+    w = m.weights
+    if w is None:
+        return f"{m.hf_id or m.local_dir or 'unknown'}@{m.revision or 'unpinned'}, {m.dtype}"
+    packages = [f"{c.package}=={c.version}" for c in w.chunks] if w.chunks else [f"{w.package}=={w.version}"]
+    what = f"{len(w.chunks)} chunks" if w.chunks else (w.file or "").rsplit("/", 1)[-1]
+    return (f"quantised {w.quantisation} GGUF checkpoint {what} from {' + '.join(packages)}, sha256 {w.sha256[:16]}, "
+            f"dequantised to {m.dtype}")
+
+
+def needed_toys(cells: list[CellConfig], toy_cells: dict[str, CellConfig]) -> dict[str, bool]:
+    """Which toy models the selection needs trained: those read or written by a selected cell,
+    and the toys they continue from. A real-model selection trains no toy."""
+    needed = {c.model.name for c in cells if c.model.toy is not None}
+    frontier = list(needed)
+    while frontier:
+        spec = toy_cells[frontier.pop()].model
+        parent = spec.toy.init_from if spec.toy else None
+        if parent and parent not in needed:
+            if parent not in toy_cells:
+                raise EmovecInputError(f"toy model {spec.name!r} continues from {parent!r}, which is not a toy model "
+                                       f"({sorted(toy_cells)})")
+            needed.add(parent)
+            frontier.append(parent)
+    return {name: name in needed for name in toy_cells}
 
 
 def _values(items: list[str]) -> str:
@@ -197,8 +234,7 @@ def provenance_entry(cells: list[CellConfig], story_cells: list[CellConfig], ste
     models = {c.model.name: c.model for c in all_cells}
     model_rows = []
     for name, m in models.items():
-        source = m.hf_id or m.local_dir or "unknown"
-        model_rows.append(f"{name} ({source}@{m.revision or 'unpinned'}, {m.dtype})")
+        model_rows.append(f"{name} ({model_source_phrase(m)})")
     axes = {
         "emotions": _values([c.corpus.emotion_set for c in all_cells]),
         "pooling": _values([f"{c.corpus.kind}={c.corpus.pooling}" for c in all_cells]),
@@ -224,8 +260,13 @@ def config_digest(root: Path) -> str:
     return h.hexdigest()
 
 
-def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_DIR) -> None:
-    """Compose every cell first (so any error comes before anything is written), then write."""
+def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_DIR,
+                require_steering: str | None = None) -> None:
+    """Compose every cell first (so any error comes before anything is written), then write.
+
+    ``require_steering`` (the selection's path, for the message): refuse a selection that steers
+    no model, as the DVC pipeline does (its steer stages iterate over steering_vectors and the
+    paper stage reads their outputs)."""
     def overrides_for(m: str, c: str) -> list[str]:
         # Selection-wide overrides, then the cell's own (so one cell can be changed alone).
         return [*selection["overrides"], *selection.get("cell_overrides", {}).get(cell_name(m, c), [])]
@@ -257,22 +298,37 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
     generators: dict[str, CellConfig | None] = {}
     for cell in story_cells:
         gen = cell.corpus.stories.generator if cell.corpus.source == "generated" else None
+        if gen is not None and gen not in selection["models"]:
+            raise EmovecInputError(f"story corpus {cell.corpus.name!r} is written by model {gen!r}, which is not in "
+                                   f"the selection's models {selection['models']}: add it (its model@ stage provides "
+                                   "the weights the story_corpus stage loads)")
         if cell.corpus.name not in generators:
             generators[cell.corpus.name] = (composed_cell(gen, cell.corpus.name, VALENCE_EXPERIMENT, overrides, conf_dir)
                                             if gen else None)
     # The steering study runs when the selection names the corpus whose vectors steer (the
     # tracked selection does: dvc.yaml's steer stages read it).
-    sv = selection.get("steering_vectors")
-    steering_cells = [next(c for c in [*cells, *story_cells] if c.model.name == m and c.corpus.name == sv)
-                      for m in selection["models"]] if sv is not None else []
+    sv = selection.get("steering_vectors") or {}
+    if require_steering and not sv:
+        raise EmovecInputError(f"{require_steering}: steering_vectors is empty; the pipeline steers at least one model "
+                               f"(map it to a selected corpus, e.g. {{{selection['models'][0]}: "
+                               f"{selection['corpora'][0]}}})")
+    steering_cells = [next(c for c in [*cells, *story_cells] if c.model.name == m and c.corpus.name == sv[m])
+                      for m in selection["models"] if m in sv]
     scorers = {c.model.name: (composed_cell(c.steering.scoring_model, selection["corpora"][0], selection["experiment"],
                                            overrides, conf_dir) if c.steering.scoring_model != "self" else None)
                for c in steering_cells}
     models = {c.model.name: c.model for c in cells} | {m: c.model for m, c in toy_cells.items()}
+    toys_selected = needed_toys([*cells, *story_cells, *(g for g in generators.values() if g)], toy_cells)
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
         first = cells[0]
         (tmp / "toy.yaml").write_text(to_yaml(first.toy))
+        # One flag file per toy stage: a toy stage trains only when its flag says so, and toggling
+        # one toy's flag re-runs that toy's stage alone.
+        (tmp / "toys").mkdir()
+        for name, selected in toys_selected.items():
+            (tmp / "toys" / f"{name}.yaml").write_text(to_yaml({"selected": selected}))
+        (tmp / "toys" / "corpus.yaml").write_text(to_yaml({"selected": any(toys_selected.values())}))
         for name, spec in models.items():
             (tmp / "models").mkdir(exist_ok=True)
             (tmp / "models" / f"{name}.yaml").write_text(to_yaml(spec))
@@ -324,7 +380,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--selection", default=str(CONF_DIR / "selection.yaml"))
     ap.add_argument("--out", default="build/config")
     args = ap.parse_args(argv)
-    compose_all(read_selection(Path(args.selection)), Path(args.out))
+    compose_all(read_selection(Path(args.selection)), Path(args.out), require_steering=args.selection)
 
 
 if __name__ == "__main__":

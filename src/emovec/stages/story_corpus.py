@@ -18,11 +18,11 @@ from omegaconf import OmegaConf
 
 from emovec.config import PACKAGE_DIR, REPO_ROOT, CorpusConfig, ModelConfig, as_dataclass
 from emovec.corpora.stimuli import read_templates, validate_rows
-from emovec.corpora.stories import (STORY_READERS, load_topics, read_neutral_texts, stories_from_responses,
+from emovec.corpora.stories import (STORY_READERS, load_topics, read_neutral_texts, stories_from_responses, strip_preamble,
                                     story_requests)
 from emovec.emotions import NEUTRAL, emotion_set
 from emovec.errors import EmovecInputError
-from emovec.io import write_json_atomic, write_jsonl_atomic
+from emovec.io import sha256_text, write_json_atomic, write_jsonl_atomic
 from emovec.stages.common import progress_enabled, stage_entry
 from emovec.stages.stimuli import verify_upstream_file
 
@@ -78,29 +78,45 @@ def generation_prompts(corpus: CorpusConfig, emotions: tuple[str, ...]) -> list[
                            "known: story_prompt_txt, templates_json")
 
 
-def generated_rows(corpus: CorpusConfig, generator: ModelConfig, emotions: tuple[str, ...]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def generated_rows(corpus: CorpusConfig, generator: ModelConfig, emotions: tuple[str, ...],
+                   resume_file: Path | None = None, resume_key: str = "") -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The generator writes the stories (batched, seeded sampling); responses are split into stories."""
     from emovec.generate import encode_prompt, generate_ids, use_chat_format
     from emovec.models.loading import load_model
 
     reqs = generation_prompts(corpus, emotions)
     chat = use_chat_format(corpus.prompt_format, generator.chat_template, generator.name)
-    loaded = load_model(generator)
+    loaded = load_model(generator, with_bridge=False)  # generation reads no hook
     prompts = [encode_prompt(loaded.tokenizer, r["prompt"], chat) for r in reqs]
     d = corpus.decoding
     gen = generate_ids(loaded.hf_model, loaded.tokenizer, prompts, max_new_tokens=d.max_new_tokens,
                        do_sample=d.do_sample, temperature=d.temperature, top_p=d.top_p, seed=d.seed,
-                       batch_size=d.batch_size, progress=progress_enabled())
+                       batch_size=d.batch_size, progress=progress_enabled(), resume_file=resume_file,
+                       resume_key=resume_key, desc=f"write {corpus.name}")
     responses = [{**r, "text": loaded.tokenizer.decode(g, skip_special_tokens=True), "n_new_tokens": len(g)}
                  for r, g in zip(reqs, gen)]
+    preambles = []
+    if corpus.stories.preamble == "discard" and corpus.stories.split == "markers":
+        for r in responses:
+            preamble, r["text"] = strip_preamble(r["text"])
+            if preamble:
+                preambles.append({"id": r["id"], "emotion": r["emotion"], "text": preamble})
     rows, unparsed = stories_from_responses(responses, split=corpus.stories.split,
                                             on_unparsed=corpus.stories.on_unparsed)
     hit_limit = sum(1 for r in responses if r["n_new_tokens"] >= d.max_new_tokens)
     info = {"generator": generator.name, "prompt_format": "chat" if chat else "plain", "n_calls": len(reqs),
             "n_unparsed": len(unparsed), "unparsed": unparsed, "n_calls_at_max_new_tokens": hit_limit,
+            "preamble_policy": corpus.stories.preamble, "n_preambles_discarded": len(preambles),
+            "preambles_discarded": preambles,
             "decoding": {"do_sample": d.do_sample, "temperature": d.temperature, "top_p": d.top_p,
                          "max_new_tokens": d.max_new_tokens, "seed": d.seed}}
     return rows, info
+
+
+def cards_digest(models_dir: str) -> str:
+    """The model cards' content (so a resume file never outlives the weights it came from)."""
+    d = Path(models_dir)
+    return "".join(p.read_text() for p in sorted(d.glob("*.json"))) if d.is_dir() else ""
 
 
 @stage_entry
@@ -109,6 +125,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", required=True, help="build/config/stories/<corpus>.yaml")
     ap.add_argument("--out", required=True, help="build/stories/<corpus>.jsonl")
     ap.add_argument("--summary", required=True)
+    ap.add_argument("--models-dir", default="build/models", help="model cards (part of the resume key)")
+    ap.add_argument("--partial-root", default="build/partial/generate")
     args = ap.parse_args(argv)
     raw = OmegaConf.load(args.config)
     # pooling is not part of a corpus's content (the slice omits it); the schema wants a value.
@@ -130,7 +148,10 @@ def main(argv: list[str] | None = None) -> None:
         stories = [r for r in reader(_file(corpus.path or "")) if r["emotion"] in set(emotions)]
     else:
         generator: ModelConfig = as_dataclass(raw.generator_model, ModelConfig, args.config)
-        stories, gen_info = generated_rows(corpus, generator, emotions)
+        # Finished batches survive an interruption (build/partial, outside DVC's outputs).
+        resume_file = Path(args.partial_root) / f"{Path(args.out).stem}.jsonl"
+        stories, gen_info = generated_rows(corpus, generator, emotions, resume_file,
+                                           sha256_text(Path(args.config).read_text() + cards_digest(args.models_dir)))
         info.update(gen_info)
     if s.neutral_source == "project":
         neutral = toy_rows(corpus, emotions, "neutral")
@@ -146,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
                  "n_neutral": len(neutral)})
     write_jsonl_atomic(args.out, rows)
     write_json_atomic(args.summary, info)
+    (Path(args.partial_root) / f"{Path(args.out).stem}.jsonl").unlink(missing_ok=True)
     print(f"story corpus {corpus.name}: {info['n_stories']} stories over {len(emotions)} emotions "
           f"(min {min(per_emotion.values())} per emotion) + {len(neutral)} neutral")
 

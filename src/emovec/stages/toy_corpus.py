@@ -1,14 +1,15 @@
-"""Stage: write the synthetic toy training corpus (stories + instruction pairs) as JSON lines."""
+"""Stage: write the synthetic toy training corpus (stories + instruction pairs) as JSON lines
+(only when the selection trains a toy; otherwise a NOT_SELECTED note)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from emovec.config import PACKAGE_DIR, ToyConfig, load_yaml_dataclass
+from emovec.config import PACKAGE_DIR, ToyConfig, load_yaml_dataclass, read_selected_flag
 from emovec.corpora.stimuli import read_templates
 from emovec.io import atomic_path
-from emovec.stages.common import stage_entry
+from emovec.stages.common import stage_entry, write_not_selected
 from emovec.toy.corpus import generate_stories, instruction_pairs
 
 
@@ -17,7 +18,11 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--config", default="build/config/toy.yaml")
     ap.add_argument("--out", default="build/toy/corpus")
+    ap.add_argument("--selected", default=None, help="build/config/toys/corpus.yaml ({selected: bool})")
     args = ap.parse_args(argv)
+    if args.selected is not None and not read_selected_flag(args.selected):
+        write_not_selected(args.out, "no selected model is a toy model")
+        return
     cfg: ToyConfig = load_yaml_dataclass(args.config, ToyConfig)
     stories = generate_stories(cfg.n_per_category, cfg.seed)
     tpl = read_templates(PACKAGE_DIR / "stimuli" / "generation_templates.json", "templates_json")

@@ -1,15 +1,18 @@
-"""Stage: train one toy model (toy-base from scratch, toy-instruct continuing from toy-base)."""
+"""Stage: train one toy model (toy-base from scratch, toy-instruct continuing from toy-base).
+
+Only when the selection needs it (``--selected``, written by compose): otherwise the stage writes a
+one-line NOT_SELECTED note instead of weights, in well under a second, so a real-model run never
+trains a toy."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from emovec.config import ModelConfig, ToyConfig, load_yaml_dataclass
+from emovec.config import ModelConfig, ToyConfig, load_yaml_dataclass, read_selected_flag
 from emovec.errors import EmovecInputError
 from emovec.io import read_jsonl
-from emovec.stages.common import progress_enabled, stage_entry
-from emovec.toy import train
+from emovec.stages.common import progress_enabled, stage_entry, write_not_selected
 
 
 @stage_entry
@@ -19,10 +22,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--toy-config", default="build/config/toy.yaml")
     ap.add_argument("--corpus", default="build/toy/corpus")
     ap.add_argument("--models-dir", default="build/toy/models")
+    ap.add_argument("--selected", default=None, help="build/config/toys/<name>.yaml ({selected: bool})")
     args = ap.parse_args(argv)
+    spec: ModelConfig = load_yaml_dataclass(args.model_config, ModelConfig)
+    if args.selected is not None and not read_selected_flag(args.selected):
+        write_not_selected(Path(args.models_dir) / spec.name, f"toy model {spec.name} is not needed by the selection")
+        return
     import torch
 
-    spec: ModelConfig = load_yaml_dataclass(args.model_config, ModelConfig)
+    from emovec.toy import train
+
     toy: ToyConfig = load_yaml_dataclass(args.toy_config, ToyConfig)
     if toy.train_threads < 1:
         raise EmovecInputError(f"{args.toy_config}: train_threads={toy.train_threads} must be >= 1")

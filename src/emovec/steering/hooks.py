@@ -8,12 +8,13 @@ Where the vectors go
 the last block HF reports the stream after the final norm; we add before it, at the raw block
 output, like the extraction does).
 
-Which modules are hooked (found empirically on the tiny GPT-2, transformers 5.x, TransformerLens bridge)
-------------------------------------------------------------------------------------------------------
+Which modules are hooked (tested on tiny GPT-2, Llama, Mistral, Qwen2, Apertus, Gemma 2, 3, 4)
+--------------------------------------------------------------------------------------------
 ``TransformerBridge.boot_transformers(..., hf_model=hf_model)`` does not copy the model: it
 *replaces the HF submodules in place* (``bridge.original_model is hf_model``). After
-``load_model``, ``hf_model.transformer.h[i]`` is a TransformerLens ``BlockBridge`` that wraps the
-original ``GPT2Block`` as ``_original_component`` and calls it, then applies its ``hook_out``
+``load_model``, each entry of the HF block list (e.g. ``hf_model.model.layers[i]``) is a
+TransformerLens ``BlockBridge`` (the very object ``bridge.blocks[i]``) that wraps the original HF
+decoder layer as ``_original_component`` and calls it, then applies its ``hook_out``
 (= ``blocks.{i}.hook_resid_post``) to the result. Hooks on either module fire once per block in
 ``hf_model(...)``, in the prefill and every KV-cached decode step of ``hf_model.generate(...)``
 (hidden states [batch, 1, d] after the prefill) and in ``bridge(...)``.
@@ -27,8 +28,27 @@ output. Prepending on the inner block puts the addition before those recorders w
 installation order, so HF ``hidden_states[l+1]`` (l < n_layers-1), the bridge's
 ``blocks.{l}.hook_resid_post`` and the next block's input all show the steered stream. The block
 output is a plain tensor in transformers 5 (older versions return a tuple whose first element is
-the hidden states); both forms are handled. The block list is resolved through
-:data:`BLOCK_LISTS`, keyed by ``config.model_type``, so other families are added in one line.
+the hidden states); both forms are handled.
+
+Known model types (:data:`BLOCK_LISTS`, keyed by ``hf_model.config.model_type``)
+-------------------------------------------------------------------------------
+Each maps to the attribute path(s) of the decoder block list on the AutoModelForCausalLM class,
+checked in transformers 5.23 (modeling code and TransformerLens' ``blocks`` mapping):
+
+- ``gpt2`` (GPT2LMHeadModel): ``transformer.h``;
+- ``llama`` (also SmolLM2), ``mistral``, ``qwen2``, ``apertus``, ``gemma2``, ``gemma3_text``
+  (Gemma3ForCausalLM: Gemma-3 270M and 1B) and ``gemma4_text`` (Gemma4ForCausalLM):
+  ``model.layers``, the one resolver they share (``DECODER_LAYERS``);
+- ``gemma3`` and ``gemma4`` (Gemma3/Gemma4ForConditionalGeneration: Gemma-3 4B and up,
+  Gemma-4-E4B-it; multimodal): the text decoder's ``model.language_model.layers``, then
+  ``model.layers`` (``TEXT_DECODER_OF_MULTIMODAL``; never the vision tower's layers).
+
+To add a family: one line ``"<model_type>": <paths>`` in :data:`BLOCK_LISTS` (usually the shared
+``DECODER_LAYERS``, or ``TEXT_DECODER_OF_MULTIMODAL`` for a multimodal wrapper), after checking
+``hf_model.config.model_type`` and where its ``*ForCausalLM``/``*ForConditionalGeneration`` keeps
+its layers; then add its tiny config to tests/test_architectures.py, which checks that the blocks
+found are the bridge's ``blocks`` and that additions are exact. An unknown model_type, or a known
+one whose paths do not exist on the loaded class, is an :class:`EmovecInputError`.
 
 Norm references
 ---------------
@@ -67,20 +87,32 @@ UNIT_TOL = 1e-4
 # ---------------------------------------------------------------- which modules are the blocks
 
 
-def _gemma3_layers(m: Any) -> Any:
-    # Gemma3ForCausalLM: m.model.layers; Gemma3ForConditionalGeneration: m.model.language_model.layers
-    inner = m.model
-    return inner.layers if hasattr(inner, "layers") else inner.language_model.layers
+# Where each family keeps its decoder blocks, as attribute paths from the causal-LM module that
+# ``load_model`` returns (AutoModelForCausalLM), checked against transformers 5.23's modeling code
+# and the TransformerLens adapters' ``blocks`` mapping. Several paths: tried in order, first that
+# exists wins (families that come as a text-only and as a multimodal class under one model_type).
+DECODER_LAYERS = ("model.layers",)  # XForCausalLM -> XModel.layers (Llama lineage, Gemma text-only)
+TEXT_DECODER_OF_MULTIMODAL = ("model.language_model.layers", "model.layers")  # XForConditionalGeneration
 
-
-BLOCK_LISTS: dict[str, Callable[[Any], Any]] = {
-    "gpt2": lambda m: m.transformer.h,
-    "llama": lambda m: m.model.layers,
-    "mistral": lambda m: m.model.layers,
-    "qwen2": lambda m: m.model.layers,
-    "gemma2": lambda m: m.model.layers,
-    "gemma3": _gemma3_layers,
+BLOCK_LISTS: dict[str, tuple[str, ...]] = {
+    "gpt2": ("transformer.h",),
+    "llama": DECODER_LAYERS,  # also SmolLM2
+    "mistral": DECODER_LAYERS,
+    "qwen2": DECODER_LAYERS,
+    "apertus": DECODER_LAYERS,
+    "gemma2": DECODER_LAYERS,
+    "gemma3_text": DECODER_LAYERS,  # Gemma3ForCausalLM (Gemma-3 270M / 1B)
+    "gemma3": TEXT_DECODER_OF_MULTIMODAL,  # Gemma3ForConditionalGeneration (4B and up)
+    "gemma4_text": DECODER_LAYERS,  # Gemma4ForCausalLM
+    "gemma4": TEXT_DECODER_OF_MULTIMODAL,  # Gemma4ForConditionalGeneration (Gemma-4-E4B-it)
 }
+
+
+def _module_at(root: Any, path: str) -> Any:
+    obj = root
+    for part in path.split("."):
+        obj = getattr(obj, part)  # AttributeError when the path does not exist
+    return obj
 
 
 def decoder_blocks(hf_model: Any) -> list[Any]:
@@ -91,7 +123,15 @@ def decoder_blocks(hf_model: Any) -> list[Any]:
         raise EmovecInputError(f"steering does not know the decoder blocks of model_type {model_type!r}; "
                                f"known model types: {sorted(BLOCK_LISTS)} (add one to "
                                "emovec.steering.hooks.BLOCK_LISTS)")
-    return list(BLOCK_LISTS[model_type](hf_model))
+    paths = BLOCK_LISTS[model_type]
+    for path in paths:
+        try:
+            blocks = _module_at(hf_model, path)
+        except AttributeError:
+            continue
+        return list(blocks)
+    raise EmovecInputError(f"model_type {model_type!r}: none of the decoder block paths {list(paths)} exists on "
+                           f"{type(hf_model).__name__} (fix emovec.steering.hooks.BLOCK_LISTS)")
 
 
 def _innermost(module: Any) -> Any:
