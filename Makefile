@@ -31,7 +31,9 @@ $(STAMP): pyproject.toml requirements-weights.txt
 	touch $(STAMP)
 
 # Materialise the upstream inputs into data/ (DVC remote, then $$UPSTREAM_ROOT, then pinned URLs),
-# verifying every sha256. Missing sources are reported, not fatal: the toy default needs none.
+# verifying every sha256. Missing sources are reported, not fatal here: the stage that reads a missing
+# file stops with one line naming it (the real default reads Jeong's and van der Ben's files; the toy
+# smoke run reads none).
 data: install
 	python -m emovec.corpora.manifest materialise
 	@if python -m emovec.corpora.manifest verify >/dev/null 2>&1; then dvc commit -q -f data.dvc && dvc status data.dvc; \

@@ -58,7 +58,8 @@ def run_cell(cfg: DictConfig, out: Path) -> dict[str, Any]:
     for stage_name, content in slices(cell).items():
         write_text_atomic(cfg_dir / f"{stage_name}.yaml", to_yaml(content))
     write_text_atomic(cfg_dir / "model.yaml", to_yaml(cell.model))
-    _call(model_card, ["--model-config", str(cfg_dir / "model.yaml"), "--out", str(out / "model.json")])
+    _call(model_card, ["--model-config", str(cfg_dir / "model.yaml"), "--out", str(out / "model.json"),
+                       "--weights-out", str(out / "weights")])
     _call(stimuli, ["--config", str(cfg_dir / "stimuli.yaml"), "--out", str(out / "stimuli.jsonl"),
                     "--summary", str(out / "stimuli.summary.json")])
     _call(extract, ["--config", str(cfg_dir / "extract.yaml"), "--stimuli", str(out / "stimuli.jsonl"),
