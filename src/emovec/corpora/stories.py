@@ -304,6 +304,26 @@ def _split_markers(text: str, where: str) -> list[str]:
     return split_story_markers(text, where)
 
 
+@register_response_splitter("markers_lenient")
+def _split_markers_lenient(text: str, where: str) -> list[str]:
+    """Split on every ``[story N]`` marker whatever its number, dropping empty pieces.
+
+    For small models that use the markers but not the numbering (restarting at 1, starting at
+    4, an empty ``[story 1]`` before the first story): each non-empty piece between markers is
+    one story. Text before the first marker is still an error (the preamble policy handles it),
+    and a response with no marker or no non-empty piece is unparsed."""
+    parts = STORY_MARKER.split(text)
+    if len(parts) == 1:
+        raise EmovecInputError(f"{where}: no [story N] markers in the response (it starts {text.strip()[:60]!r})")
+    if parts[0].strip():
+        raise EmovecInputError(f"{where}: text before the first [story N] marker ({parts[0].strip()[:60]!r}); "
+                               "a preamble must be handled by the caller's policy, it is never dropped silently")
+    stories = [p.strip() for p in parts[2::2] if p.strip()]
+    if not stories:
+        raise EmovecInputError(f"{where}: every [story N] in the response is empty")
+    return stories
+
+
 @register_response_splitter("whole")
 def _split_whole(text: str, where: str) -> list[str]:
     """The whole response is one story (one story per call)."""

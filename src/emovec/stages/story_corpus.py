@@ -103,9 +103,15 @@ def generated_rows(corpus: CorpusConfig, generator: ModelConfig, emotions: tuple
                 preambles.append({"id": r["id"], "emotion": r["emotion"], "text": preamble})
     rows, unparsed = stories_from_responses(responses, split=corpus.stories.split,
                                             on_unparsed=corpus.stories.on_unparsed)
+    # The prompt asks for stories_per_call stories; a response that runs on (a small model looping
+    # through more markers) keeps its first stories_per_call, and the count dropped is recorded.
+    n_per_call = corpus.stories.stories_per_call
+    beyond = [r["id"] for r in rows if int(r["id"].rsplit("-s", 1)[1]) > n_per_call]
+    rows = [r for r in rows if int(r["id"].rsplit("-s", 1)[1]) <= n_per_call]
     hit_limit = sum(1 for r in responses if r["n_new_tokens"] >= d.max_new_tokens)
     info = {"generator": generator.name, "prompt_format": "chat" if chat else "plain", "n_calls": len(reqs),
             "n_unparsed": len(unparsed), "unparsed": unparsed, "n_calls_at_max_new_tokens": hit_limit,
+            "n_stories_beyond_stories_per_call_dropped": len(beyond), "split": corpus.stories.split,
             "preamble_policy": corpus.stories.preamble, "n_preambles_discarded": len(preambles),
             "preambles_discarded": preambles,
             "decoding": {"do_sample": d.do_sample, "temperature": d.temperature, "top_p": d.top_p,
@@ -150,8 +156,10 @@ def main(argv: list[str] | None = None) -> None:
         generator: ModelConfig = as_dataclass(raw.generator_model, ModelConfig, args.config)
         # Finished batches survive an interruption (build/partial, outside DVC's outputs).
         resume_file = Path(args.partial_root) / f"{Path(args.out).stem}.jsonl"
+        # The key covers the weights; generate_ids adds the prompts and decoding settings. How
+        # responses are split is not in it: a parsing choice re-splits the same generations.
         stories, gen_info = generated_rows(corpus, generator, emotions, resume_file,
-                                           sha256_text(Path(args.config).read_text() + cards_digest(args.models_dir)))
+                                           sha256_text(cards_digest(args.models_dir)))
         info.update(gen_info)
     if s.neutral_source == "project":
         neutral = toy_rows(corpus, emotions, "neutral")
