@@ -96,7 +96,7 @@ def generated_rows(corpus: CorpusConfig, generator: ModelConfig, emotions: tuple
     responses = [{**r, "text": loaded.tokenizer.decode(g, skip_special_tokens=True), "n_new_tokens": len(g)}
                  for r, g in zip(reqs, gen)]
     preambles = []
-    if corpus.stories.preamble == "discard" and corpus.stories.split == "markers":
+    if corpus.stories.preamble == "discard" and corpus.stories.split != "whole":
         for r in responses:
             preamble, r["text"] = strip_preamble(r["text"])
             if preamble:
