@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+import re
+
 import pytest
 
 from emovec.corpora.stimuli import validate_rows
@@ -347,3 +349,18 @@ def test_strip_preamble_keeps_the_stories_and_returns_what_it_dropped():
     assert split_story_markers(rest, "r") == ["One.", "Two."]
     assert strip_preamble("[story 1] A.") == ("", "[story 1] A.")
     assert strip_preamble("no markers at all") == ("", "no markers at all")
+
+
+def test_lenient_marker_split_takes_every_non_empty_piece_whatever_the_numbering():
+    from emovec.corpora.stories import RESPONSE_SPLITTERS
+
+    lenient = RESPONSE_SPLITTERS["markers_lenient"]
+    assert lenient("[story 1]\n[story 2] Two.\n[story 1] Three.\n[story 5] Four.", "r") == ["Two.", "Three.", "Four."]
+    assert lenient("[story 4] A.\n[story 5] B.", "r") == ["A.", "B."]
+    for bad, message in (("no markers", "no [story N] markers"), ("[story 1]  \n[story 2]", "every [story N]"),
+                         ("Sure! [story 1] A.", "text before the first")):
+        with pytest.raises(EmovecInputError, match=re.escape(message)):
+            lenient(bad, "r")
+    # the strict split refuses what the lenient one accepts
+    with pytest.raises(EmovecInputError, match="numbered"):
+        RESPONSE_SPLITTERS["markers"]("[story 4] A.\n[story 5] B.", "r")
