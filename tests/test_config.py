@@ -16,7 +16,9 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from emovec.config import CONF_DIR, CellConfig, ModelConfig, compose_cell, converted_weights_dir, load_yaml_dataclass, resolve_layer
+from emovec.cells import compose_cell
+from emovec.config import CellConfig, ModelConfig, load_yaml_dataclass, resolve_layer
+from emovec.paths import CONF_DIR, converted_weights_dir
 from emovec.errors import EmovecInputError
 from emovec.stages import compose as compose_stage
 from emovec.stages.compose import compose_all, read_selection, slices

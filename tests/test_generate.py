@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from emovec.config import PACKAGE_DIR, ModelConfig
+from emovec.config import ModelConfig
+from emovec.paths import PACKAGE_DIR
 from emovec.corpora.stimuli import read_templates
 from emovec.emotions import JEONG_20, NEUTRAL
 from emovec.errors import EmovecInputError

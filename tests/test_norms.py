@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from emovec.config import PACKAGE_DIR
+from emovec.paths import PACKAGE_DIR
 from emovec.corpora.norms import (
     NORM_SOURCES,
     RESOLVED_COLUMNS,
@@ -156,7 +156,7 @@ def test_fallback_lacking_the_word_names_both_sources(upstream_root: Path, tmp_p
 
 
 def test_nrc_emotion_experiment_keeps_estimates_visible(upstream_root: Path, tmp_path: Path) -> None:
-    from emovec.corpora.stories import read_emotion_list
+    from emovec.emotions import read_emotion_list
 
     data = materialised(upstream_root, tmp_path, NRC_EXPERIMENT, EMOTIONS_TXT)
     emotions = read_emotion_list(data / EMOTIONS_TXT)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from emovec.config import REPO_ROOT, compose_cell
+from emovec.cells import compose_cell
+from emovec.paths import REPO_ROOT
 from emovec.errors import EmovecInputError
 
 pytestmark = pytest.mark.slow

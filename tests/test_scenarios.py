@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emovec.config import PACKAGE_DIR
+from emovec.paths import PACKAGE_DIR
 from emovec.corpora.scenarios import Scenario, induction_prompt, load_scenarios
 from emovec.emotions import JEONG_20
 from emovec.errors import EmovecInputError

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from emovec.config import PACKAGE_DIR, ClassifierConfig
+from emovec.config import ClassifierConfig
+from emovec.paths import PACKAGE_DIR
 from emovec.emotions import JEONG_20
 from emovec.errors import EmovecInputError
 from emovec.steering.classifiers import (CLASSIFIER_INFO, CLASSIFIERS, EKMAN7, NRC_LABELS, VADER_LABELS,

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from emovec.config import PACKAGE_DIR, compose_cell, to_yaml
+from emovec.cells import compose_cell
+from emovec.config import to_yaml
+from emovec.paths import PACKAGE_DIR
 from emovec.corpora.stimuli import (
     PASSAGE_READERS,
     TEMPLATE_READERS,

@@ -15,10 +15,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
 from emovec.errors import EmovecInputError
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CONF_DIR = REPO_ROOT / "conf"
-PACKAGE_DIR = Path(__file__).resolve().parent
+from emovec.paths import converted_weights_dir
 
 DTYPES = ("float32", "bfloat16", "float16")
 VARIANTS = ("base", "instruct")
@@ -28,15 +25,8 @@ STORY_SPLITS = ("markers", "markers_lenient", "whole")
 ON_UNPARSED = ("error", "record")
 ON_MISSING_NORMS = ("error", "fallback", "exclude")
 WEIGHTINGS = ("story", "token")
-POOLINGS = ("last_token", "mid_generation", "mean_from_offset")
 PROMPT_FORMATS = ("auto", "chat", "plain")
 ATTN_IMPLEMENTATIONS = ("eager", "sdpa")
-WEIGHTS_DIR = "build/weights"  # model@<m> writes converted packaged weights to WEIGHTS_DIR/<m>
-
-
-def converted_weights_dir(model_name: str) -> str:
-    """Where the model@ stage writes a model's weights converted from a package (repo-relative)."""
-    return f"{WEIGHTS_DIR}/{model_name}"
 
 
 @dataclass
@@ -322,8 +312,12 @@ def _check_choice(value: Any, allowed: tuple[str, ...], key: str, where: str) ->
         raise EmovecInputError(f"{where}: {key}={value!r} is not one of {list(allowed)}")
 
 
-def validate_cell(raw: DictConfig | dict, where: str = "config") -> CellConfig:
-    """Merge a composed config into the schema; unknown keys and bad values raise, naming them."""
+def check_cell_schema(raw: DictConfig | dict, where: str = "config") -> CellConfig:
+    """Merge a composed config into the schema; unknown keys and bad values raise, naming them.
+
+    Only what the schema itself knows is checked here: a value that names a registry entry (a
+    pooling, a baseline, norms, a classifier, ...) is checked by :func:`emovec.cells.validate_cell`,
+    which imports the registries (this module imports none of them, so it stays a leaf)."""
     try:
         merged = OmegaConf.merge(OmegaConf.structured(CellConfig), raw)
     except (ConfigKeyError, ValidationError) as exc:
@@ -338,9 +332,6 @@ def validate_cell(raw: DictConfig | dict, where: str = "config") -> CellConfig:
     _check_choice(m.dtype, DTYPES, "model.dtype", where)
     _check_choice(m.attn_implementation, ATTN_IMPLEMENTATIONS, "model.attn_implementation", where)
     if m.weights is not None:
-        from emovec.models.weights import check_weights_config
-
-        check_weights_config(m.weights, f"{where}: model {m.name!r}")
         if m.local_dir and m.local_dir != converted_weights_dir(m.name):
             raise EmovecInputError(f"{where}: model {m.name!r} sets both weights (a {m.weights.source} source) and "
                                    f"local_dir={m.local_dir!r}; the model@ stage writes the weights to "
@@ -348,7 +339,6 @@ def validate_cell(raw: DictConfig | dict, where: str = "config") -> CellConfig:
         # The one loading path reads the safetensors directory the model@ stage writes.
         m.local_dir = converted_weights_dir(m.name)
     _check_choice(c.kind, CORPUS_KINDS, "corpus.kind", where)
-    _check_choice(c.pooling, POOLINGS, "corpus.pooling", where)
     _check_choice(c.prompt_format, PROMPT_FORMATS, "corpus.prompt_format", where)
     _check_choice(cell.extraction.cache_dtype, DTYPES, "extraction.cache_dtype", where)
     if c.kind != "generation" and c.pooling == "mid_generation":
@@ -364,13 +354,6 @@ def validate_cell(raw: DictConfig | dict, where: str = "config") -> CellConfig:
     if v.norms_fallback and v.on_missing != "fallback":
         raise EmovecInputError(f"{where}: valence.norms_fallback={v.norms_fallback!r} is only used with "
                                f"valence.on_missing=fallback (got {v.on_missing!r})")
-    from emovec.corpora.norms import NORM_SOURCES
-    from emovec.geometry.orientation import ORIENTATIONS
-
-    for key, name in (("valence.norms", v.norms), ("valence.norms_fallback", v.norms_fallback)):
-        if name is not None:
-            _check_choice(name, tuple(sorted(NORM_SOURCES)), key, where)
-    _check_choice(v.orientation, tuple(sorted(ORIENTATIONS)), "valence.orientation", where)
     if v.n_boot < 1 or v.n_perm < 1 or not 0 < v.ci_level < 1:
         raise EmovecInputError(f"{where}: valence.n_boot and valence.n_perm must be >= 1 and "
                                f"valence.ci_level in (0, 1); got {v.n_boot}, {v.n_perm}, {v.ci_level}")
@@ -384,9 +367,6 @@ def validate_cell(raw: DictConfig | dict, where: str = "config") -> CellConfig:
             f"corpus {c.name!r} asks for chat-template generation (corpus.prompt_format=chat); "
             "use corpus.prompt_format=plain or auto")
     resolve_layer(cell.vectors.layer, m.n_layers, where)
-    from emovec.emotions import check_emotion_set_name
-
-    check_emotion_set_name(c.emotion_set)
     return cell
 
 
@@ -412,28 +392,14 @@ SCENARIO_SOURCES = ("project", "upstream")
 def _validate_steering(st: SteeringConfig, n_layers: int, where: str) -> None:
     """Steering choices that can be checked without loading anything (the stage checks the rest,
     e.g. emotions against the vectors and the scenario file, before generating)."""
-    from emovec.corpora.scenarios import SCENARIO_READERS
-
     _check_choice(st.scenario_source, SCENARIO_SOURCES, "steering.scenario_source", where)
-    _check_choice(st.scenario_format, tuple(sorted(SCENARIO_READERS)), "steering.scenario_format", where)
     _check_choice(st.norm_reference, ("dataset_mean_norm", "prompt_mean_norm"), "steering.norm_reference", where)
     _check_choice(st.prompt_format, STEERING_PROMPT_FORMATS, "steering.prompt_format", where)
-    from emovec.steering.classifiers import CLASSIFIERS
-
     if not st.classifiers:
         raise EmovecInputError(f"{where}: steering.classifiers must list at least one classifier")
     names = [c.name for c in st.classifiers]
-    for i, name in enumerate(names):
-        _check_choice(name, tuple(sorted(CLASSIFIERS)), f"steering.classifiers[{i}].name", where)
     if len(set(names)) != len(names):
         raise EmovecInputError(f"{where}: steering.classifiers names a classifier twice: {names}")
-    from emovec.steering.classifiers import check_classifier_config
-
-    for i, c in enumerate(st.classifiers):
-        try:
-            check_classifier_config(c)  # its label map names only its labels (no model is loaded)
-        except EmovecInputError as exc:
-            raise EmovecInputError(f"{where}: steering.classifiers[{i}] ({c.name}): {exc}") from None
     if not st.strengths or any(not s > 0 for s in st.strengths) or len(set(st.strengths)) != len(st.strengths):
         raise EmovecInputError(f"{where}: steering.strengths must be distinct positive magnitudes (a scenario's "
                                f"sign says toward/away), got {list(st.strengths)}")
@@ -479,28 +445,6 @@ def resolve_layer(layer: Any, n_layers: int, where: str = "config") -> int:
             f"{where}: vectors.layer={layer} is out of range for a model with {n_layers} layers "
             f"(valid: 0..{n_layers - 1})")
     return layer
-
-
-def compose_cell(model: str, corpus: str, experiment: str, overrides: list[str] | None = None,
-                 conf_dir: Path = CONF_DIR) -> CellConfig:
-    """Compose ``conf/`` for one cell with Hydra and validate it against the schema."""
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException, MissingConfigException
-
-    where = f"cell model={model} corpus={corpus} experiment={experiment}"
-    for group, name in (("model", model), ("corpus", corpus), ("experiment", experiment)):
-        if not (conf_dir / group / f"{name}.yaml").is_file():
-            known = sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
-            raise EmovecInputError(f"unknown {group} {name!r} (no {conf_dir / group / name}.yaml); "
-                                   f"known: {known}")
-    all_overrides = [f"model={model}", f"corpus={corpus}", f"experiment={experiment}",
-                     *(overrides or [])]
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
-            raw = compose(config_name="config", overrides=all_overrides)
-    except (HydraException, MissingConfigException, ConfigKeyError) as exc:
-        raise EmovecInputError(f"{where}: {exc}") from None
-    return validate_cell(raw, where)
 
 
 def to_yaml(obj: Any) -> str:

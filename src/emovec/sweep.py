@@ -28,7 +28,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from emovec.config import CONF_DIR, validate_cell
+from emovec.cells import validate_cell
+from emovec.paths import CONF_DIR
 from emovec.errors import EmovecInputError
 from emovec.io import write_json_atomic, write_text_atomic
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     # compose does) stays light.
     import pandas as pd
 
-from emovec.config import PACKAGE_DIR
+from emovec.paths import PACKAGE_DIR
 from emovec.errors import EmovecInputError
 
 # ------------------------------------------------------------------------------ the common scale

@@ -34,8 +34,6 @@ PROMPT_PLACEHOLDERS = ("{n_stories}", "{topic}", "{emotion}")
 
 # Anthropic's list has multi-word entries ("worn out", "on edge", "at ease") and hyphenated ones
 # ("grief-stricken"), so an emotion is lowercase letter runs joined by single spaces or hyphens.
-_EMOTION_WORD = re.compile(r"[a-z]+(?:[ -][a-z]+)*")
-
 Row = dict[str, Any]
 
 # ------------------------------------------------------------------------------ markers
@@ -198,29 +196,6 @@ def read_neutral_texts(path: str | Path) -> list[Row]:
         raise EmovecInputError(f"{path}: no neutral texts (every line is empty)")
     return [{"id": f"neutral-{i:03d}", "emotion": NEUTRAL, "role": "neutral", "text": text, "_row": lineno}
             for i, (lineno, text) in enumerate(lines)]
-
-
-def read_emotion_list(path: str | Path) -> tuple[str, ...]:
-    """One emotion per line (Anthropic's 171 in ``prompts/emotions.txt``), in file order.
-
-    Lines are stripped and blank ones skipped. Each emotion must be lowercase letters, with single
-    spaces or hyphens between words ("worn out", "grief-stricken"); a duplicate is an error
-    naming both lines.
-    """
-    path = Path(path)
-    seen: dict[str, int] = {}
-    for lineno, word in _nonempty_lines(path):
-        if not _EMOTION_WORD.fullmatch(word):
-            why = "is not lowercase" if word != word.lower() else \
-                "must be lowercase letters with single spaces or hyphens between words"
-            raise EmovecInputError(f"{path}: line {lineno}: emotion {word!r} {why}")
-        if word in seen:
-            raise EmovecInputError(f"{path}: line {lineno}: duplicate emotion {word!r} "
-                                   f"(first at line {seen[word]})")
-        seen[word] = lineno
-    if not seen:
-        raise EmovecInputError(f"{path}: no emotions (every line is empty)")
-    return tuple(seen)
 
 
 def load_topics(path: str | Path) -> list[str]:

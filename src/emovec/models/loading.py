@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emovec.config import ATTN_IMPLEMENTATIONS, REPO_ROOT, ModelConfig
+from emovec.config import ATTN_IMPLEMENTATIONS, ModelConfig
+from emovec.paths import REPO_ROOT
 from emovec.errors import EmovecInputError
 
 TORCH_DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}

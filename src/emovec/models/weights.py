@@ -19,12 +19,10 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import Callable, Protocol
 
+from emovec.config import WeightsConfig
 from emovec.errors import EmovecInputError
-
-if TYPE_CHECKING:  # emovec.config imports this module while it validates a config
-    from emovec.config import WeightsConfig
 
 READ_BYTES = 1 << 20  # 1 MiB per read when hashing or concatenating: flat memory for any file size
 _SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -16,7 +16,9 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from emovec.config import CONF_DIR, CellConfig, ModelConfig, compose_cell, effective_mean_offset, resolve_layer, to_yaml
+from emovec.cells import compose_cell
+from emovec.config import CellConfig, ModelConfig, effective_mean_offset, resolve_layer, to_yaml
+from emovec.paths import CONF_DIR
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path
 from emovec.stages.common import cell_name, stage_entry

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
-from emovec.config import PACKAGE_DIR, REPO_ROOT, ModelConfig, SteeringConfig, VectorsConfig, as_dataclass, resolve_layer
+from emovec.config import ModelConfig, SteeringConfig, VectorsConfig, as_dataclass, resolve_layer
+from emovec.paths import PACKAGE_DIR, REPO_ROOT
 from emovec.corpora.scenarios import Scenario, load_scenarios
 from emovec.emotions import emotion_set
 from emovec.errors import EmovecInputError

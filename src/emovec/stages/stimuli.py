@@ -13,7 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from emovec.config import as_dataclass, PACKAGE_DIR, REPO_ROOT, CorpusConfig, ModelConfig
+from emovec.config import as_dataclass, CorpusConfig, ModelConfig
+from emovec.paths import PACKAGE_DIR, REPO_ROOT
 from emovec.corpora.stimuli import read_anisotropy, read_passages, read_templates, validate_rows
 from emovec.emotions import emotion_set
 from emovec.errors import EmovecInputError

@@ -16,7 +16,8 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from emovec.config import PACKAGE_DIR, REPO_ROOT, CorpusConfig, ModelConfig, as_dataclass
+from emovec.config import CorpusConfig, ModelConfig, as_dataclass
+from emovec.paths import PACKAGE_DIR, REPO_ROOT
 from emovec.corpora.stimuli import read_templates, validate_rows
 from emovec.corpora.stories import (STORY_READERS, load_topics, read_neutral_texts, stories_from_responses, strip_preamble,
                                     story_requests)

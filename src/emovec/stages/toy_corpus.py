@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from emovec.config import PACKAGE_DIR, ToyConfig, load_yaml_dataclass, read_selected_flag
+from emovec.config import ToyConfig, load_yaml_dataclass, read_selected_flag
+from emovec.paths import PACKAGE_DIR
 from emovec.corpora.stimuli import read_templates
 from emovec.io import atomic_path
 from emovec.stages.common import stage_entry, write_not_selected

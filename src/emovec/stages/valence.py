@@ -24,7 +24,8 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from emovec.activations.cache import read_cache
-from emovec.config import REPO_ROOT, ValenceConfig, VectorsConfig, as_dataclass
+from emovec.config import ValenceConfig, VectorsConfig, as_dataclass
+from emovec.paths import REPO_ROOT
 from emovec.corpora.norms import resolve_norms
 from emovec.emotions import NEUTRAL, emotion_set
 from emovec.errors import EmovecInputError

@@ -55,7 +55,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from emovec.config import PACKAGE_DIR, REPO_ROOT, ClassifierConfig
+from emovec.config import ClassifierConfig
+from emovec.paths import PACKAGE_DIR, REPO_ROOT
 from emovec.errors import EmovecInputError
 
 # The output columns of j-hartmann (its labels, alphabetical); also toy_lexicon's.
