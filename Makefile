@@ -1,5 +1,6 @@
 # Entry points. Each target installs what it needs on first use (into .venv).
 #   make replicate   the main job: data/ + the DVC pipeline on the selection in conf/selection.yaml
+#   make repro       dvc repro in the project's environment; ARGS are passed on (make repro ARGS="-s paper")
 #   make verify      after replicate: outputs match dvc.lock, tables regenerate byte-identically,
 #                    and the claims table (paper/claims/) says which reported numbers replicate
 #   make paper       paper/build/main.pdf from paper/main.tex and every generated table and figure
@@ -15,7 +16,7 @@ export PYTHONPATH := $(CURDIR)/src
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install data replicate smoke verify paper tex bench test test-slow clean-build
+.PHONY: install data replicate repro status smoke verify paper tex bench test test-slow clean-build
 
 install: $(STAMP)
 
@@ -43,6 +44,16 @@ replicate: data
 	dvc repro
 	@echo "tables: paper/tables/  figures: paper/figures/"
 	@ls paper/tables paper/figures
+
+# After a config edit: re-run exactly what the edit touches. The stage commands run `python`, so
+# they need this environment's interpreter first on PATH (exported above); `dvc` from a plain
+# shell works the same after `source .venv/bin/activate`.
+ARGS ?=
+repro: install
+	dvc repro $(ARGS)
+
+status: install
+	dvc status $(ARGS)
 
 # The toy smoke run: the whole pipeline on conf/selections/toy.yaml (two small models the pipeline
 # trains itself, no real weights, no upstream data) in a scratch copy of the working tree, so the

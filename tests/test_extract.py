@@ -236,7 +236,7 @@ def _cell_cache(tmp_path: Path) -> Path:
 
 
 def test_cell_activations_raises_naming_nan_stimuli(tmp_path):
-    from emovec.stages.vectors import cell_activations
+    from emovec.activations.cache import cell_activations
 
     cache = _cell_cache(tmp_path)
     with pytest.raises(EmovecInputError, match="mean_from_offset") as err:
@@ -246,7 +246,7 @@ def test_cell_activations_raises_naming_nan_stimuli(tmp_path):
 
 
 def test_cell_activations_selects_rows_and_anisotropy(tmp_path):
-    from emovec.stages.vectors import cell_activations
+    from emovec.activations.cache import cell_activations
 
     cache = _cell_cache(tmp_path)
     pooled, _ = read_cache(cache)

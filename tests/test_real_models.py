@@ -38,7 +38,7 @@ FACTS = {
 
 def _converted(name: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
     from emovec.models.weights import locate_weight_files, materialise_weights
-    from emovec.stages.model_card import reusable_conversion
+    from emovec.models.card import reusable_conversion
 
     cell = compose_cell(name, "jeong-comprehension", "separation")
     spec = cell.model

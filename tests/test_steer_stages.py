@@ -16,7 +16,8 @@ from emovec.activations.cache import write_cache
 from emovec.config import ClassifierConfig, DecodingConfig, ModelConfig, SteeringConfig, VectorsConfig
 from emovec.emotions import JEONG_20, NEUTRAL
 from emovec.errors import EmovecInputError
-from emovec.stages import steer, steer_classify
+from emovec.stages import steer_classify
+from emovec.steering import study as steer
 
 N_LAYERS, D = 3, 32
 

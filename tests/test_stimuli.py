@@ -29,6 +29,7 @@ from emovec.emotions import JEONG_20, NEUTRAL
 from emovec.errors import EmovecInputError
 from emovec.io import read_jsonl
 from emovec.stages import stimuli as stimuli_stage
+from emovec import stimulus_corpus
 from emovec.stages.compose import slices
 
 PROJECT_CSV = PACKAGE_DIR / "stimuli" / "comprehension_passages.csv"
@@ -245,7 +246,7 @@ def test_stage_refuses_bad_csv_and_writes_nothing(tmp_path: Path, capsys):
 def test_stage_missing_upstream_file_writes_nothing(tmp_path: Path, monkeypatch, capsys):
     repo = tmp_path / "repo"
     repo.mkdir()
-    monkeypatch.setattr(stimuli_stage, "REPO_ROOT", repo)
+    monkeypatch.setattr(stimulus_corpus, "REPO_ROOT", repo)
     rc, out, summary = _run_stage(_stage_config(tmp_path, "toy-base", "jeong-comprehension"), tmp_path)
     assert rc == 2
     assert not out.exists() and not summary.exists()
@@ -257,7 +258,7 @@ def test_stage_reads_jeong_passages_from_data(tmp_path: Path, monkeypatch, upstr
     repo = tmp_path / "repo"
     (repo / "data" / JEONG_REL).parent.mkdir(parents=True)
     shutil.copy(upstream_root / JEONG_REL, repo / "data" / JEONG_REL)
-    monkeypatch.setattr(stimuli_stage, "REPO_ROOT", repo)
+    monkeypatch.setattr(stimulus_corpus, "REPO_ROOT", repo)
     rc, out, summary = _run_stage(_stage_config(tmp_path, "toy-instruct", "jeong-comprehension"), tmp_path)
     assert rc == 0
     rows = read_jsonl(out)
@@ -272,7 +273,7 @@ def test_stage_refuses_upstream_file_not_matching_the_manifest(tmp_path: Path, m
     target = repo / "data" / JEONG_REL
     target.parent.mkdir(parents=True)
     target.write_bytes((upstream_root / JEONG_REL).read_bytes() + b"extra,1,edited locally\n")
-    monkeypatch.setattr(stimuli_stage, "REPO_ROOT", repo)
+    monkeypatch.setattr(stimulus_corpus, "REPO_ROOT", repo)
     rc, out, summary = _run_stage(_stage_config(tmp_path, "toy-base", "jeong-comprehension"), tmp_path)
     assert rc == 2
     assert not out.exists() and not summary.exists()

@@ -15,11 +15,11 @@ import re
 import pytest
 
 from emovec.corpora.stimuli import validate_rows
+from emovec.emotions import read_emotion_list
 from emovec.corpora.stories import (
     STORY_READERS,
     fill_prompt,
     load_topics,
-    read_emotion_list,
     read_neutral_texts,
     read_stories,
     split_story_markers,

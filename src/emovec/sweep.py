@@ -36,19 +36,16 @@ from emovec.io import write_json_atomic, write_text_atomic
 __all__ = ["run_cell"]
 
 
-def _call(stage: Any, argv: list[str]) -> None:
-    """Run a stage's CLI entry in-process; a refusal (exit 2) becomes an error naming the stage."""
-    code = stage.main(argv)
-    if code != 0:
-        raise EmovecInputError(f"stage {stage.__name__} refused its inputs (exit {code}); see the message above")
-
-
 def run_cell(cfg: DictConfig, out: Path) -> dict[str, Any]:
     """Compose and run one cell into ``out``; return its result record."""
+    from emovec.activations.extract import run_extraction
     from emovec.config import to_yaml
-    from emovec.stages import extract, model_card, separation, stimuli, vectors
+    from emovec.geometry.separation_study import run_separation
+    from emovec.models.card import write_model_card
     from emovec.stages.common import cell_name
     from emovec.stages.compose import slices
+    from emovec.stimulus_corpus import run_stimuli
+    from emovec.vectors import run_vectors
 
     cell = validate_cell(cfg, "sweep job")
     if cell.corpus.kind == "stories":
@@ -59,18 +56,13 @@ def run_cell(cfg: DictConfig, out: Path) -> dict[str, Any]:
     for stage_name, content in slices(cell).items():
         write_text_atomic(cfg_dir / f"{stage_name}.yaml", to_yaml(content))
     write_text_atomic(cfg_dir / "model.yaml", to_yaml(cell.model))
-    _call(model_card, ["--model-config", str(cfg_dir / "model.yaml"), "--out", str(out / "model.json"),
-                       "--weights-out", str(out / "weights")])
-    _call(stimuli, ["--config", str(cfg_dir / "stimuli.yaml"), "--out", str(out / "stimuli.jsonl"),
-                    "--summary", str(out / "stimuli.summary.json")])
-    _call(extract, ["--config", str(cfg_dir / "extract.yaml"), "--stimuli", str(out / "stimuli.jsonl"),
-                    "--model-card", str(out / "model.json"), "--out", str(out / "activations"),
-                    "--partial-root", str(out / "partial")])
-    _call(vectors, ["--config", str(cfg_dir / "vectors.yaml"), "--activations", str(out / "activations"),
-                    "--out", str(out / "vectors.npz")])
-    _call(separation, ["--config", str(cfg_dir / "separation.yaml"), "--activations", str(out / "activations"),
-                       "--out", str(out / "separation.csv"),
-                       "--resampling-out", str(out / "separation.resampling.json")])
+    write_model_card(cell.model, out / "model.json", out / "weights")
+    run_stimuli(cfg_dir / "stimuli.yaml", out / "stimuli.jsonl", out / "stimuli.summary.json")
+    run_extraction(cfg_dir / "extract.yaml", out / "stimuli.jsonl", out / "model.json", out / "activations",
+                   partial_root=out / "partial")
+    run_vectors(cfg_dir / "vectors.yaml", out / "activations", out / "vectors.npz")
+    run_separation(cfg_dir / "separation.yaml", out / "activations", out / "separation.csv",
+                   out / "separation.resampling.json")
     resampling = json.loads((out / "separation.resampling.json").read_text())
     result = {"cell": name, "model": cell.model.name, "corpus": cell.corpus.name, "layer": resampling["layer"],
               "mean_cosine": resampling["mean_cosine"], "n_per_emotion": resampling["n_per_emotion"]}

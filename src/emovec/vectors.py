@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
@@ -359,3 +360,36 @@ def compute_emotion_vectors(
         removed_k=removed_k,
         n_neutral=int(neutral_acts.shape[0]),
     )
+
+
+def run_vectors(config: str | Path, activations: str | Path, out: str | Path) -> EmotionVectors:
+    """The vectors stage: one cell's emotion vectors at every layer, written to ``out`` (.npz).
+
+    ``config`` is the cell's vectors slice (build/config/cells/<cell>/vectors.yaml: ``vectors``,
+    ``emotion_set``, ``pooling``); ``activations`` its activation cache. The .npz holds
+    ``vectors`` [n_emotions, n_layers, d_model] float32, ``emotions``, ``removed_k`` and ``info``."""
+    import io
+    import json
+
+    from omegaconf import OmegaConf
+
+    from emovec.activations.cache import cell_activations
+    from emovec.config import VectorsConfig, as_dataclass
+    from emovec.emotions import emotion_set
+    from emovec.io import atomic_path
+
+    raw = OmegaConf.load(config)
+    vc: VectorsConfig = as_dataclass(raw.vectors, VectorsConfig, str(config))
+    emotions = emotion_set(raw.emotion_set)
+    acts, labels, _, meta = cell_activations(activations, raw.pooling)
+    ev = compute_emotion_vectors(acts, labels, emotions, vc.baseline, vc.normalise, vc.variance_threshold)
+    info = {"baseline": ev.baseline, "normalised": ev.normalised, "pooling": raw.pooling,
+            "n_per_emotion": ev.n_per_emotion, "n_neutral": ev.n_neutral, "axes": meta["axes"]}
+    buf = io.BytesIO()
+    np.savez(buf, vectors=ev.vectors.astype(np.float32), emotions=np.array(ev.emotions),
+             removed_k=ev.removed_k if ev.removed_k is not None else np.array([], dtype=int),
+             info=np.array(json.dumps(info, sort_keys=True)))
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(buf.getvalue())
+    print(f"vectors {Path(out).stem}: {len(emotions)} emotions x {ev.vectors.shape[1]} layers ({vc.baseline})")
+    return ev

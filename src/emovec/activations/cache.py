@@ -53,3 +53,25 @@ def read_cache(cache_dir: str | Path) -> tuple[dict[str, np.ndarray], dict[str, 
         arrays = {k: v.float().numpy() for k, v in load_torch(str(cache_dir / CACHE_FILE)).items()}
     meta = json.loads((cache_dir / META_FILE).read_text(encoding="utf-8"))
     return arrays, meta
+
+
+def cell_activations(cache_dir: str | Path, pooling: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[str, Any]]:
+    """(emotion+neutral acts [n, L, d], their labels, anisotropy acts or None, meta) for a pooling.
+
+    The anisotropy sentences have no generated part, so under mid_generation they are pooled at
+    their last token (recorded in the outputs)."""
+    pooled, meta = read_cache(cache_dir)
+    if pooling not in pooled:
+        raise EmovecInputError(f"{cache_dir}: pooling {pooling!r} not in the cache (has {sorted(pooled)})")
+    roles = np.array(meta["roles"])
+    acts = pooled[pooling]
+    main_rows = roles != "anisotropy"
+    sel = acts[main_rows]
+    bad = [meta["ids"][i] for i in np.flatnonzero(main_rows) if np.isnan(acts[i]).any()]
+    if bad:
+        raise EmovecInputError(f"{cache_dir}: pooling {pooling!r} selects no token for stimuli {bad[:5]} "
+                               f"({len(bad)} in all), e.g. texts shorter than extraction.mean_offset")
+    aniso_pool = "last_token" if pooling == "mid_generation" else pooling
+    aniso = pooled[aniso_pool][roles == "anisotropy"]
+    aniso = aniso if len(aniso) >= 2 and not np.isnan(aniso).any() else None
+    return sel, np.array(meta["emotions"])[main_rows], aniso, meta

@@ -204,3 +204,61 @@ def extract_pooled(bridge: Any, n_layers: int, stimuli: Sequence[TokenisedStimul
 
 def clear_resume_dir(resume_dir: str | Path) -> None:
     shutil.rmtree(resume_dir, ignore_errors=True)
+
+
+def poolings_for(kind: str) -> list[str]:
+    """Every registered policy that applies: mid_generation needs a generated part."""
+    from emovec.activations.pooling import POOLINGS
+
+    return sorted(p for p in POOLINGS if kind == "generation" or p != "mid_generation")
+
+
+def run_extraction(config: str | Path, stimuli: str | Path, model_card: str | Path, out: str | Path,
+                   partial_root: str | Path = "build/partial/extract") -> None:
+    """The extract stage: one cell's activation cache (every layer, every pooling policy that
+    applies, one pass per batch), written to ``out`` (see :mod:`emovec.activations.cache`).
+
+    ``config`` is the cell's extract slice (``model``, ``extraction``, ``corpus_kind``);
+    ``stimuli`` the cell's stimulus JSONL; ``model_card`` the model@ stage's card. Finished
+    batches are kept under ``partial_root`` (outside DVC's outputs, which DVC deletes before a stage
+    runs), so an interrupted extraction resumes where it stopped; the partial directory is named
+    by a hash of everything the result depends on and is removed once the cache is written."""
+    import hashlib
+
+    from omegaconf import OmegaConf
+
+    from emovec.activations.cache import write_cache
+    from emovec.config import ExtractionConfig, ModelConfig, as_dataclass
+    from emovec.io import read_jsonl
+    from emovec.models.loading import load_model
+    from emovec.progress import progress_enabled
+
+    def sha(path: str | Path) -> str:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+    raw = OmegaConf.load(config)
+    spec: ModelConfig = as_dataclass(raw.model, ModelConfig, str(config))
+    ext: ExtractionConfig = as_dataclass(raw.extraction, ExtractionConfig, str(config))
+    rows = read_jsonl(stimuli)
+    poolings = poolings_for(raw.corpus_kind)
+    loaded = load_model(spec)
+    tokenised = tokenise_stimuli(loaded.tokenizer, rows, ext.max_length)
+    key = hashlib.sha256("|".join([sha(config), sha(stimuli), sha(model_card),
+                                   ",".join(poolings)]).encode()).hexdigest()[:16]
+    resume_dir = Path(partial_root) / f"{Path(out).name}-{key}"
+    pooled = extract_pooled(loaded.bridge, loaded.n_layers, tokenised, poolings, batch_size=ext.batch_size,
+                            mean_offset=ext.mean_offset, pad_id=loaded.tokenizer.pad_token_id,
+                            resume_dir=resume_dir, progress=progress_enabled())
+    meta = {
+        "ids": [r["id"] for r in rows], "emotions": [r["emotion"] for r in rows], "roles": [r["role"] for r in rows],
+        "n_tokens": [len(s.ids) for s in tokenised], "gen_start": [s.gen_start for s in tokenised],
+        "n_empty_pooling": {p: int(np.isnan(a[:, 0, 0]).sum()) for p, a in pooled.items()},
+        "axes": {"model": spec.name, "source": spec.local_dir or spec.hf_id, "revision": spec.revision,
+                 "dtype": spec.dtype, "cache_dtype": ext.cache_dtype, "poolings": poolings,
+                 "mean_offset": ext.mean_offset, "batch_size": ext.batch_size, "layers": LAYER_DEFINITION,
+                 "n_layers": loaded.n_layers, "d_model": loaded.d_model},
+        "model_card": json.loads(Path(model_card).read_text()),
+    }
+    write_cache(out, pooled, meta, ext.cache_dtype)
+    clear_resume_dir(resume_dir)
+    print(f"activations {Path(out).name}: {len(rows)} stimuli x {loaded.n_layers} layers x {loaded.d_model}")

@@ -516,6 +516,17 @@ def verify(
 # --------------------------------------------------------------------------------- CLI
 
 
+def verify_upstream_file(path: Path, expected_sha256: str) -> None:
+    """An upstream input must be exactly the pinned file (conf/data/upstream.yaml)."""
+    if not path.is_file():
+        raise EmovecInputError(f"upstream stimulus file {path} is missing: run `make data` "
+                               "(with UPSTREAM_ROOT set, a DVC remote, or network) to materialise data/")
+    actual = sha256_file(path)
+    if actual != expected_sha256:
+        raise EmovecInputError(f"{path}: sha256 {actual} does not match the manifest's {expected_sha256}")
+
+
+
 def main(argv: list[str] | None = None, *, env: Mapping[str, str] | None = None) -> int:
     """CLI entry point; returns the exit status (0 ok, 1 verify found problems, 2 bad input).
 

@@ -68,6 +68,7 @@ from emovec.paper.tables import (
 )
 from emovec.paper.valence import _fmt_ratio, _pct, _setting
 from emovec.steering.classifiers import CLASSIFY_COLUMNS, classifier_info
+from emovec.steering.measures import MEASURE_COLUMNS
 
 __all__ = [
     "CLASSIFY_COLUMNS",
@@ -101,12 +102,7 @@ __all__ = [
 ]
 
 CONDITIONS: tuple[str, ...] = ("unsteered", "induction", "emotion", "random")
-MEASURES_COLUMNS: tuple[str, ...] = (
-    "id", "model", "scenario", "scenario_index", "emotion", "direction", "condition", "strength",
-    "magnitude", "is_protocol", "random_index", "sample", "n_prompt_tokens", "n_gen_tokens", "nll_sum",
-    "ppl", "distinct_1", "distinct_2", "longest_repeat", "n_script_chars", "n_foreign_chars",
-    "leak_share", "cjk_share", "leaked_tokens", "projection", "projection_text", "delta", "delta_text",
-)
+MEASURES_COLUMNS: tuple[str, ...] = MEASURE_COLUMNS  # written by the steer stage
 _MEASURES_INT: tuple[str, ...] = (
     "scenario_index", "direction", "sample", "n_prompt_tokens", "n_gen_tokens", "longest_repeat",
     "n_script_chars", "n_foreign_chars",

@@ -32,11 +32,6 @@ def stage_entry(fn: Callable[[list[str] | None], None]) -> Callable[[list[str] |
     return wrapper
 
 
-def progress_enabled() -> bool:
-    """Progress bars on by default; EMOVEC_PROGRESS=0 silences them (e.g. in tests)."""
-    return os.environ.get("EMOVEC_PROGRESS", "1") != "0"
-
-
 NOT_SELECTED = "NOT_SELECTED"
 
 

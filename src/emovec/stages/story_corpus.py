@@ -24,8 +24,9 @@ from emovec.corpora.stories import (STORY_READERS, load_topics, read_neutral_tex
 from emovec.emotions import NEUTRAL, emotion_set
 from emovec.errors import EmovecInputError
 from emovec.io import sha256_text, write_json_atomic, write_jsonl_atomic
-from emovec.stages.common import progress_enabled, stage_entry
-from emovec.stages.stimuli import verify_upstream_file
+from emovec.progress import progress_enabled
+from emovec.stages.common import stage_entry
+from emovec.corpora.manifest import verify_upstream_file
 
 
 def _file(rel: str) -> Path:

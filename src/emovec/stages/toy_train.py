@@ -12,7 +12,8 @@ from pathlib import Path
 from emovec.config import ModelConfig, ToyConfig, load_yaml_dataclass, read_selected_flag
 from emovec.errors import EmovecInputError
 from emovec.io import read_jsonl
-from emovec.stages.common import progress_enabled, stage_entry, write_not_selected
+from emovec.progress import progress_enabled
+from emovec.stages.common import stage_entry, write_not_selected
 
 
 @stage_entry

@@ -31,8 +31,9 @@ from emovec.emotions import NEUTRAL, emotion_set
 from emovec.errors import EmovecInputError
 from emovec.geometry.affect import affect_by_layer
 from emovec.io import atomic_path
-from emovec.stages.common import progress_enabled, stage_entry
-from emovec.stages.stimuli import verify_upstream_file
+from emovec.progress import progress_enabled
+from emovec.stages.common import stage_entry
+from emovec.corpora.manifest import verify_upstream_file
 from emovec.stats.cka import centred_gram
 from emovec.vectors import compute_emotion_vectors
 
