@@ -13,12 +13,22 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("EMOVEC_PROGRESS", "0")
+# Tests run tiny models: one thread avoids oversubscription on small CI machines and keeps CPU
+# results bit-reproducible regardless of core count. Set through the environment, read by torch
+# when a test first imports it, so tests that need only numpy never import torch (conftest
+# itself imports nothing heavy; tests/test_conftest.py checks).
+os.environ["OMP_NUM_THREADS"] = "1"
+os.environ["MKL_NUM_THREADS"] = "1"
 
-import torch  # noqa: E402
 
-# Tests run tiny models: one thread avoids oversubscription on small CI machines and keeps
-# CPU results bit-reproducible regardless of core count.
-torch.set_num_threads(1)
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> None:
+    """Belt and braces: if torch was imported before conftest set the variables, still one thread."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REFERENCE = REPO.parent / "shared" / "reference"

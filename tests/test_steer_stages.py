@@ -16,7 +16,8 @@ from emovec.activations.cache import write_cache
 from emovec.config import ClassifierConfig, DecodingConfig, ModelConfig, SteeringConfig, VectorsConfig
 from emovec.emotions import JEONG_20, NEUTRAL
 from emovec.errors import EmovecInputError
-from emovec.stages import steer_classify
+from emovec.stages import steer_classify as steer_classify_stage
+from emovec.steering import classify_study as steer_classify
 from emovec.steering import study as steer
 
 N_LAYERS, D = 3, 32
@@ -184,14 +185,14 @@ def test_classify_stage_main_reads_the_classifiers_list(steered: Path, tmp_path:
     cfg = tmp_path / "classify.yaml"
     cfg.write_text(OmegaConf.to_yaml({"model": "tiny", "classifiers": [asdict(VADER), asdict(NRC)]}))
     out = tmp_path / "c.csv"
-    assert steer_classify.main(["--config", str(cfg), "--steering", str(steered), "--out", str(out)]) in (0, None)
+    assert steer_classify_stage.main(["--config", str(cfg), "--steering", str(steered), "--out", str(out)]) == 0
     c = pd.read_csv(out)
     assert list(dict.fromkeys(c.classifier)) == ["vader", "nrc_lexicon"]
     assert "without a lexicon hit" in capsys.readouterr().out
     old = tmp_path / "old.yaml"
     old.write_text(OmegaConf.to_yaml({"model": "tiny", "classifier": asdict(VADER)}))
     out2 = tmp_path / "c2.csv"
-    assert steer_classify.main(["--config", str(old), "--steering", str(steered), "--out", str(out2)]) == 2
+    assert steer_classify_stage.main(["--config", str(old), "--steering", str(steered), "--out", str(out2)]) == 2
     assert not out2.exists() and "re-run the compose stage" in capsys.readouterr().err
 
 
@@ -212,7 +213,7 @@ def test_classify_stage_unmapped_emotion_writes_nothing(tmp_path: Path, monkeypa
         raise AssertionError("a classifier was built before every label map was checked")
 
     monkeypatch.setattr(classifiers, "build_classifier", no_build)
-    rc = steer_classify.main(["--config", str(cfg), "--steering", str(steering), "--out", str(out)])
+    rc = steer_classify_stage.main(["--config", str(cfg), "--steering", str(steering), "--out", str(out)])
     assert rc == 2 and not out.exists()
     with pytest.raises(EmovecInputError) as info:
         steer_classify.classify([{"id": "a", "emotion": "awestruck", "text": "x"}],

@@ -256,21 +256,6 @@ def test_neutral_texts(tmp_path: Path) -> None:
         read_neutral_texts(write(tmp_path / "n.txt", ""))
 
 
-def test_emotion_list(tmp_path: Path) -> None:
-    assert read_emotion_list(write(tmp_path / "e.txt", "happy\n\n worn out \ngrief-stricken")) == (
-        "happy", "worn out", "grief-stricken")
-    with pytest.raises(EmovecInputError, match=r"line 3: duplicate emotion 'happy' \(first at line 1\)"):
-        read_emotion_list(write(tmp_path / "e.txt", "happy\nsad\nhappy"))
-    with pytest.raises(EmovecInputError, match=r"line 2: emotion 'Sad' is not lowercase"):
-        read_emotion_list(write(tmp_path / "e.txt", "happy\nSad"))
-    with pytest.raises(EmovecInputError, match=r"line 1: emotion 'worn  out' must be lowercase letters"):
-        read_emotion_list(write(tmp_path / "e.txt", "worn  out"))
-    with pytest.raises(EmovecInputError, match=r"line 1: emotion 'happy,sad'"):
-        read_emotion_list(write(tmp_path / "e.txt", "happy,sad"))
-    with pytest.raises(EmovecInputError, match="no emotions"):
-        read_emotion_list(write(tmp_path / "e.txt", "\n"))
-
-
 def test_load_topics(tmp_path: Path) -> None:
     assert load_topics(write(tmp_path / "t.txt", " A walk \n\nA storm")) == ["A walk", "A storm"]
     with pytest.raises(EmovecInputError, match=r"line 3: duplicate topic 'A walk'"):

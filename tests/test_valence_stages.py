@@ -18,6 +18,7 @@ from emovec.emotions import JEONG_20, NEUTRAL
 from emovec.stages import cka as cka_stage
 from emovec.stages import story_corpus as story_stage
 from emovec.stages import valence as valence_stage
+from emovec.geometry import valence_study
 from emovec.stages.compose import compose_all
 from emovec.toy.corpus import TOY_AFFECT
 
@@ -190,7 +191,7 @@ def test_too_few_rated_emotions_stop_the_stage_with_nothing_written(config_dir: 
     data.mkdir(parents=True)
     (data / "emotion_valence_arousal_nrc.csv").write_text(
         "emotion,valence,arousal,source\nhappy,0.9,0.5,nrc_vad\nsad,-0.8,-0.3,nrc_vad\n")
-    monkeypatch.setattr(valence_stage, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(valence_study, "REPO_ROOT", tmp_path)
     _planted_cache(tmp_path / "acts", JEONG_20)
     cfg = _valence_slice(config_dir, tmp_path, norms="nrc_emotion_experiment", on_missing="exclude")
     out = tmp_path / "valence"

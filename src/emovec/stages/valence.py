@@ -1,76 +1,12 @@
-"""Stage: valence/arousal geometry of one (model, story corpus) cell at every layer.
-
-Contrast vectors (per-emotion mean of the mean-from-offset pooled stories, minus the mean across
-emotions, optionally with the top-k neutral PCs projected out) -> PCA across emotions per layer
--> PC1 vs valence and PC2 vs arousal, with bootstrap CIs, permutation p-values, BH-FDR over
-layers and a max-statistic p for the peak (``emovec.geometry.affect``). The norms come from the
-configured source, rescaled to [-1, 1]; the per-emotion record of what was used is written too.
-
-Outputs (one directory, written atomically): ``layers.csv`` (one row per layer), ``summary.json``
-(settings, counts and the peaks), ``scores.npz`` (PC scores per layer + ratings), ``norms.csv``
-(per emotion: value used, source, fallback) and ``grams.npz`` (centred Gram matrices of the
-contrast vectors per layer, [n_layers, n_emotions, n_emotions]: all that linear CKA needs).
-"""
+"""Stage: valence/arousal geometry of one (model, story corpus) cell at every layer
+(:func:`emovec.geometry.valence_study.run_valence`, whose module docstring says what is written)."""
 
 from __future__ import annotations
 
 import argparse
-import io
-import json
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-from omegaconf import OmegaConf
-
-from emovec.activations.cache import read_cache
-from emovec.config import ValenceConfig, VectorsConfig, as_dataclass
-from emovec.paths import REPO_ROOT
-from emovec.corpora.norms import resolve_norms
-from emovec.emotions import NEUTRAL, emotion_set
-from emovec.errors import EmovecInputError
-from emovec.geometry.affect import affect_by_layer
-from emovec.io import atomic_path
-from emovec.progress import progress_enabled
+from emovec.geometry.valence_study import run_valence
 from emovec.stages.common import stage_entry
-from emovec.corpora.manifest import verify_upstream_file
-from emovec.stats.cka import centred_gram
-from emovec.vectors import compute_emotion_vectors
-
-
-def usable_stories(cache_dir: str | Path, pooling: str, mean_offset: int,
-                   emotions: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
-    """(acts [n, L, d], labels [n], pooled-token counts [n], stories excluded per label).
-
-    A story with no token at rank >= mean_offset has nothing to average (NaN in the cache): it is
-    left out and counted, never silently averaged as zero."""
-    pooled, meta = read_cache(cache_dir)
-    if pooling not in pooled:
-        raise EmovecInputError(f"{cache_dir}: pooling {pooling!r} not in the cache (has {sorted(pooled)})")
-    acts = pooled[pooling]
-    labels = np.array(meta["emotions"])
-    n_pooled = np.maximum(np.array(meta["n_tokens"]) - mean_offset, 0)
-    ok = ~np.isnan(acts).any(axis=(1, 2))
-    excluded: dict[str, int] = {}
-    for lab in labels[~ok]:
-        excluded[str(lab)] = excluded.get(str(lab), 0) + 1
-    empty = [e for e in emotions if not (ok & (labels == e)).any()]
-    if empty:
-        raise EmovecInputError(f"{cache_dir}: no story of emotion(s) {empty[:5]} is longer than "
-                               f"mean_offset={mean_offset} tokens; lower the corpus's mean_offset")
-    return acts[ok], labels[ok], n_pooled[ok], excluded
-
-
-def centred_grams(vectors: np.ndarray) -> np.ndarray:
-    """Gram matrices of the contrast vectors [n_emotions, L, d], centred across emotions, per
-    layer: [L, n, n] float64 (what linear CKA needs; far smaller than the vectors)."""
-    return np.stack([centred_gram(vectors[:, layer, :]) for layer in range(vectors.shape[1])])
-
-
-def _npz_bytes(**arrays: Any) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
 
 
 @stage_entry
@@ -80,57 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--activations", required=True)
     ap.add_argument("--out", required=True, help="build/valence/<cell> (a directory)")
     args = ap.parse_args(argv)
-    raw = OmegaConf.load(args.config)
-    vc: VectorsConfig = as_dataclass(raw.vectors, VectorsConfig, args.config)
-    va: ValenceConfig = as_dataclass(raw.valence, ValenceConfig, args.config)
-    for rel, sha in (raw.norms_sha256 or {}).items():
-        verify_upstream_file(REPO_ROOT / rel, sha)
-    emotions = emotion_set(raw.emotion_set)
-
-    # 1. Norms first: a missing emotion is an error (or a recorded fallback/exclusion) before any work.
-    norms = resolve_norms(emotions, va.norms, fallback=va.norms_fallback, on_missing=va.on_missing,
-                          data_root=REPO_ROOT / "data")
-    kept = norms[norms["status"] != "excluded"]
-    kept_emotions = tuple(kept["emotion"])
-
-    # 2. Contrast vectors at every layer from the stories that have tokens past the offset.
-    acts, labels, n_pooled, excluded = usable_stories(args.activations, raw.pooling, int(raw.mean_offset), kept_emotions)
-    weights = n_pooled.astype(np.float64) if va.weighting == "token" else None
-    ev = compute_emotion_vectors(acts, labels, kept_emotions, vc.baseline, vc.normalise, vc.variance_threshold,
-                                 weights=weights)
-
-    # 3. PCA across emotions vs the norms, with the referee's statistics.
-    res = affect_by_layer(ev.vectors, kept_emotions, kept["valence"].to_numpy(float), kept["arousal"].to_numpy(float),
-                          n_boot=va.n_boot, n_perm=va.n_perm, seed=va.seed, orientation=va.orientation,
-                          anchors=tuple(va.anchors), ci_level=va.ci_level, progress=progress_enabled())
-    summary = {
-        "cell": raw.cell, "model": raw.model, "corpus": raw.corpus, "generator": raw.generator,
-        "norms": va.norms, "norms_fallback": va.norms_fallback, "on_missing": va.on_missing,
-        "emotion_set": raw.emotion_set, "n_emotions": len(kept_emotions), "n_layers": ev.n_layers,
-        "pooling": raw.pooling, "mean_offset": int(raw.mean_offset), "baseline": ev.baseline,
-        "weighting": va.weighting, "normalise": ev.normalised, "n_stories": ev.n_per_emotion,
-        "n_neutral": ev.n_neutral, "n_excluded_short": int(sum(excluded.values())),
-        "excluded_short_by_label": excluded,
-        "removed_k": ev.removed_k.tolist() if ev.removed_k is not None else None,
-        **res.to_summary(),
-    }
-    csv = io.StringIO()
-    res.layers.to_csv(csv, index=False, float_format="%.6g", lineterminator="\n")
-    norms_csv = io.StringIO()
-    norms.to_csv(norms_csv, index=False, float_format="%.6g", lineterminator="\n")
-    with atomic_path(args.out) as tmp:
-        tmp.mkdir()
-        (tmp / "layers.csv").write_text(csv.getvalue(), encoding="utf-8")
-        (tmp / "norms.csv").write_text(norms_csv.getvalue(), encoding="utf-8")
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        (tmp / "scores.npz").write_bytes(_npz_bytes(scores=res.scores, emotions=np.array(kept_emotions),
-                                                    valence=kept["valence"].to_numpy(float),
-                                                    arousal=kept["arousal"].to_numpy(float)))
-        (tmp / "grams.npz").write_bytes(_npz_bytes(grams=centred_grams(ev.vectors), emotions=np.array(kept_emotions)))
-    pv, pa = summary["peaks"]["valence"], summary["peaks"]["arousal"]
-    print(f"valence {raw.cell}: PC1-valence r={pv['r']:.3f} [{pv['r_ci_low']:.3f}, {pv['r_ci_high']:.3f}] at layer "
-          f"{pv['layer']} (p_max {pv['p_max']:.3g}); PC2-arousal r={pa['r']:.3f} at layer {pa['layer']} "
-          f"({len(kept_emotions)} emotions, {NEUTRAL}: {ev.n_neutral})")
+    run_valence(args.config, args.activations, args.out)
 
 
 if __name__ == "__main__":
