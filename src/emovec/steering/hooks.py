@@ -43,12 +43,14 @@ checked in transformers 5.23 (modeling code and TransformerLens' ``blocks`` mapp
   Gemma-4-E4B-it; multimodal): the text decoder's ``model.language_model.layers``, then
   ``model.layers`` (``TEXT_DECODER_OF_MULTIMODAL``; never the vision tower's layers).
 
-To add a family: one line ``"<model_type>": <paths>`` in :data:`BLOCK_LISTS` (usually the shared
-``DECODER_LAYERS``, or ``TEXT_DECODER_OF_MULTIMODAL`` for a multimodal wrapper), after checking
-``hf_model.config.model_type`` and where its ``*ForCausalLM``/``*ForConditionalGeneration`` keeps
-its layers; then add its tiny config to tests/test_architectures.py, which checks that the blocks
-found are the bridge's ``blocks`` and that additions are exact. An unknown model_type, or a known
-one whose paths do not exist on the loaded class, is an :class:`EmovecInputError`.
+A model_type not listed needs no code: its blocks are found by shape (:func:`find_blocks_by_shape`:
+the one ``ModuleList`` named ``layers``/``h``/``blocks`` whose length is the config's number of
+hidden layers, outside any vision or audio tower), so a new family is one model config file.
+Listing it in :data:`BLOCK_LISTS` (usually the shared ``DECODER_LAYERS``, or
+``TEXT_DECODER_OF_MULTIMODAL`` for a multimodal wrapper) pins the path, and its tiny config in
+tests/test_architectures.py checks that the blocks found are the bridge's ``blocks`` and that
+additions are exact. No block list found by shape (or more than one), or a listed model_type whose
+paths do not exist on the loaded class, is an :class:`EmovecInputError` naming what was found.
 
 Norm references
 ---------------
@@ -115,14 +117,47 @@ def _module_at(root: Any, path: str) -> Any:
     return obj
 
 
+_BLOCK_LIST_NAMES = ("layers", "h", "blocks")
+_NOT_THE_TEXT_DECODER = ("vision", "audio", "encoder", "image", "speech")
+
+
+def _n_hidden_layers(config: Any) -> int | None:
+    for cfg in (getattr(config, "text_config", None), config):
+        n = getattr(cfg, "num_hidden_layers", None) or getattr(cfg, "n_layer", None)
+        if isinstance(n, int):
+            return n
+    return None
+
+
+def find_blocks_by_shape(hf_model: Any) -> list[Any]:
+    """The decoder blocks of a model_type not in :data:`BLOCK_LISTS`: the one ``ModuleList``
+    whose attribute name is ``layers``, ``h`` or ``blocks``, whose length is the config's number
+    of hidden layers, and whose path names no vision/audio/encoder tower. None or several such
+    lists is an error naming the candidates (then list the family in :data:`BLOCK_LISTS`)."""
+    config = getattr(hf_model, "config", None)
+    model_type = getattr(config, "model_type", None)
+    n_layers = _n_hidden_layers(config)
+    candidates = [
+        (name, module) for name, module in hf_model.named_modules()
+        if isinstance(module, torch.nn.ModuleList) and name.rsplit(".", 1)[-1] in _BLOCK_LIST_NAMES
+        and len(module) == n_layers and not any(w in name.lower() for w in _NOT_THE_TEXT_DECODER)
+        and "_original_component" not in name
+    ]
+    if len(candidates) != 1:
+        found = [name for name, _ in candidates] or "none"
+        raise EmovecInputError(f"model_type {model_type!r} is not in emovec.steering.hooks.BLOCK_LISTS and its "
+                               f"decoder blocks cannot be found by shape (ModuleLists named {list(_BLOCK_LIST_NAMES)} "
+                               f"of length num_hidden_layers={n_layers}: {found}); add its path to BLOCK_LISTS")
+    return list(candidates[0][1])
+
+
 def decoder_blocks(hf_model: Any) -> list[Any]:
     """The decoder block modules of ``hf_model`` (as they are now: bridge wrappers after
-    ``load_model``), found via :data:`BLOCK_LISTS` by ``config.model_type``."""
+    ``load_model``), found via :data:`BLOCK_LISTS` by ``config.model_type``, else by shape
+    (:func:`find_blocks_by_shape`)."""
     model_type = getattr(getattr(hf_model, "config", None), "model_type", None)
     if model_type not in BLOCK_LISTS:
-        raise EmovecInputError(f"steering does not know the decoder blocks of model_type {model_type!r}; "
-                               f"known model types: {sorted(BLOCK_LISTS)} (add one to "
-                               "emovec.steering.hooks.BLOCK_LISTS)")
+        return find_blocks_by_shape(hf_model)
     paths = BLOCK_LISTS[model_type]
     for path in paths:
         try:
