@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)/src
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install data replicate repro status smoke verify paper tex bench test test-slow clean-build
+.PHONY: install data replicate repro status deps smoke verify paper tex bench test test-slow clean-build
 
 install: $(STAMP)
 
@@ -54,6 +54,11 @@ repro: install
 
 status: install
 	dvc status $(ARGS)
+
+# dvc.yaml's code deps are generated from each stage's imports (src/emovec/code_deps.py)
+deps: install
+	python -m emovec.code_deps --write
+	python -m emovec.code_deps --cycles
 
 # The toy smoke run: the whole pipeline on conf/selections/toy.yaml (two small models the pipeline
 # trains itself, no real weights, no upstream data) in a scratch copy of the working tree, so the
