@@ -18,7 +18,6 @@ import pytest
 import yaml
 
 from emovec import code_deps
-from emovec.errors import EmovecInputError
 
 REPO = Path(__file__).resolve().parents[1]
 DVC_YAML = REPO / "dvc.yaml"

@@ -15,13 +15,11 @@ from emovec.emotions import JEONG_20, OPPOSITE_PAIRS
 from emovec.errors import EmovecInputError
 from emovec.geometry.resampling import per_emotion_cosine
 from emovec.geometry.separation import cosine_floor, mean_pairwise_cosine, pair_cosines
-from emovec.paper.tables import (
-    TABLE_FILES,
-    build_tables,
-    latex_escape,
-    load_cells,
-    load_paper_spec,
-)
+from emovec.paper.latex import latex_escape
+from emovec.paper.loaders.inputs import PaperInputs, SeparationInputs
+from emovec.paper.loaders.separation import load_cells, load_resampling
+from emovec.paper.loaders.spec import load_paper_spec
+from emovec.paper.tables import TABLES, build_tables
 from emovec.stages.paper import main
 
 N_LAYERS = 4
@@ -131,7 +129,7 @@ def _cos(built: dict, cell: str, layer: int = LAYER, col: str = "mean_cosine") -
 
 
 def test_every_table_is_a_complete_float(built):
-    for name in TABLE_FILES:
+    for name in TABLES.names("separation"):
         text = _table(built, name)
         for token in ("\\begin{table}", "\\caption{", "\\label{tab:separation-", "\\toprule",
                       "\\midrule", "\\bottomrule", "\\end{tabular}", "\\end{table}"):
@@ -197,7 +195,7 @@ def test_rlhf_delta_is_instruct_minus_base(built):
 
 
 def test_regeneration_is_byte_identical_for_any_number_of_workers(built):
-    for name in TABLE_FILES:
+    for name in TABLES.names("separation"):
         assert (built["out1"] / "tables" / name).read_bytes() == (built["out2"] / "tables" / name).read_bytes()
     for png in sorted((built["out1"] / "figures").iterdir()):
         assert png.read_bytes() == (built["out2"] / "figures" / png.name).read_bytes(), png.name
@@ -245,14 +243,14 @@ def test_stale_vectors_are_caught(tmp_path):
 def test_tables_are_deterministic_in_memory(tmp_path):
     inp = _write_inputs(tmp_path / "in")
     spec = load_paper_spec(inp["config"])
-    first = build_tables(spec, load_cells(spec, inp["separation"], inp["vectors"]))
-    second = build_tables(spec, load_cells(spec, inp["separation"], inp["vectors"]))
-    assert first == second and list(first) == list(TABLE_FILES)
 
+    def separation_tables() -> dict[str, str]:
+        cells = load_cells(spec, inp["separation"], inp["vectors"])
+        sep = SeparationInputs(spec=spec, cells=cells, resampling=load_resampling(cells, inp["separation"]))
+        return build_tables(PaperInputs(separation=sep))
 
-def test_latex_escape():
-    assert latex_escape("a_b & 50% #1 $x {y} ~^\\") == (
-        "a\\_b \\& 50\\% \\#1 \\$x \\{y\\} \\textasciitilde{}\\textasciicircum{}\\textbackslash{}")
+    first, second = separation_tables(), separation_tables()
+    assert first == second and list(first) == list(TABLES.names("separation"))
 
 
 def test_every_table_carries_the_provenance_line(built: dict) -> None:

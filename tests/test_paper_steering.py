@@ -22,21 +22,17 @@ import pytest
 from scipy.stats import binomtest
 
 from emovec.errors import EmovecInputError
-from emovec.paper.steering import (
-    CLASSIFY_COLUMNS,
-    MEASURES_COLUMNS,
-    STEERING_TABLE_FILES,
-    RegimeSpec,
-    agreement_counts,
-    build_steering_tables,
-    classify_regime,
-    latex_token,
-    load_steering,
-    load_steering_spec,
-    token_weighted_ppl,
-)
+from emovec.config import RegimeConfig
+from emovec.paper.latex import latex_token
+from emovec.paper.loaders.inputs import PaperInputs, SteeringInputs
+from emovec.paper.loaders.spec import load_steering_spec
+from emovec.paper.loaders.steering import load_steering
+from emovec.paper.results.agreement import agreement_counts
+from emovec.paper.results.steering import classify_regime, token_weighted_ppl
 from emovec.paper.steering_figures import build_steering_figures
-from emovec.steering.classifiers import EKMAN7
+from emovec.paper.tables import TABLES, build_tables
+from emovec.steering.classifiers import CLASSIFY_COLUMNS, EKMAN7
+from emovec.steering.measures import MEASURE_COLUMNS
 
 DIGITS = 3
 BASE, INST = "toy-base", "toy-instruct"
@@ -148,7 +144,7 @@ def _write_inputs(root: Path) -> dict[str, Path]:
         d = steer / model
         d.mkdir(parents=True)
         df = pd.DataFrame(rows)
-        df[list(MEASURES_COLUMNS)].to_csv(d / "measures.csv", index=False)
+        df[list(MEASURE_COLUMNS)].to_csv(d / "measures.csv", index=False)
         summary = {
             "model": model,
             "scenarios": [{"name": n, "emotion": e, "prompt": f"A {n} prompt.", "strength": s * HIGH, "direction": s}
@@ -175,6 +171,12 @@ def _write_inputs(root: Path) -> dict[str, Path]:
                         "scores": json.dumps(scores)})
         pd.DataFrame(cls, columns=list(CLASSIFY_COLUMNS)).to_csv(classify / f"{model}.csv", index=False)
     return {"steering": steer, "classify": classify}
+
+
+def build_steering_tables(spec, data, separation) -> dict[str, str]:
+    """The registered steering tables of a run with only these steered models ({} without models)."""
+    steering = SteeringInputs(spec=spec, data=data, separation=separation) if spec.models else None
+    return build_tables(PaperInputs(steering=steering))
 
 
 def _load(inp: dict[str, Path], raw: dict | None = None):
@@ -339,7 +341,7 @@ def test_regimes_ppl_is_token_weighted_and_classified(built):
 
 
 def test_classify_regime_rules_and_their_order():
-    rg = RegimeSpec(low_strength=LOW, high_strength=HIGH, explosive_min_ratio=5.0, collapse_max_distinct2=0.5,
+    rg = RegimeConfig(low_strength=LOW, high_strength=HIGH, explosive_min_ratio=5.0, collapse_max_distinct2=0.5,
                     collapse_min_repeat=8)
     assert classify_regime(1.2, 0.9, 2.0, rg) == "surgical"
     assert classify_regime(5.0, 0.9, 2.0, rg) == "explosive"  # boundary: ratio >= 5 is explosive
@@ -413,7 +415,7 @@ def _assert_balanced(text: str) -> None:
 def test_tables_and_figures_are_byte_identical_and_well_formed(built):
     spec, data = _load(built["inp"])
     tables = build_steering_tables(spec, data, SEPARATION)
-    assert list(tables) == list(STEERING_TABLE_FILES)
+    assert list(tables) == list(TABLES.names("steering"))
     assert {k: v.encode() for k, v in tables.items()} == {k: v.encode() for k, v in built["tables"].items()}
     for text in tables.values():
         _assert_balanced(text)
@@ -479,10 +481,10 @@ def test_spec_checks_and_empty_selection(tmp_path):
 
 
 def test_figure_values_are_direction_signed(built):
-    from emovec.paper.steering_figures import _curves
+    from emovec.paper.steering_figures import dose_response_curves
 
     d = dataclasses.replace(built["data"][BASE], measures=built["data"][BASE].scores("toy_lexicon"))
-    curves = _curves(d, "p_target", [LOW, HIGH])
+    curves = dose_response_curves(d, "p_target", [LOW, HIGH])
     # down (direction -1) is plotted as -p_target: -0.25 at 0.005 and -0.125 at 0.05.
     assert curves["scenarios"] == {"up": [0.3125, 0.75], "down": [-0.25, -0.125]}
     assert curves["mean"] == [(0.3125 - 0.25) / 2, (0.75 - 0.125) / 2]

@@ -11,14 +11,11 @@ import pytest
 import yaml
 
 from emovec.errors import EmovecInputError
-from emovec.paper.tables import latex_escape
-from emovec.paper.valence import (
-    VALENCE_TABLE_FILES,
-    build_valence_tables,
-    load_cka,
-    load_valence_cells,
-    load_valence_spec,
-)
+from emovec.paper.latex import latex_escape
+from emovec.paper.loaders.inputs import PaperInputs, ValenceInputs
+from emovec.paper.loaders.spec import load_valence_spec
+from emovec.paper.loaders.valence import load_cka, load_valence_cells
+from emovec.paper.tables import TABLES, build_tables
 from emovec.paper.valence_figures import build_valence_figures
 
 N_LAYERS = 4
@@ -137,6 +134,12 @@ def _write_inputs(root: Path) -> dict[str, Path]:
     return {"config": cfg, "valence": val_dir, "cka": cka_dir}
 
 
+def build_valence_tables(spec, cells) -> dict[str, str]:
+    """The registered valence tables of a run with only these valence cells ({} without cells)."""
+    valence = ValenceInputs(spec=spec, cells=cells, cka={}) if spec.cells else None
+    return build_tables(PaperInputs(valence=valence))
+
+
 def _load(inp: dict[str, Path]):
     spec = load_valence_spec(inp["config"])
     return spec, load_valence_cells(spec, inp["valence"]), load_cka(spec, inp["cka"])
@@ -171,7 +174,7 @@ def _r_ci(pk: dict) -> str:
 def test_tables_are_byte_identical_across_runs(built):
     spec, cells, _ = _load(built["inp"])
     again = build_valence_tables(spec, cells)
-    assert list(again) == list(VALENCE_TABLE_FILES)
+    assert list(again) == list(TABLES.names("valence"))
     assert {k: v.encode() for k, v in again.items()} == {k: v.encode() for k, v in built["tables"].items()}
     for text in again.values():
         for token in ("\\begin{table}", "\\caption{", "\\label{tab:valence-", "\\toprule", "\\midrule",
@@ -391,7 +394,7 @@ def test_figures_are_deterministic_pngs(built):
 def test_scatter_labels_only_extremes_above_30_emotions(built):
     from dataclasses import replace
 
-    from emovec.paper.valence_figures import _labelled, pc_scatter_png
+    from emovec.paper.valence_figures import labelled_emotions, pc_scatter_png
 
     cd = built["cells"]["toy_base__stories-a"]
     n = 35
@@ -399,8 +402,8 @@ def test_scatter_labels_only_extremes_above_30_emotions(built):
     valence = np.linspace(-1, 1, n)[rng.permutation(n)]
     big = replace(cd, emotions=tuple(f"e{i}" for i in range(n)), valence=valence, arousal=np.zeros(n),
                   scores=rng.normal(size=(N_LAYERS, n, 2)))
-    picked = _labelled(big)
+    picked = labelled_emotions(big)
     assert len(picked) == 10
     assert set(picked) == set(np.argsort(valence)[:5]) | set(np.argsort(valence)[-5:])
-    assert _labelled(cd) == list(range(len(EMOTIONS)))
+    assert labelled_emotions(cd) == list(range(len(EMOTIONS)))
     assert pc_scatter_png(big).startswith(PNG_MAGIC)

@@ -84,7 +84,7 @@ def test_resample_cell_reads_the_reported_layer_and_rejects_others() -> None:
 def test_single_stimulus_corpora_have_no_loo_and_the_comparison_says_so() -> None:
     import math
 
-    from emovec.paper.gen_vs_comp import compare_methods
+    from emovec.paper.results.gen_vs_comp import compare_methods
 
     acts1, labels1 = _acts(n_per=1)
     one = resample_cell(acts1, labels1, EMOTIONS, 0, "neutral_mean", 20, 0)

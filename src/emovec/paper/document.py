@@ -23,6 +23,7 @@ from pathlib import Path
 
 from emovec.errors import EmovecInputError
 from emovec.io import write_text_atomic
+from emovec.paper.latex import latex_escape
 from emovec.stages.common import stage_entry
 
 __all__ = [
@@ -150,17 +151,6 @@ def _section(stem: str, rules: tuple[tuple[str, str], ...]) -> str:
 
 def _figure_prefix(stem: str) -> str | None:
     return next((rule for rule, _ in FIGURE_RULES if _matches(stem, rule)), None)
-
-
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-}
-
-
-def latex_escape(text: str) -> str:
-    """``text`` as LaTeX source that typesets literally (underscores, percent signs, ...)."""
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
 def figure_caption(stem: str) -> str:

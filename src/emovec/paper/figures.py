@@ -1,14 +1,9 @@
-"""Figures for the separation experiment, rendered to PNG bytes from tracked pipeline outputs.
-
-Figures are drawn on bare ``matplotlib.figure.Figure`` objects with the Agg canvas (no pyplot,
-so no global figure registry or backend switching) inside an ``rc_context`` holding a fixed
-seaborn style, and saved without the version-dependent "Software" metadata; identical inputs
-on one installation therefore give identical bytes.
-"""
+"""Figures for the separation experiment, rendered to PNG bytes from tracked pipeline outputs
+(drawn and saved as ``emovec.paper.figure_style`` says, so identical inputs on one installation
+give identical bytes)."""
 
 from __future__ import annotations
 
-import io
 import warnings
 from collections.abc import Mapping
 from functools import partial
@@ -17,37 +12,23 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from emovec.paper.figure_style import DPI, figure_style, png_bytes
+from emovec.paper.loaders.separation import CellData
+from emovec.paper.loaders.spec import METHODS, PaperSpec, sort_key
 from emovec.paper.render import FigureJob
-from emovec.paper.tables import METHODS, CellData, PaperSpec, sort_key
 
 __all__ = ["DPI", "build_figures", "cosine_heatmap_png", "figure_jobs", "heatmap_file", "u_curve_png"]
 
-DPI = 150
 U_CURVE_FILE = "u_curve.png"
 
 
 def heatmap_file(cell: str) -> str:
     """File name of a cell's cosine heatmap."""
     return f"cosine_heatmap_{cell}.png"
-
-
-def _style() -> dict:
-    # A fixed style, independent of whatever rcParams the caller has set.
-    rc = {**sns.axes_style("whitegrid"), **sns.plotting_context("paper")}
-    rc.update({"font.family": "DejaVu Sans", "savefig.dpi": DPI, "figure.dpi": DPI})
-    return rc
-
-
-def _png(fig: Figure) -> bytes:
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
-    return buf.getvalue()
 
 
 def _sweep_frame(cells: Mapping[str, CellData]) -> pd.DataFrame:
@@ -75,7 +56,7 @@ def u_curve_png(spec: PaperSpec, cells: Mapping[str, CellData]) -> bytes:
     models = list(dict.fromkeys(df["model"]))  # sort_key order
     methods = [m for m in METHODS if m in set(df["method"])]
     palette = dict(zip(models, sns.color_palette("colorblind", len(models)), strict=True))
-    with mpl.rc_context(_style()):
+    with mpl.rc_context(figure_style()):
         fig = Figure(figsize=(7.0, 4.2))
         ax = fig.add_subplot()
         for _, g in df.groupby("cell", sort=True):
@@ -95,7 +76,7 @@ def u_curve_png(spec: PaperSpec, cells: Mapping[str, CellData]) -> bytes:
         ax.set_ylabel("mean pairwise cosine (lower = better separation)")
         ax.set_xlim(0, 1)
         ax.set_title(f"Emotion-vector separation by depth ({spec.experiment})")
-        return _png(fig)
+        return png_bytes(fig)
 
 
 def cosine_heatmap_png(cell: CellData) -> bytes:
@@ -106,7 +87,7 @@ def cosine_heatmap_png(cell: CellData) -> bytes:
     n = len(cell.emotions)
     side = max(4.0, 0.32 * n + 1.5)
     s = cell.spec
-    with mpl.rc_context(_style()):
+    with mpl.rc_context(figure_style()):
         fig = Figure(figsize=(side + 1.0, side))
         ax = fig.add_subplot()
         with warnings.catch_warnings():
@@ -120,7 +101,7 @@ def cosine_heatmap_png(cell: CellData) -> bytes:
         mean_cos = float(cell.reported["mean_cosine"])
         ax.set_title(f"{s.model}, {s.method} ({s.corpus})\nlayer {s.layer}/{s.n_layers}, "
                      f"mean pairwise cosine {mean_cos:.3f}")
-        return _png(fig)
+        return png_bytes(fig)
 
 
 def figure_jobs(spec: PaperSpec, cells: Mapping[str, CellData]) -> dict[str, FigureJob]:

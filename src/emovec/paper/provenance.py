@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from emovec.errors import EmovecInputError
+from emovec.paper.latex import latex_escape
 
 __all__ = ["GIT_PATHS", "add_provenance", "git_revision", "provenance_line", "provenance_record"]
 
@@ -57,8 +58,6 @@ def provenance_record(prov: Mapping[str, Any], git: str) -> dict[str, Any]:
 
 def provenance_line(record: Mapping[str, Any]) -> str:
     """One LaTeX-escaped sentence: ``Provenance: git ...; config sha256 ...; models ...; axes ...``."""
-    from emovec.paper.tables import latex_escape
-
     axes = "; ".join(f"{k}: {v}" for k, v in sorted(record["axes"].items()))
     text = (f"Provenance: emovec git {record['git_revision']}; config sha256 {str(record['config_hash'])[:16]}; "
             f"models: {', '.join(record['models']) or 'none'}; axes: {axes}.")

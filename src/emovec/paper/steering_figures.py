@@ -1,6 +1,6 @@
 """Figures for the steering experiment, rendered to PNG bytes from validated outputs.
 
-Like ``emovec.paper.figures``: bare ``matplotlib.figure.Figure`` objects on the Agg canvas (no
+Like every paper figure (``emovec.paper.figure_style``): bare ``matplotlib.figure.Figure`` objects on the Agg canvas (no
 pyplot), a fixed seaborn style inside ``rc_context``, a fixed DPI and no "Software" metadata, so
 identical inputs on one installation give identical bytes.
 
@@ -27,9 +27,10 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
-from emovec.paper.figures import DPI, _png, _style
+from emovec.paper.figure_style import DPI, figure_style, png_bytes
+from emovec.paper.loaders.spec import ClassifierSpec, SteeringSpec, steering_sort_key
+from emovec.paper.loaders.steering import SteeringData
 from emovec.paper.render import FigureJob
-from emovec.paper.steering import ClassifierSpec, SteeringData, SteeringSpec, steering_sort_key
 
 __all__ = ["DPI", "build_steering_figures", "dose_response_file", "dose_response_png", "steering_figure_jobs"]
 
@@ -68,7 +69,7 @@ def _magnitudes(d: SteeringData) -> list[float]:
     return sorted({float(f"{m:.9g}") for m in steered["magnitude"]})
 
 
-def _curves(d: SteeringData, column: str, mags: list[float]) -> dict:
+def dose_response_curves(d: SteeringData, column: str, mags: list[float]) -> dict:
     """Per-magnitude series of one panel (values already direction-signed).
 
     Returns: ``scenarios`` {name: [mean over samples per magnitude]}, ``mean`` (mean over
@@ -145,18 +146,18 @@ def dose_response_png(spec: SteeringSpec, d: SteeringData) -> bytes:
     palette = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
     layer = d.summary["projection_layer"]
     n_panels = len(spec.classifiers) + 1
-    with mpl.rc_context(_style()):
+    with mpl.rc_context(figure_style()):
         fig = Figure(figsize=(5.0 * n_panels + 1.0, 4.4), layout="constrained")
         axes = fig.subplots(1, n_panels, squeeze=False)[0]
         for ax, c in zip(axes[:-1], spec.classifiers, strict=True):
-            _panel(ax, d, _curves(_with_p_shift(d, c.name), "p_shift", mags), mags, palette,
+            _panel(ax, d, dose_response_curves(_with_p_shift(d, c.name), "p_shift", mags), mags, palette,
                    "unsteered (0 by definition)")
             ax.set_ylabel(f"direction \N{MULTIPLICATION SIGN} \N{GREEK CAPITAL LETTER DELTA} p(target), "
                           f"{c.display_name}\n"
                           "(steered \N{MINUS SIGN} unsteered; up = toward the target)", fontsize=7)
             ax.set_title(_classifier_title(c), fontsize=8)
         right = axes[-1]
-        _panel(right, d, _curves(d, "delta", mags), mags, palette, "unsteered (0 by definition)")
+        _panel(right, d, dose_response_curves(d, "delta", mags), mags, palette, "unsteered (0 by definition)")
         right.set_ylabel(f"direction \N{MULTIPLICATION SIGN} \N{GREEK CAPITAL LETTER DELTA} target projection "
                          f"at block {layer}\n"
                          "(steered \N{MINUS SIGN} unsteered; up = toward the target)", fontsize=7)
@@ -166,7 +167,7 @@ def dose_response_png(spec: SteeringSpec, d: SteeringData) -> bytes:
         n = d.summary["n_samples"]
         fig.suptitle(f"{d.spec.model}: dose response (thin: one scenario, mean over {n} sample(s); "
                      f"random: {d.summary['n_random']} directions)", fontsize=9)
-        return _png(fig)
+        return png_bytes(fig)
 
 
 def steering_figure_jobs(spec: SteeringSpec, data: Mapping[str, SteeringData]) -> dict[str, FigureJob]:

@@ -24,14 +24,10 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from emovec.paper.figures import DPI, _png, _style
+from emovec.paper.figure_style import DPI, figure_style, png_bytes
+from emovec.paper.loaders.spec import ValenceSpec, valence_sort_key
+from emovec.paper.loaders.valence import CKAData, ValenceCellData
 from emovec.paper.render import FigureJob
-from emovec.paper.valence import (
-    CKAData,
-    ValenceCellData,
-    ValenceSpec,
-    valence_sort_key,
-)
 
 __all__ = [
     "DPI",
@@ -76,7 +72,7 @@ def valence_layers_png(model: str, cells: list[ValenceCellData]) -> bytes:
     cells = sorted(cells, key=lambda c: valence_sort_key(c.spec))
     palette = dict(zip([c.spec.cell for c in cells], sns.color_palette("colorblind", len(cells)), strict=True))
     n_layers = cells[0].spec.n_layers
-    with mpl.rc_context(_style()):
+    with mpl.rc_context(figure_style()):
         fig = Figure(figsize=(9.0, 4.0), layout="constrained")
         axes = fig.subplots(1, 2, sharey=True)
         for ax, (target, pc, rating) in zip(axes, _PANELS, strict=True):
@@ -100,10 +96,11 @@ def valence_layers_png(model: str, cells: list[ValenceCellData]) -> bytes:
         axes[0].set_ylabel("Pearson r across emotions")
         axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, title="corpus (generator)")
         fig.suptitle(f"{model}: PC-rating correlation by layer\n{_ci_text(cells)}", fontsize=8)
-        return _png(fig)
+        return png_bytes(fig)
 
 
-def _labelled(cd: ValenceCellData) -> list[int]:
+def labelled_emotions(cd: ValenceCellData) -> list[int]:
+    """Indices of the emotions the scatter names: all up to 30, else the 5 lowest and 5 highest valence."""
     n = len(cd.emotions)
     if n <= _N_LABEL_ALL:
         return list(range(n))
@@ -118,14 +115,14 @@ def pc_scatter_png(cd: ValenceCellData) -> bytes:
     xy = cd.scores[layer]
     s = cd.spec
     lam = float(cd.layers["lambda_ratio"].iloc[layer])
-    with mpl.rc_context(_style()):
+    with mpl.rc_context(figure_style()):
         fig = Figure(figsize=(6.0, 4.8), layout="constrained")
         ax = fig.add_subplot()
         ax.axhline(0.0, color="0.6", linewidth=0.6)
         ax.axvline(0.0, color="0.6", linewidth=0.6)
         points = ax.scatter(xy[:, 0], xy[:, 1], c=cd.valence, cmap="RdBu", norm=Normalize(-1.0, 1.0),
                             s=28, edgecolors="0.2", linewidths=0.4)
-        for i in _labelled(cd):
+        for i in labelled_emotions(cd):
             ax.annotate(cd.emotions[i], (xy[i, 0], xy[i, 1]), xytext=(3, 3), textcoords="offset points",
                         fontsize=6)
         cbar = fig.colorbar(points, ax=ax, shrink=0.85)
@@ -139,7 +136,7 @@ def pc_scatter_png(cd: ValenceCellData) -> bytes:
             f"r(PC{int(pk['pc'])}, valence) = {float(pk['r']):.2f} "
             f"[{float(pk['r_ci_low']):.2f}, {float(pk['r_ci_high']):.2f}], n = {cd.n_emotions} emotions; "
             f"{labelled}", fontsize=8)
-        return _png(fig)
+        return png_bytes(fig)
 
 
 def cka_png(cka: CKAData) -> bytes:
@@ -150,7 +147,7 @@ def cka_png(cka: CKAData) -> bytes:
     extra = 1 if cka.pairs else 0
     step = max(1, int(np.ceil(n_layers / 8)))
     ticks = list(range(0, n_layers, step))
-    with mpl.rc_context(_style()):
+    with mpl.rc_context(figure_style()):
         fig = Figure(figsize=(3.4 * (k + extra) + 0.8, 3.6), layout="constrained")
         axes = fig.subplots(1, k + extra, squeeze=False)[0]
         image = None
@@ -181,7 +178,7 @@ def cka_png(cka: CKAData) -> bytes:
             ax.legend(loc="lower left", fontsize=6, frameon=False)
         fig.suptitle(f"{cka.model}: debiased linear CKA of emotion contrast vectors (n = {cka.n_emotions} "
                      "emotions)\nheatmap colour scale fixed to [0, 1], values below 0 clipped", fontsize=8)
-        return _png(fig)
+        return png_bytes(fig)
 
 
 def valence_figure_jobs(spec: ValenceSpec, cells: Mapping[str, ValenceCellData],

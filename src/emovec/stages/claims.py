@@ -10,20 +10,14 @@ a malformed output is an error (exit 2, nothing written).
 from __future__ import annotations
 
 import argparse
-import json
-from collections import Counter
-from pathlib import Path
 
-from omegaconf import OmegaConf
-
-from emovec.io import atomic_path
-from emovec.paper.claims import ClaimContext, claims_csv, claims_table, evaluate_claims, load_claims
-from emovec.paper.provenance import git_revision, provenance_line, provenance_record
+from emovec.paper.claims import write_claims
 from emovec.stages.common import stage_entry
 
 
 @stage_entry
 def main(argv: list[str] | None = None) -> None:
+    """CLI entry: ``python -m emovec.stages.claims --config ... --out ...``."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--config", required=True, help="composed paper config (build/config/paper.yaml)")
     ap.add_argument("--claims", default="paper/claims.yaml", help="the claims ledger")
@@ -34,22 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data-dir", default="data", help="materialised upstream files (make data)")
     ap.add_argument("--out", required=True, help="directory for claims.tex and claims.csv")
     args = ap.parse_args(argv)
-    paper_cfg = OmegaConf.to_container(OmegaConf.load(args.config))
-    claims = load_claims(args.claims)
-    ctx = ClaimContext(separation_dir=Path(args.separation_dir), steering_dir=Path(args.steering_dir),
-                       classify_dir=Path(args.classify_dir), valence_dir=Path(args.valence_dir),
-                       data_dir=Path(args.data_dir), paper_config=paper_cfg)  # type: ignore[arg-type]
-    results = evaluate_claims(claims, ctx)
-    record = provenance_record(paper_cfg.get("provenance") or {}, git_revision())  # type: ignore[union-attr]
-    tex, csv_text = claims_table(results, provenance_line(record)), claims_csv(results)
-    with atomic_path(args.out) as tmp:
-        tmp.mkdir()
-        (tmp / "claims.tex").write_text(tex, encoding="utf-8")
-        (tmp / "claims.csv").write_text(csv_text, encoding="utf-8")
-        # The revision this run recorded, for `make verify` to regenerate under.
-        (tmp / "provenance.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    counts = Counter(r.status for r in results)
-    print(f"claims: {len(results)} -> {args.out} (" + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ")")
+    print(write_claims(args.config, args.claims, args.separation_dir, args.steering_dir, args.classify_dir,
+                       args.valence_dir, args.data_dir, args.out))
 
 
 if __name__ == "__main__":

@@ -2,27 +2,15 @@
 CKA and steering outputs.
 
 Every input is read and validated, and every table and figure rendered in memory, before the
-first file is written: a bad input (missing file for a listed cell, missing column, stale
-output) leaves the previous tables and figures untouched.
+first file is written (``emovec.paper.outputs``): a bad input (missing file for a listed cell,
+missing column, stale output) leaves the previous tables and figures untouched.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from omegaconf import OmegaConf
-
-from emovec.io import atomic_path, write_json_atomic, write_text_atomic
-from emovec.paper.figures import figure_jobs
-from emovec.paper.gen_vs_comp import gen_vs_comp_table, load_resampling
-from emovec.paper.provenance import add_provenance, git_revision, provenance_line, provenance_record
-from emovec.paper.steering import build_steering_tables, load_steering, load_steering_spec
-from emovec.paper.render import render_figures
-from emovec.paper.steering_figures import steering_figure_jobs
-from emovec.paper.tables import build_tables, load_cells, load_paper_spec
-from emovec.paper.valence import build_valence_tables, load_cka, load_valence_cells, load_valence_spec
-from emovec.paper.valence_figures import valence_figure_jobs
+from emovec.paper.outputs import write_paper
 from emovec.stages.common import stage_entry
 
 
@@ -50,39 +38,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="worker processes rendering figures (default: every available CPU; the "
                          "bytes are the same for any number)")
     args = ap.parse_args(argv)
-    spec = load_paper_spec(args.config)
-    paper_cfg: dict = OmegaConf.to_container(OmegaConf.load(args.config))  # type: ignore[assignment]
-    cells = load_cells(spec, args.separation_dir, args.vectors_dir)
-    tables = build_tables(spec, cells)
-    tables["gen_vs_comp.tex"] = gen_vs_comp_table(spec, cells, load_resampling(cells, args.separation_dir))
-    figures = figure_jobs(spec, cells)  # rendered below, in parallel, once everything is loaded
-    vspec = load_valence_spec(args.config)
-    if vspec.cells:
-        vcells = load_valence_cells(vspec, args.valence_dir)
-        cka = load_cka(vspec, args.cka_dir)
-        tables |= build_valence_tables(vspec, vcells)
-        figures |= valence_figure_jobs(vspec, vcells, cka)
-    sspec = load_steering_spec(paper_cfg.get("steering"), spec.digits, args.config)
-    if sspec.models:
-        sdata = load_steering(sspec, args.steering_dir, args.classify_dir)
-        # RLHF deltas: each model's separation at its reported layer, per extraction method
-        separation = {(c.spec.model, c.spec.method): float(c.reported["mean_cosine"]) for c in cells.values()}
-        tables |= build_steering_tables(sspec, sdata, separation)
-        figures |= steering_figure_jobs(sspec, sdata)
-    # Every table states what produced it (git revision, config hash, models, axes).
-    record = provenance_record(paper_cfg.get("provenance") or {}, git_revision())
-    line = provenance_line(record)
-    tables = {name: add_provenance(text, line, name) for name, text in tables.items()}
-    rendered = render_figures(figures, args.processes)
-    tables_dir, figures_dir = Path(args.tables_dir), Path(args.figures_dir)
-    write_json_atomic(tables_dir / "provenance.json", record)
-    for name, text in tables.items():
-        write_text_atomic(tables_dir / name, text)
-    for name, data in rendered.items():
-        with atomic_path(figures_dir / name) as tmp:
-            tmp.write_bytes(data)
-    print(f"paper: {len(tables)} tables -> {tables_dir}, {len(rendered)} figures -> {figures_dir} "
-          f"({len(cells)} cells)")
+    print(write_paper(args.config, args.separation_dir, args.vectors_dir, args.valence_dir, args.cka_dir,
+                      args.steering_dir, args.classify_dir, args.tables_dir, args.figures_dir, args.processes))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,87 @@
+"""Everything the paper's tables and figures are made from, loaded and validated before anything
+is rendered: the paper config and each experiment's tracked outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emovec.paper.loaders.separation import CellData, load_cells, load_resampling
+from emovec.paper.loaders.spec import PaperSpec, SteeringSpec, ValenceSpec, load_paper_config
+from emovec.paper.loaders.steering import SteeringData, load_steering
+from emovec.paper.loaders.valence import CKAData, ValenceCellData, load_cka, load_valence_cells
+
+__all__ = ["EXPERIMENTS", "PaperInputs", "SeparationInputs", "SteeringInputs", "ValenceInputs", "load_paper_inputs"]
+
+# The experiments a table or figure can belong to; PaperInputs has one attribute per experiment.
+EXPERIMENTS: tuple[str, ...] = ("separation", "valence", "steering")
+
+
+@dataclass(frozen=True, eq=False)
+class SeparationInputs:
+    """The separation cells: config, validated CSV/NPZ data and resampling records, by cell name."""
+
+    spec: PaperSpec
+    cells: dict[str, CellData]
+    resampling: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True, eq=False)
+class ValenceInputs:
+    """The valence cells (by cell name) and each of their models' CKA (by model)."""
+
+    spec: ValenceSpec
+    cells: dict[str, ValenceCellData]
+    cka: dict[str, CKAData]
+
+
+@dataclass(frozen=True, eq=False)
+class SteeringInputs:
+    """The steered models' validated outputs, by model name, and the separation the RLHF table
+    sets beside them: {(model, method): mean pairwise cosine at the reported layer} (may be empty)."""
+
+    spec: SteeringSpec
+    data: dict[str, SteeringData]
+    separation: dict[tuple[str, str], float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class PaperInputs:
+    """All inputs of the paper stage, one attribute per experiment. An experiment is None when
+    the run has no outputs for it (the config lists no valence cells, no steered model): its
+    tables and figures are not made. The paper stage always has separation cells.
+    ``provenance`` is the config's provenance mapping (checked when the line is made)."""
+
+    separation: SeparationInputs | None = None
+    valence: ValenceInputs | None = None
+    steering: SteeringInputs | None = None
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    def has(self, experiment: str) -> bool:
+        """Whether ``experiment`` (one of ``EXPERIMENTS``) has outputs in this run."""
+        if experiment not in EXPERIMENTS:
+            raise ValueError(f"unknown experiment {experiment!r}; expected one of {list(EXPERIMENTS)}")
+        return getattr(self, experiment) is not None
+
+
+def load_paper_inputs(config: str | Path, separation_dir: str | Path, vectors_dir: str | Path,
+                      valence_dir: str | Path, cka_dir: str | Path, steering_dir: str | Path,
+                      classify_dir: str | Path) -> PaperInputs:
+    """Read and cross-check the paper config and every listed cell's and model's outputs; nothing
+    is written. Raises ``EmovecInputError`` (naming the file) on the first problem."""
+    cfg = load_paper_config(config)
+    cells = load_cells(cfg.separation, separation_dir, vectors_dir)
+    separation = SeparationInputs(spec=cfg.separation, cells=cells, resampling=load_resampling(cells, separation_dir))
+    valence = None
+    if cfg.valence.cells:
+        valence = ValenceInputs(spec=cfg.valence, cells=load_valence_cells(cfg.valence, valence_dir),
+                                cka=load_cka(cfg.valence, cka_dir))
+    steering = None
+    if cfg.steering.models:
+        # The RLHF table compares each model's separation at its reported layer, per method.
+        reported = {(c.spec.model, c.spec.method): float(c.reported["mean_cosine"]) for c in cells.values()}
+        steering = SteeringInputs(spec=cfg.steering, data=load_steering(cfg.steering, steering_dir, classify_dir),
+                                  separation=reported)
+    return PaperInputs(separation=separation, valence=valence, steering=steering, provenance=cfg.provenance)

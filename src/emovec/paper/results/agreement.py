@@ -1,0 +1,122 @@
+"""Classifier agreement with steering (Jeong 2026 §5.4 analogue): per unit, does the classifier's
+score of the scenario's target (p_target) move toward the target under the emotion vector, the
+random control and prompt induction? Counts with Clopper-Pearson intervals. No LaTeX here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binomtest
+
+from emovec.paper.loaders.steering import magnitude_key
+from emovec.paper.results.steering import mean_finite
+
+__all__ = ["COMPARISONS", "SCOPES", "agreement_counts", "agreement_units", "clopper_pearson", "no_hit_count"]
+
+# (key, row label) of the agreement table, in print order. "emotion_vs_random" succeeds when the
+# emotion vector moves p_target further toward the target than the random directions do.
+COMPARISONS: tuple[tuple[str, str], ...] = (
+    ("emotion", "emotion vector"),
+    ("random", "random direction (matched norm)"),
+    ("induction", "prompt induction (no steering)"),
+    ("emotion_vs_random", "emotion vector beats random"),
+)
+SCOPES: tuple[str, ...] = ("protocol", "every strength")
+
+
+def _unsteered_means(df: pd.DataFrame) -> dict[tuple[str, str], float]:
+    u = df[df["condition"] == "unsteered"]
+    return {k: mean_finite(g["p_target"]) for k, g in u.groupby(["model", "scenario"], sort=True)}
+
+
+def agreement_units(df: pd.DataFrame) -> pd.DataFrame:
+    """Per-unit classifier shifts (differences in p_target, a probability).
+
+    ``df``: merged measures of one or more models (columns ``model, scenario, direction,
+    condition, magnitude, is_protocol, p_target``). shift(c) = mean p_target over the unit's rows
+    of condition c minus mean p_target of the unsteered rows of the same (model, scenario).
+
+    Returns:
+        One row per unit: ``scope`` ("protocol": unit = (model, scenario) with the emotion and
+        random rows at is_protocol and all induction rows; "every strength": unit = (model,
+        scenario, magnitude) over the emotion and random rows, no induction), ``model, scenario,
+        direction, magnitude`` (the protocol magnitude for "protocol" units; NaN if the scenario
+        has no protocol rows), ``emotion, random, induction`` (shifts; NaN where the unit has no
+        such rows or no unsteered rows). Sorted by scope, model, scenario, magnitude.
+    """
+    base = _unsteered_means(df)
+    rows = []
+    for (model, scenario), g in df.groupby(["model", "scenario"], sort=True):
+        u = base.get((model, scenario), math.nan)
+        direction = int(g["direction"].iloc[0])
+        prot = g[g["is_protocol"]]
+        mag = magnitude_key(prot["magnitude"].iloc[0]) if len(prot) else math.nan
+        rows.append({"scope": "protocol", "model": model, "scenario": scenario, "direction": direction,
+                     "magnitude": mag,
+                     "emotion": mean_finite(prot.loc[prot["condition"] == "emotion", "p_target"]) - u,
+                     "random": mean_finite(prot.loc[prot["condition"] == "random", "p_target"]) - u,
+                     "induction": mean_finite(g.loc[g["condition"] == "induction", "p_target"]) - u})
+        steered = g[g["condition"].isin(["emotion", "random"])]
+        keys = steered["magnitude"].map(magnitude_key)
+        for mag_key, part in steered.groupby(keys, sort=True):
+            rows.append({"scope": "every strength", "model": model, "scenario": scenario, "direction": direction,
+                         "magnitude": float(mag_key),
+                         "emotion": mean_finite(part.loc[part["condition"] == "emotion", "p_target"]) - u,
+                         "random": mean_finite(part.loc[part["condition"] == "random", "p_target"]) - u,
+                         "induction": math.nan})
+    out = pd.DataFrame(rows, columns=["scope", "model", "scenario", "direction", "magnitude", "emotion", "random",
+                                      "induction"])
+    out["_s"] = out["scope"].map(SCOPES.index)
+    return out.sort_values(["_s", "model", "scenario", "magnitude"], kind="stable").drop(columns="_s") \
+        .reset_index(drop=True)
+
+
+def clopper_pearson(k: int, n: int, level: float) -> tuple[float, float]:
+    """Clopper-Pearson exact interval of the proportion k/n at ``level``; NaNs when n = 0."""
+    if n == 0:
+        return math.nan, math.nan
+    ci = binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def agreement_counts(df: pd.DataFrame, ci_level: float) -> pd.DataFrame:
+    """Success counts of the classifier agreement table.
+
+    A unit (see ``agreement_units``) succeeds for comparison c when direction * shift_c > 0
+    (strictly: no change is not a success); "emotion_vs_random" succeeds when
+    direction * (shift_emotion - shift_random) > 0. Units lacking the shift(s) are left out of n.
+
+    Returns:
+        One row per (scope, comparison) in ``SCOPES`` x ``COMPARISONS`` order: ``scope,
+        comparison, k, n, proportion, ci_low, ci_high`` (Clopper-Pearson exact interval at
+        ``ci_level``; NaN when n = 0) and ``mean_shift`` (mean of direction * shift over the n
+        units, in probability units). The induction row of "every strength" has n = 0 (induction
+        has no strength).
+    """
+    units = agreement_units(df)
+    rows = []
+    for scope in SCOPES:
+        u = units[units["scope"] == scope]
+        sign = u["direction"].to_numpy(dtype=float)
+        for key, _ in COMPARISONS:
+            if key == "emotion_vs_random":
+                signed = sign * (u["emotion"].to_numpy(dtype=float) - u["random"].to_numpy(dtype=float))
+            else:
+                signed = sign * u[key].to_numpy(dtype=float)
+            signed = signed[np.isfinite(signed)]
+            n, k = int(signed.size), int((signed > 0).sum())
+            lo, hi = clopper_pearson(k, n, ci_level)
+            rows.append({"scope": scope, "comparison": key, "k": k, "n": n,
+                         "proportion": k / n if n else math.nan, "ci_low": lo, "ci_high": hi,
+                         "mean_shift": float(signed.mean()) if n else math.nan})
+    return pd.DataFrame(rows)
+
+
+def no_hit_count(df: pd.DataFrame) -> tuple[int, int]:
+    """(generations whose classifier found no lexicon hit, generations with a hit count); (0, 0)
+    for a classifier without a lexicon (``n_hits`` empty)."""
+    hits = df["n_hits"].to_numpy(dtype=float)
+    return int((hits == 0).sum()), int(np.isfinite(hits).sum())

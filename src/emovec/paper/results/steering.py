@@ -1,0 +1,311 @@
+"""Steering results (Jeong 2026 §5-6 analogue), from validated steering outputs: the protocol
+deltas, perplexity and the regime rule, base/instruct sensitivity and script leakage (classifier
+agreement: ``emovec.paper.results.agreement``). No LaTeX here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from emovec.config import RegimeConfig
+from emovec.errors import EmovecInputError
+from emovec.paper.loaders.spec import METHODS, SteeringSpec, steering_sort_key
+from emovec.paper.loaders.steering import SteeringData, magnitude_key, same_strength
+
+__all__ = [
+    "LEAKAGE_CONDITIONS",
+    "TOP_TOKENS",
+    "UNDETERMINED",
+    "RLHFSteering",
+    "RegimeStats",
+    "Sensitivity",
+    "at_magnitude",
+    "check_separation",
+    "classify_regime",
+    "mean_finite",
+    "ordered_models",
+    "protocol_deltas",
+    "regime_stats",
+    "rlhf_steering",
+    "rlhf_steering_pairs",
+    "script_leakage",
+    "shared_scenarios",
+    "steering_sensitivity",
+    "token_weighted_ppl",
+]
+
+TOP_TOKENS = 5  # leaked tokens listed per row of the leakage table
+UNDETERMINED = "undetermined"
+
+
+def ordered_models(data: Mapping[str, SteeringData]) -> list[SteeringData]:
+    """The models in ``steering_sort_key`` order (family, base before instruct, name)."""
+    return sorted(data.values(), key=lambda d: steering_sort_key(d.spec))
+
+
+def mean_finite(values: Any) -> float:
+    """Mean over the finite values; NaN when there are none (no warning)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else math.nan
+
+
+def at_magnitude(df: pd.DataFrame, magnitude: float) -> pd.Series:
+    """Boolean mask of the rows of ``df`` steered at ``magnitude`` (up to float noise)."""
+    return pd.Series([same_strength(float(m), magnitude) for m in df["magnitude"]], index=df.index, dtype=bool)
+
+
+def shared_scenarios(data: Sequence[SteeringData]) -> pd.DataFrame:
+    """Union of the models' scenarios, ordered by their smallest scenario_index, then name."""
+    frames = pd.concat([d.scenarios for d in data], ignore_index=True)
+    first = frames.groupby("scenario", sort=True).agg(
+        scenario_index=("scenario_index", "min"), emotion=("emotion", "first"), direction=("direction", "first"))
+    return first.reset_index().sort_values(["scenario_index", "scenario"], kind="stable").reset_index(drop=True)
+
+
+def protocol_deltas(d: SteeringData) -> pd.DataFrame:
+    """Per scenario at the protocol strength: mean ``delta`` of the emotion rows (over samples)
+    and of the random rows (over directions and samples), with their row counts.
+
+    Returns:
+        One row per scenario in scenario_index order: ``scenario, emotion, direction, protocol,
+        emotion_delta, random_delta, n_emotion, n_random, n_missing`` (n_* count rows with a
+        delta; n_missing counts protocol rows whose delta is empty: no generated token).
+    """
+    df = d.measures[d.measures["is_protocol"]]
+    rows = []
+    for sc in d.scenarios.itertuples(index=False):
+        part = df[df["scenario"] == sc.scenario]
+        emo = part.loc[part["condition"] == "emotion", "delta"]
+        rnd = part.loc[part["condition"] == "random", "delta"]
+        rows.append({"scenario": sc.scenario, "emotion": sc.emotion, "direction": int(sc.direction),
+                     "protocol": float(sc.protocol), "emotion_delta": mean_finite(emo), "random_delta": mean_finite(rnd),
+                     "n_emotion": int(emo.notna().sum()), "n_random": int(rnd.notna().sum()),
+                     "n_missing": int(emo.isna().sum() + rnd.isna().sum())})
+    return pd.DataFrame(rows)
+
+
+def token_weighted_ppl(rows: pd.DataFrame) -> float:
+    """exp(sum nll_sum / sum n_gen_tokens) over ``rows`` (natural log; every generated token
+    weighs the same, so long generations count more than short ones). NaN without tokens."""
+    used = rows[rows["n_gen_tokens"] > 0]
+    tokens = int(used["n_gen_tokens"].sum())
+    if tokens == 0:
+        return math.nan
+    return float(math.exp(float(used["nll_sum"].sum()) / tokens))
+
+
+def classify_regime(ratio: float, distinct2: float, median_repeat: float, regimes: RegimeConfig) -> str:
+    """The regime by Jeong's rule, applied in this order:
+
+    1. ``distinct2 <= collapse_max_distinct2`` or ``median_repeat >= collapse_min_repeat``:
+       "repetitive collapse" (checked first: a collapsed text repeats cheap tokens, which can
+       keep its perplexity low, so the ratio alone would call it surgical);
+    2. ``ratio >= explosive_min_ratio`` (PPL at high / PPL at low): "explosive";
+    3. otherwise "surgical".
+
+    A missing (NaN) input that the rule would still need gives "undetermined".
+    """
+    if (math.isfinite(distinct2) and distinct2 <= regimes.collapse_max_distinct2) or \
+            (not math.isnan(median_repeat) and median_repeat >= regimes.collapse_min_repeat):
+        return "repetitive collapse"
+    if math.isnan(distinct2) or math.isnan(median_repeat) or math.isnan(ratio):
+        return UNDETERMINED
+    if ratio >= regimes.explosive_min_ratio:
+        return "explosive"
+    return "surgical"
+
+
+def _rows_at_strength(d: SteeringData, condition: str, magnitude: float, key: str) -> pd.DataFrame:
+    rows = d.measures[d.measures["condition"] == condition]
+    hit = rows[at_magnitude(rows, magnitude)]
+    if hit.empty:
+        present = sorted({magnitude_key(m) for m in rows["magnitude"]})
+        raise EmovecInputError(
+            f"{d.measures_path}: regimes.{key}={magnitude:g} has no {condition} rows; magnitudes present: "
+            f"{[f'{m:g}' for m in present]}")
+    return hit
+
+
+@dataclass(frozen=True)
+class RegimeStats:
+    """One model's regime row (Jeong §6).
+
+    Attributes:
+        ppl_low, ppl_high: token-weighted perplexity of the emotion rows at the low / high
+            magnitude (all scenarios and samples).
+        ratio: ppl_high / ppl_low; random_ratio: the same over the random rows (NaN when a
+            perplexity is undefined).
+        distinct2_high: mean distinct-2 of the emotion rows at high that have one.
+        repeat_high: median longest repeated span (tokens) of the emotion rows at high.
+        n_low, n_high: emotion generations at low / high.
+        regime: ``classify_regime`` of the above.
+    """
+
+    ppl_low: float
+    ppl_high: float
+    ratio: float
+    random_ratio: float
+    distinct2_high: float
+    repeat_high: float
+    n_low: int
+    n_high: int
+    regime: str
+
+
+def regime_stats(d: SteeringData, regimes: RegimeConfig) -> RegimeStats:
+    """One model's regime row (see ``RegimeStats``).
+
+    Raises:
+        EmovecInputError: low or high strength without emotion or random rows (names the
+            magnitudes present).
+    """
+    emo_low = _rows_at_strength(d, "emotion", regimes.low_strength, "low_strength")
+    emo_high = _rows_at_strength(d, "emotion", regimes.high_strength, "high_strength")
+    rnd_low = _rows_at_strength(d, "random", regimes.low_strength, "low_strength")
+    rnd_high = _rows_at_strength(d, "random", regimes.high_strength, "high_strength")
+    ppl_low, ppl_high = token_weighted_ppl(emo_low), token_weighted_ppl(emo_high)
+    r_low, r_high = token_weighted_ppl(rnd_low), token_weighted_ppl(rnd_high)
+    ratio = ppl_high / ppl_low if math.isfinite(ppl_low) and math.isfinite(ppl_high) else math.nan
+    random_ratio = r_high / r_low if math.isfinite(r_low) and math.isfinite(r_high) else math.nan
+    distinct2 = mean_finite(emo_high["distinct_2"])
+    repeat = float(np.median(emo_high["longest_repeat"].to_numpy(dtype=float)))
+    return RegimeStats(ppl_low=ppl_low, ppl_high=ppl_high, ratio=ratio, random_ratio=random_ratio,
+                       distinct2_high=distinct2, repeat_high=repeat, n_low=len(emo_low), n_high=len(emo_high),
+                       regime=classify_regime(ratio, distinct2, repeat, regimes))
+
+
+def rlhf_steering_pairs(spec: SteeringSpec,
+                        data: Mapping[str, SteeringData]) -> list[tuple[SteeringData, SteeringData]]:
+    """(base, instruct) pairs: an instruct model and the base model it names as partner (or that
+    names it), both among the loaded models; in ``steering_sort_key`` order of the instruct model.
+
+    Raises:
+        EmovecInputError: an instruct model linked to several base models.
+    """
+    ordered = ordered_models(data)
+    pairs = []
+    for inst in (d for d in ordered if d.spec.variant == "instruct"):
+        linked = [b for b in ordered if b.spec.variant == "base"
+                  and (b.spec.model == inst.spec.partner or b.spec.partner == inst.spec.model)]
+        if len(linked) > 1:
+            raise EmovecInputError(
+                f"steering model {inst.spec.model!r} is paired with several base models "
+                f"{[b.spec.model for b in linked]}; set partner in the paper config")
+        if linked:
+            pairs.append((linked[0], inst))
+    return pairs
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Steering sensitivity of an instruct model relative to its base (Jeong 2026, §5.5).
+
+    Attributes:
+        mean, low, high: mean, min and max over the scenarios both models ran of
+            |mean delta instruct| / |mean delta base| at each model's protocol strength (NaN
+            when no scenario is usable).
+        n: scenarios in the mean; n_dropped: scenarios left out for a zero or missing base delta.
+    """
+
+    mean: float
+    low: float
+    high: float
+    n: int
+    n_dropped: int
+
+
+def steering_sensitivity(base: SteeringData, inst: SteeringData) -> Sensitivity:
+    """The instruct model's sensitivity relative to its base (see ``Sensitivity``)."""
+    b = protocol_deltas(base).set_index("scenario")["emotion_delta"]
+    i = protocol_deltas(inst).set_index("scenario")["emotion_delta"]
+    ratios, dropped = [], 0
+    for scenario in [s for s in inst.scenarios["scenario"] if s in b.index]:
+        bv, iv = abs(float(b[scenario])), abs(float(i[scenario]))
+        if not (math.isfinite(bv) and math.isfinite(iv)) or bv == 0:
+            dropped += 1
+            continue
+        ratios.append(iv / bv)
+    if not ratios:
+        return Sensitivity(math.nan, math.nan, math.nan, 0, dropped)
+    return Sensitivity(float(np.mean(ratios)), float(min(ratios)), float(max(ratios)), len(ratios), dropped)
+
+
+@dataclass(frozen=True)
+class RLHFSteering:
+    """One base/instruct pair of the RLHF table.
+
+    Attributes:
+        base, instruct: the two models' data.
+        separation: per method, (base, instruct, instruct - base) mean pairwise cosine at the
+            reported layer; None where that model has no separation cell of the method.
+        sensitivity: ``steering_sensitivity(base, instruct)``.
+    """
+
+    base: SteeringData
+    instruct: SteeringData
+    separation: dict[str, tuple[float | None, float | None, float | None]]
+    sensitivity: Sensitivity
+
+
+def check_separation(separation: Mapping[tuple[str, str], float]) -> None:
+    """``separation`` must map (model, method) to a finite mean cosine."""
+    for key, value in separation.items():
+        if not (isinstance(key, tuple) and len(key) == 2 and key[1] in METHODS):
+            raise EmovecInputError(f"separation key {key!r} must be (model, method) with method in {list(METHODS)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not math.isfinite(value):
+            raise EmovecInputError(f"separation[{key!r}] must be a finite number; got {value!r}")
+
+
+def rlhf_steering(spec: SteeringSpec, data: Mapping[str, SteeringData],
+                  separation: Mapping[tuple[str, str], float]) -> tuple[list[str], list[RLHFSteering]]:
+    """The methods present in ``separation`` (in ``METHODS`` order) and one ``RLHFSteering`` per
+    pair of ``rlhf_steering_pairs``.
+
+    ``separation``: {(model, method): mean pairwise cosine at the reported layer}; may be empty.
+    """
+    check_separation(separation)
+    methods = [m for m in METHODS if any(k[1] == m for k in separation)]
+    rows = []
+    for base, inst in rlhf_steering_pairs(spec, data):
+        sep: dict[str, tuple[float | None, float | None, float | None]] = {}
+        for m in methods:
+            b, i = separation.get((base.spec.model, m)), separation.get((inst.spec.model, m))
+            sep[m] = (b, i, float(i) - float(b) if b is not None and i is not None else None)
+        rows.append(RLHFSteering(base=base, instruct=inst, separation=sep,
+                                 sensitivity=steering_sensitivity(base, inst)))
+    return methods, rows
+
+
+LEAKAGE_CONDITIONS: tuple[str, ...] = ("emotion", "random", "unsteered", "induction")
+
+
+def script_leakage(d: SteeringData, high_strength: float, top: int = TOP_TOKENS) -> pd.DataFrame:
+    """Foreign-script characters per condition of one model: the emotion and random rows at
+    ``high_strength``, all unsteered and all induction rows.
+
+    Returns:
+        One row per condition in ``LEAKAGE_CONDITIONS`` order: ``condition, n`` (generations),
+        ``leak_share, cjk_share`` (means over the generations that have script characters; NaN
+        when none), ``k_foreign`` (generations with a foreign character) and ``top_tokens``: the
+        ``top`` most frequent leaked tokens as (token, count), most frequent first, ties by
+        code points so the order never depends on row order.
+    """
+    rows = []
+    for cond in LEAKAGE_CONDITIONS:
+        part = d.measures[d.measures["condition"] == cond]
+        if cond in ("emotion", "random"):
+            part = part[at_magnitude(part, high_strength)]
+        counts = Counter(t for tokens in part["leaked_tokens"] for t in tokens)
+        rows.append({"condition": cond, "n": len(part), "leak_share": mean_finite(part["leak_share"]),
+                     "cjk_share": mean_finite(part["cjk_share"]),
+                     "k_foreign": int((part["n_foreign_chars"] > 0).sum()),
+                     "top_tokens": sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]})
+    return pd.DataFrame(rows)

@@ -1,0 +1,77 @@
+"""Steering effect on the target-emotion projection per model and scenario, emotion vector
+beside the random control (Jeong 2026, Table 4 analogue)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from emovec.paper.latex import DASH, fmt_signed, latex_escape, table_row, tabular, wrap_table
+from emovec.paper.loaders.inputs import PaperInputs
+from emovec.paper.loaders.spec import SteeringSpec
+from emovec.paper.loaders.steering import SteeringData
+from emovec.paper.results.steering import ordered_models, protocol_deltas, shared_scenarios
+from emovec.paper.table_defs.steering_text import (
+    direction_sign,
+    per_model,
+    protocol_caption,
+    settings_caption,
+    table_label,
+)
+
+__all__ = ["build", "steering_deltas_table"]
+
+
+def steering_deltas_table(spec: SteeringSpec, data: Mapping[str, SteeringData]) -> str:
+    """Jeong Table 4 analogue: rows = models, columns = scenarios (by scenario_index); a cell is
+    the mean delta of the emotion rows at the protocol strength, then (in parentheses) the mean
+    delta of the random rows at the same strength."""
+    dg = spec.digits
+    ordered = ordered_models(data)
+    scenarios = shared_scenarios(ordered)
+    body = []
+    missing_notes = []
+    for d in ordered:
+        deltas = protocol_deltas(d).set_index("scenario")
+        row = [latex_escape(d.spec.model), d.spec.variant]
+        for name in scenarios["scenario"]:
+            if name not in deltas.index:
+                row.append(DASH)
+                continue
+            r = deltas.loc[name]
+            row.append(f"{fmt_signed(r['emotion_delta'], dg)} ({fmt_signed(r['random_delta'], dg)})")
+            if int(r["n_missing"]):
+                missing_notes.append(f"{latex_escape(d.spec.model)}/{latex_escape(name)} {int(r['n_missing'])}")
+        body.append(table_row(row))
+    header = [
+        table_row(["", ""] + [latex_escape(s) for s in scenarios["scenario"]]),
+        table_row(["Model", "Variant"] + [f"{latex_escape(e)} ({direction_sign(int(s))})"
+                                     for e, s in zip(scenarios["emotion"], scenarios["direction"], strict=True)]),
+    ]
+    caption = (
+        "Steering effect on the target-emotion projection (analogue of Jeong 2026, Table 4). "
+        "$\\Delta$ = projection of the generated tokens on the target emotion's vector (mean over generated "
+        "tokens) with steering minus the same for the unsteered generation of the same scenario and sample, "
+        f"read at block {per_model(ordered, lambda d: str(d.summary['projection_layer']))} (0-based). Cell: "
+        "mean $\\Delta$ of the emotion-vector generations at the scenario's protocol strength; in parentheses "
+        "the mean $\\Delta$ of the random-direction control (random unit directions of matched norm, same "
+        "strength), averaged over directions and samples. Unit of analysis: generations of one (model, "
+        f"scenario); $n$ = {per_model(ordered, lambda d: str(d.summary['n_samples']))} emotion and "
+        f"{per_model(ordered, lambda d: str(d.summary['n_random'] * d.summary['n_samples']))} random "
+        "generations per cell (directions $\\times$ samples). No confidence interval (descriptive means of "
+        "one run) and no multiple-comparison correction. Protocol strengths (signed by the direction $\\pm$ "
+        f"in the header, $-$ = steered away from the emotion, so a negative $\\Delta$ is the intended effect): "
+        f"{protocol_caption(ordered, scenarios)}."
+        + settings_caption(ordered)
+        + f" {DASH}: scenario not run for this model."
+        + (" Generations without tokens have no $\\Delta$ and are left out: "
+           + "; ".join(missing_notes) + "." if missing_notes else "")
+    )
+    n_cols = 2 + len(scenarios)
+    tab = tabular("ll" + "c" * len(scenarios), header, body)
+    return wrap_table(caption, table_label("deltas"), [(tab, n_cols)])
+
+
+def build(inputs: PaperInputs) -> str:
+    """The table from the paper stage's inputs (registered in ``emovec.paper.tables``)."""
+    assert inputs.steering is not None  # registered for the steering experiment only
+    return steering_deltas_table(inputs.steering.spec, inputs.steering.data)

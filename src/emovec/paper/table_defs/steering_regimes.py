@@ -1,0 +1,62 @@
+"""Steering regimes (after Jeong 2026, §6): perplexity at a low and a high strength, their ratio,
+distinct-2 and repeats, and the regime (surgical / explosive / repetitive collapse)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from emovec.paper.latex import DASH, fmt_num, fmt_ratio, latex_escape, table_row, tabular, wrap_table
+from emovec.paper.loaders.inputs import PaperInputs
+from emovec.paper.loaders.spec import SteeringSpec
+from emovec.paper.loaders.steering import SteeringData
+from emovec.paper.results.steering import ordered_models, regime_stats
+from emovec.paper.table_defs.steering_text import per_model, scoring_model, settings_caption, table_label
+
+__all__ = ["build", "steering_regimes_table"]
+
+
+def steering_regimes_table(spec: SteeringSpec, data: Mapping[str, SteeringData]) -> str:
+    """Per model: PPL at low and high strength (token-weighted, emotion rows), their ratio, the
+    random control's ratio, distinct-2 and median longest repeat at high, and the regime."""
+    assert spec.regimes is not None
+    rg, dg = spec.regimes, spec.digits
+    ordered = ordered_models(data)
+    body = []
+    stats = {d.spec.model: regime_stats(d, rg) for d in ordered}
+    for d in ordered:
+        s = stats[d.spec.model]
+        body.append(table_row([
+            latex_escape(d.spec.model), d.spec.variant, fmt_num(s.ppl_low, dg), fmt_num(s.ppl_high, dg),
+            fmt_ratio(s.ratio, dg), fmt_ratio(s.random_ratio, dg), fmt_num(s.distinct2_high, dg),
+            fmt_num(s.repeat_high, 1), s.regime,
+        ]))
+    low, high = f"{rg.low_strength:g}", f"{rg.high_strength:g}"
+    header = [table_row(["Model", "Variant", f"PPL@{low}", f"PPL@{high}", "Ratio", "Random ratio",
+                    f"Distinct-2@{high}", f"Repeat@{high}", "Regime"])]
+    n_gen = per_model(ordered, lambda d: f"{stats[d.spec.model].n_low} at {low} and "
+                                          f"{stats[d.spec.model].n_high} at {high}")
+    empty = per_model(ordered, lambda d: str(d.summary["n_empty"]))
+    caption = (
+        "Steering regimes (after Jeong 2026, \\S6). PPL@$s$: perplexity of the emotion-vector generations "
+        f"steered at magnitude $s$, token-weighted over all scenarios and samples, "
+        "$\\exp(\\sum \\mathrm{NLL} / \\sum n_{\\mathrm{tokens}})$ (natural log; generated tokens only), scored by "
+        f"{per_model(ordered, scoring_model)}. Ratio = PPL@{high} / PPL@{low}; random ratio: the same for the "
+        "random-direction control. Distinct-2: share of distinct token bigrams, mean over the generations at "
+        f"{high}; repeat: median length (tokens) of the longest repeated span at {high}. Regime, first rule that "
+        f"applies: repetitive collapse if distinct-2 $\\le$ {rg.collapse_max_distinct2:g} or repeat $\\ge$ "
+        f"{rg.collapse_min_repeat:g}; explosive if ratio $\\ge$ {rg.explosive_min_ratio:g}; else surgical "
+        "(undetermined when a needed value is missing). Unit of analysis: generations; $n$ (emotion "
+        f"generations per model, scenarios $\\times$ samples) = {n_gen}. No confidence "
+        "interval (descriptive statistics of one run) and no multiple-comparison correction. Generations "
+        f"without tokens (all strengths and conditions: {empty}) add no tokens to the PPL and no distinct-2."
+        + settings_caption(ordered)
+        + f" {DASH}: not defined."
+    )
+    tab = tabular("llrrrrrrl", header, body)
+    return wrap_table(caption, table_label("regimes"), [(tab, 9)])
+
+
+def build(inputs: PaperInputs) -> str:
+    """The table from the paper stage's inputs (registered in ``emovec.paper.tables``)."""
+    assert inputs.steering is not None  # registered for the steering experiment only
+    return steering_regimes_table(inputs.steering.spec, inputs.steering.data)

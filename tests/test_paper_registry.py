@@ -1,0 +1,77 @@
+"""The table registry (emovec.paper.registry) and the one place tables are registered
+(emovec.paper.tables): names are unique, and the paper stage writes every registered table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from emovec.paper.loaders.inputs import EXPERIMENTS, PaperInputs
+from emovec.paper.registry import TableRegistry
+from emovec.paper.tables import TABLES
+from emovec.stages.paper import main
+
+
+def _const(text: str):
+    return lambda inputs: text
+
+
+def test_a_duplicate_table_name_is_refused():
+    reg = TableRegistry()
+    reg.register("a.tex", "separation", _const("A"))
+    with pytest.raises(ValueError, match="'a.tex' is registered twice"):
+        reg.register("a.tex", "valence", _const("B"))
+    assert reg.names() == ("a.tex",)
+
+
+@pytest.mark.parametrize("name, experiment, pattern", [
+    ("a.csv", "separation", "must be a file name ending in .tex"),
+    ("sub/a.tex", "separation", "must be a file name ending in .tex"),
+    ("a.tex", "astrology", "experiment 'astrology' is not one of"),
+])
+def test_bad_registrations_are_refused(name: str, experiment: str, pattern: str):
+    with pytest.raises(ValueError, match=pattern):
+        TableRegistry().register(name, experiment, _const("x"))
+
+
+def test_only_tables_of_experiments_with_inputs_are_built_in_registration_order():
+    reg = TableRegistry()
+    reg.register("z.tex", "valence", _const("Z"))
+    reg.register("a.tex", "steering", _const("A"))
+    reg.register("m.tex", "valence", _const("M"))
+    assert reg.build_all(PaperInputs()) == {}
+    valence_only = PaperInputs(valence=object())  # type: ignore[arg-type]  # only its presence matters here
+    assert reg.build_all(valence_only) == {"z.tex": "Z", "m.tex": "M"}
+    assert reg.names("steering") == ("a.tex",) and len(reg) == 3
+
+
+def test_the_paper_registry_is_unique_and_covers_every_experiment():
+    names = TABLES.names()
+    assert len(names) == len(set(names)) == len(TABLES)
+    assert {e.experiment for e in TABLES} == set(EXPERIMENTS)
+
+
+def test_every_registered_table_is_written_by_the_paper_stage(tmp_path: Path, monkeypatch) -> None:
+    """One run over synthetic outputs of all three experiments (the other paper tests' fixtures)."""
+    import test_paper as sep
+    import test_paper_steering as steer
+    import test_paper_valence as val
+
+    monkeypatch.setenv("EMOVEC_GIT_REVISION", "test")
+    s, v = sep._write_inputs(tmp_path / "sep"), val._write_inputs(tmp_path / "val")
+    st = steer._write_inputs(tmp_path / "st")
+    cfg = yaml.safe_load(s["config"].read_text())
+    cfg["valence_cells"] = yaml.safe_load(v["config"].read_text())["valence_cells"]
+    cfg["steering"] = steer.RAW_SPEC
+    config = tmp_path / "paper.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "out"
+    assert main(["--config", str(config), "--separation-dir", str(s["separation"]), "--vectors-dir", str(s["vectors"]),
+                 "--valence-dir", str(v["valence"]), "--cka-dir", str(v["cka"]), "--steering-dir", str(st["steering"]),
+                 "--classify-dir", str(st["classify"]), "--tables-dir", str(out / "tables"),
+                 "--figures-dir", str(out / "figures"), "--processes", "1"]) == 0
+    written = sorted(p.name for p in (out / "tables").glob("*.tex"))
+    assert written == sorted(TABLES.names())
+    assert all("\\end{table}" in (out / "tables" / n).read_text() for n in written)
