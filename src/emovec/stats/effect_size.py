@@ -41,37 +41,40 @@ def _sample(x: np.ndarray | list[float], name: str, min_n: int) -> np.ndarray:
 
 
 def cohens_d(x: np.ndarray | list[float], y: np.ndarray | list[float]) -> float:
-    """Cohen's d of two independent samples with the pooled standard deviation.
+    """Cohen's d of two independent samples with the pooled standard deviation: pingouin's
+    ``compute_effsize(x, y, eftype="cohen")`` after the package's input checks.
 
     d = (mean(x) - mean(y)) / s_p,  s_p^2 = ((n_x - 1) s_x^2 + (n_y - 1) s_y^2) / (n_x + n_y - 2),
-    with s^2 the unbiased (ddof = 1) variances: the definition pingouin's
-    ``compute_effsize(x, y, eftype="cohen")`` uses. Sign: positive when x is larger.
+    with s^2 the unbiased (ddof = 1) variances. Sign: positive when x is larger.
 
     Raises:
         EmovecInputError: fewer than 2 values per sample, a non-finite value, or zero pooled SD.
     """
+    import pingouin
+
     x, y = _sample(x, "x", 2), _sample(y, "y", 2)
-    nx, ny = x.size, y.size
-    pooled = np.sqrt(((nx - 1) * x.var(ddof=1) + (ny - 1) * y.var(ddof=1)) / (nx + ny - 2))
-    if pooled == 0:
+    if x.var(ddof=1) == 0 and y.var(ddof=1) == 0:
         raise EmovecInputError("Cohen's d is undefined: both samples have zero variance")
-    return float((x.mean() - y.mean()) / pooled)
+    return float(pingouin.compute_effsize(x, y, paired=False, eftype="cohen"))
 
 
 def cohens_d_ci(d: float, nx: int, ny: int, level: float = 0.95) -> tuple[float, float]:
-    """Confidence interval of an independent-samples Cohen's d (Hedges & Olkin 1985).
+    """Confidence interval of an independent-samples Cohen's d (Hedges & Olkin 1985): pingouin's
+    ``compute_esci(stat=d, nx, ny, eftype="cohen")``, to 12 decimals (pingouin rounds its result).
 
     SE = sqrt((n_x + n_y) / (n_x n_y) + d^2 / (2 (n_x + n_y))), interval d -+ t_{(1+level)/2,
-    n_x + n_y - 2} * SE: the large-sample normal-theory interval, as pingouin's ``compute_esci``
-    and R's ``effsize::cohen.d(noncentral = FALSE)`` compute it.
+    n_x + n_y - 2} * SE: the large-sample normal-theory interval, as R's
+    ``effsize::cohen.d(noncentral = FALSE)`` also computes it.
     """
+    import pingouin
+
     if nx < 2 or ny < 2:
         raise EmovecInputError(f"a Cohen's d interval needs n >= 2 per group; got n_x={nx}, n_y={ny}")
     if not 0 < level < 1:
         raise EmovecInputError(f"level must be in (0, 1); got {level}")
-    se = np.sqrt((nx + ny) / (nx * ny) + d**2 / (2 * (nx + ny)))
-    crit = abs(stats.t.ppf((1 - level) / 2, nx + ny - 2))
-    return float(d - crit * se), float(d + crit * se)
+    low, high = pingouin.compute_esci(stat=d, nx=nx, ny=ny, paired=False, eftype="cohen", confidence=level,
+                                      decimals=12)
+    return float(low), float(high)
 
 
 def loo_means(x: np.ndarray | list[float]) -> np.ndarray:

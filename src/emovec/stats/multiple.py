@@ -3,8 +3,9 @@
 A per-layer analysis tests the same hypothesis at every layer and then reports the best
 layer. That best layer is a maximum, so its raw p is optimistic (METHODS trap: "a peak r over
 layers is a maximum"). This module provides the two standard answers: false-discovery-rate
-control across layers (Benjamini-Hochberg / Benjamini-Yekutieli) and the max-statistic
-(single-step max-T) permutation p, which keeps the dependence between layers.
+control across layers (Benjamini-Hochberg / Benjamini-Yekutieli, scipy's) and the max-statistic
+(single-step max-T) permutation p, which keeps the dependence between layers (no library has it
+for a precomputed null, so it is the package's own, like the CIs from precomputed replicates).
 
 All p-values are dimensionless probabilities in (0, 1].
 """
@@ -12,6 +13,7 @@ All p-values are dimensionless probabilities in (0, 1].
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 from emovec.errors import EmovecInputError
 
@@ -47,29 +49,9 @@ def _check_pvalues(p: np.ndarray, name: str = "p") -> np.ndarray:
     return p
 
 
-def _step_up(p: np.ndarray, factor: float) -> np.ndarray:
-    """Step-up FDR adjustment: min over j >= rank of factor * m * p_(j) / j, clipped to 1.
-
-    Args:
-        p: float64 [m], validated.
-        factor: 1 for Benjamini-Hochberg, sum_{i<=m} 1/i for Benjamini-Yekutieli.
-
-    Returns:
-        float64 [m] adjusted p-values, in the order of ``p``.
-    """
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * factor * m / np.arange(1, m + 1)
-    # Cumulative minimum from the largest p down: an adjusted p may never exceed that of a
-    # larger raw p (this is what makes the procedure step-up and keeps ties equal).
-    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
-
-
 def bh_adjust(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (FDR under independence or positive dependence).
+    """Benjamini-Hochberg adjusted p-values (FDR under independence or positive dependence):
+    scipy's ``false_discovery_control(p, method="bh")`` after the package's input checks.
 
     Args:
         p: [m] raw p-values in [0, 1], m >= 1.
@@ -77,13 +59,12 @@ def bh_adjust(p: np.ndarray) -> np.ndarray:
     Returns:
         float64 [m], same order as ``p``; reject at FDR q where the adjusted p <= q.
     """
-    return _step_up(_check_pvalues(p), factor=1.0)
+    return np.asarray(stats.false_discovery_control(_check_pvalues(p), method="bh"), dtype=np.float64)
 
 
 def by_adjust(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Yekutieli adjusted p-values (FDR under arbitrary dependence).
-
-    BH inflated by the harmonic number c(m) = sum_{i=1}^m 1/i.
+    """Benjamini-Yekutieli adjusted p-values (FDR under arbitrary dependence; BH inflated by the
+    harmonic number c(m) = sum_{i=1}^m 1/i): scipy's ``false_discovery_control(p, method="by")``.
 
     Args:
         p: [m] raw p-values in [0, 1], m >= 1.
@@ -91,9 +72,7 @@ def by_adjust(p: np.ndarray) -> np.ndarray:
     Returns:
         float64 [m], same order as ``p``.
     """
-    p = _check_pvalues(p)
-    harmonic = float(np.sum(1.0 / np.arange(1, p.size + 1)))
-    return _step_up(p, factor=harmonic)
+    return np.asarray(stats.false_discovery_control(_check_pvalues(p), method="by"), dtype=np.float64)
 
 
 def _check_null(null: np.ndarray, ndim: int, name: str = "null") -> np.ndarray:
