@@ -137,16 +137,17 @@ def find_blocks_by_shape(hf_model: Any) -> list[Any]:
     config = getattr(hf_model, "config", None)
     model_type = getattr(config, "model_type", None)
     n_layers = _n_hidden_layers(config)
+    modules = hf_model.named_modules() if hasattr(hf_model, "named_modules") else ()
     candidates = [
-        (name, module) for name, module in hf_model.named_modules()
+        (name, module) for name, module in modules
         if isinstance(module, torch.nn.ModuleList) and name.rsplit(".", 1)[-1] in _BLOCK_LIST_NAMES
         and len(module) == n_layers and not any(w in name.lower() for w in _NOT_THE_TEXT_DECODER)
         and "_original_component" not in name
     ]
     if len(candidates) != 1:
         found = [name for name, _ in candidates] or "none"
-        raise EmovecInputError(f"model_type {model_type!r} is not in emovec.steering.hooks.BLOCK_LISTS and its "
-                               f"decoder blocks cannot be found by shape (ModuleLists named {list(_BLOCK_LIST_NAMES)} "
+        raise EmovecInputError(f"model_type {model_type!r} is not in emovec.steering.hooks.BLOCK_LISTS (known model "
+                               f"types: {sorted(BLOCK_LISTS)}) and its decoder blocks cannot be found by shape (ModuleLists named {list(_BLOCK_LIST_NAMES)} "
                                f"of length num_hidden_layers={n_layers}: {found}); add its path to BLOCK_LISTS")
     return list(candidates[0][1])
 
