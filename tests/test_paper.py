@@ -20,6 +20,8 @@ from emovec.paper.loaders.inputs import PaperInputs, SeparationInputs
 from emovec.paper.loaders.separation import load_cells, load_resampling
 from emovec.paper.loaders.spec import load_paper_spec
 from emovec.paper.tables import TABLES, build_tables
+from emovec.paper.analyses import with_analyses
+from emovec.stages.analyses import main as analyses_main
 from emovec.stages.paper import main
 
 N_LAYERS = 4
@@ -97,9 +99,20 @@ def _write_inputs(root: Path) -> dict[str, Path]:
 
 
 def _argv(inp: dict[str, Path], out: Path) -> list[str]:
+    """The paper stage's flags; the analyses it formats are in ``inp["analyses"]`` (written by
+    :func:`_run_analyses`; absent when a test checks a bad input, which is refused first)."""
+    analyses = inp.get("analyses", inp["config"].parent / "analyses")
     return ["--config", str(inp["config"]), "--separation-dir", str(inp["separation"]),
-            "--vectors-dir", str(inp["vectors"]), "--tables-dir", str(out / "tables"),
+            "--vectors-dir", str(inp["vectors"]), "--analyses-dir", str(analyses), "--tables-dir", str(out / "tables"),
             "--figures-dir", str(out / "figures")]
+
+
+def _run_analyses(inp: dict[str, Path]) -> dict[str, Path]:
+    """Run the analyses stage on the inputs, as dvc repro does before the paper stage."""
+    inp = {**inp, "analyses": inp["config"].parent / "analyses"}
+    assert analyses_main(["--config", str(inp["config"]), "--separation-dir", str(inp["separation"]),
+                          "--vectors-dir", str(inp["vectors"]), "--out", str(inp["analyses"])]) == 0
+    return inp
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +120,7 @@ def built(tmp_path_factory) -> dict:
     """Inputs written once, the stage run twice into separate output trees: figures rendered by
     two worker processes, then in this process alone."""
     root = tmp_path_factory.mktemp("paper")
-    inp = _write_inputs(root / "in")
+    inp = _run_analyses(_write_inputs(root / "in"))
     assert main(_argv(inp, root / "out1") + ["--processes", "2"]) == 0
     assert main(_argv(inp, root / "out2") + ["--processes", "1"]) == 0
     csv = {c["cell"]: pd.read_csv(inp["separation"] / f"{c['cell']}.csv") for c in _cells()}
@@ -247,7 +260,7 @@ def test_tables_are_deterministic_in_memory(tmp_path):
     def separation_tables() -> dict[str, str]:
         cells = load_cells(spec, inp["separation"], inp["vectors"])
         sep = SeparationInputs(spec=spec, cells=cells, resampling=load_resampling(cells, inp["separation"]))
-        return build_tables(PaperInputs(separation=sep))
+        return build_tables(with_analyses(PaperInputs(separation=sep)))
 
     first, second = separation_tables(), separation_tables()
     assert first == second and list(first) == list(TABLES.names("separation"))

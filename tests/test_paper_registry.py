@@ -11,6 +11,7 @@ import yaml
 from emovec.paper.loaders.inputs import EXPERIMENTS, PaperInputs
 from emovec.paper.registry import TableRegistry
 from emovec.paper.tables import TABLES
+from emovec.stages.analyses import main as analyses_main
 from emovec.stages.paper import main
 
 
@@ -68,9 +69,11 @@ def test_every_registered_table_is_written_by_the_paper_stage(tmp_path: Path, mo
     config = tmp_path / "paper.yaml"
     config.write_text(yaml.safe_dump(cfg))
     out = tmp_path / "out"
-    assert main(["--config", str(config), "--separation-dir", str(s["separation"]), "--vectors-dir", str(s["vectors"]),
-                 "--valence-dir", str(v["valence"]), "--cka-dir", str(v["cka"]), "--steering-dir", str(st["steering"]),
-                 "--classify-dir", str(st["classify"]), "--tables-dir", str(out / "tables"),
+    inputs = ["--config", str(config), "--separation-dir", str(s["separation"]), "--vectors-dir", str(s["vectors"]),
+              "--valence-dir", str(v["valence"]), "--cka-dir", str(v["cka"]), "--steering-dir", str(st["steering"]),
+              "--classify-dir", str(st["classify"])]
+    assert analyses_main([*inputs, "--out", str(tmp_path / "analyses")]) == 0
+    assert main([*inputs, "--analyses-dir", str(tmp_path / "analyses"), "--tables-dir", str(out / "tables"),
                  "--figures-dir", str(out / "figures"), "--processes", "1"]) == 0
     written = sorted(p.name for p in (out / "tables").glob("*.tex"))
     assert written == sorted(TABLES.names())

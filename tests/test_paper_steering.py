@@ -30,6 +30,7 @@ from emovec.paper.loaders.steering import load_steering
 from emovec.paper.results.agreement import agreement_counts
 from emovec.paper.results.steering import classify_regime, token_weighted_ppl
 from emovec.paper.steering_figures import build_steering_figures
+from emovec.paper.analyses import with_analyses
 from emovec.paper.tables import TABLES, build_tables
 from emovec.steering.classifiers import CLASSIFY_COLUMNS, EKMAN7
 from emovec.steering.measures import MEASURE_COLUMNS
@@ -176,7 +177,7 @@ def _write_inputs(root: Path) -> dict[str, Path]:
 def build_steering_tables(spec, data, separation) -> dict[str, str]:
     """The registered steering tables of a run with only these steered models ({} without models)."""
     steering = SteeringInputs(spec=spec, data=data, separation=separation) if spec.models else None
-    return build_tables(PaperInputs(steering=steering))
+    return build_tables(with_analyses(PaperInputs(steering=steering)))
 
 
 def _load(inp: dict[str, Path], raw: dict | None = None):

@@ -15,6 +15,7 @@ from emovec.paper.latex import latex_escape
 from emovec.paper.loaders.inputs import PaperInputs, ValenceInputs
 from emovec.paper.loaders.spec import load_valence_spec
 from emovec.paper.loaders.valence import load_cka, load_valence_cells
+from emovec.paper.analyses import with_analyses
 from emovec.paper.tables import TABLES, build_tables
 from emovec.paper.valence_figures import build_valence_figures
 
@@ -137,7 +138,7 @@ def _write_inputs(root: Path) -> dict[str, Path]:
 def build_valence_tables(spec, cells) -> dict[str, str]:
     """The registered valence tables of a run with only these valence cells ({} without cells)."""
     valence = ValenceInputs(spec=spec, cells=cells, cka={}) if spec.cells else None
-    return build_tables(PaperInputs(valence=valence))
+    return build_tables(with_analyses(PaperInputs(valence=valence)))
 
 
 def _load(inp: dict[str, Path]):

@@ -59,13 +59,19 @@ def render_paper(inputs: PaperInputs, processes: int | None = None) -> PaperOutp
 
 def write_paper(config: str | Path, separation_dir: str | Path, vectors_dir: str | Path, valence_dir: str | Path,
                 cka_dir: str | Path, steering_dir: str | Path, classify_dir: str | Path, tables_dir: str | Path,
-                figures_dir: str | Path, processes: int | None = None) -> str:
-    """Load, render and write the paper's tables (and ``provenance.json``) and figures.
+                figures_dir: str | Path, processes: int | None = None,
+                analyses_dir: str | Path = "build/analyses") -> str:
+    """Load, render and write the paper's tables (and ``provenance.json``) and figures. The
+    statistics come from the analyses stage's output in ``analyses_dir`` (read after the inputs
+    are checked).
 
     Returns:
         A one-line summary for the stage to print.
     """
+    from emovec.paper.analyses import read_analyses
+
     inputs = load_paper_inputs(config, separation_dir, vectors_dir, valence_dir, cka_dir, steering_dir, classify_dir)
+    inputs = read_analyses(analyses_dir, inputs)
     out = render_paper(inputs, processes)
     tables_dir, figures_dir = Path(tables_dir), Path(figures_dir)
     write_json_atomic(tables_dir / "provenance.json", out.provenance)

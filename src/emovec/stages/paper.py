@@ -1,5 +1,5 @@
 """Stage: LaTeX tables and figures for the paper, from the tracked separation, vector, valence,
-CKA and steering outputs.
+CKA and steering outputs and the analyses stage's statistics.
 
 Every input is read and validated, and every table and figure rendered in memory, before the
 first file is written (``emovec.paper.outputs``): a bad input (missing file for a listed cell,
@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cka-dir", default="build/cka", help="directory of <model>.npz CKA outputs")
     ap.add_argument("--steering-dir", default="build/steering", help="directory of <model>/ steering outputs")
     ap.add_argument("--classify-dir", default="build/steering_classify", help="directory of <model>.csv classifier outputs")
+    ap.add_argument("--analyses-dir", required=True, help="the analyses stage's output (build/analyses): the "
+                    "statistics the tables report")
     ap.add_argument("--tables-dir", required=True, help="where the .tex tables are written")
     ap.add_argument("--figures-dir", required=True, help="where the .png figures are written")
     ap.add_argument("--processes", type=_positive_int, default=None,
@@ -39,7 +41,8 @@ def main(argv: list[str] | None = None) -> None:
                          "bytes are the same for any number)")
     args = ap.parse_args(argv)
     print(write_paper(args.config, args.separation_dir, args.vectors_dir, args.valence_dir, args.cka_dir,
-                      args.steering_dir, args.classify_dir, args.tables_dir, args.figures_dir, args.processes))
+                      args.steering_dir, args.classify_dir, args.tables_dir, args.figures_dir, args.processes,
+                      args.analyses_dir))
 
 
 if __name__ == "__main__":

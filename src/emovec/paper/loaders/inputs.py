@@ -52,12 +52,24 @@ class PaperInputs:
     """All inputs of the paper stage, one attribute per experiment. An experiment is None when
     the run has no outputs for it (the config lists no valence cells, no steered model): its
     tables and figures are not made. The paper stage always has separation cells.
-    ``provenance`` is the config's provenance mapping (checked when the line is made)."""
+    ``provenance`` is the config's provenance mapping (checked when the line is made).
+    ``analyses``: {name: result} of the analyses stage (``emovec.paper.analyses``), read from its
+    tracked output; tables format them and compute no statistic themselves."""
 
     separation: SeparationInputs | None = None
     valence: ValenceInputs | None = None
     steering: SteeringInputs | None = None
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    analyses: Mapping[str, Any] = field(default_factory=dict)
+
+    def analysis(self, name: str) -> Any:
+        """The result of analysis ``name``; an error naming the analyses stage when it was not read."""
+        if name not in self.analyses:
+            from emovec.errors import EmovecInputError
+
+            raise EmovecInputError(f"analysis {name!r} was not read: the paper stage formats the analyses "
+                                   "stage's output (--analyses-dir build/analyses)")
+        return self.analyses[name]
 
     def has(self, experiment: str) -> bool:
         """Whether ``experiment`` (one of ``EXPERIMENTS``) has outputs in this run."""

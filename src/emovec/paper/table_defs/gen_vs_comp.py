@@ -1,17 +1,15 @@
 """Generation versus comprehension: Jeong's (2026, §4.2) LOO procedure beside the corrected
-analysis (statistics: ``emovec.paper.results.gen_vs_comp``), one row per model."""
+analysis, one row per model. The statistics are the analyses stage's (``build/analyses/
+gen_vs_comp.json``, computed by ``emovec.paper.results.gen_vs_comp``); this module formats them."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
 
 from emovec.paper.latex import fmt_num, fmt_p, fmt_signed, latex_escape, table_row, tabular, wrap_table
 from emovec.paper.loaders.inputs import PaperInputs
-from emovec.paper.loaders.separation import CellData
 from emovec.paper.loaders.spec import PaperSpec
-from emovec.paper.results.gen_vs_comp import compare_models
+from emovec.paper.results.gen_vs_comp import GenVsComp
 from emovec.paper.table_defs.separation_text import table_label
 
 __all__ = ["build", "gen_vs_comp_table"]
@@ -24,11 +22,9 @@ def _loo_cell(stats: tuple[float, float, int], digits: int) -> str:
     return f"{fmt_num(mean, digits)} $\\pm$ {fmt_num(sd, digits)} ({n})"
 
 
-def gen_vs_comp_table(spec: PaperSpec, cells: Mapping[str, CellData],
-                      resampling: Mapping[str, Mapping[str, Any]]) -> str:
+def gen_vs_comp_table(spec: PaperSpec, result: GenVsComp) -> str:
     """The LaTeX table: one row per model with both methods, then the sign test over models."""
     dg = spec.digits
-    result = compare_models(cells, resampling)
     comps, p_bh = result.comparisons, result.wilcoxon_p_bh
     head = [
         " & \\multicolumn{5}{c}{Jeong's procedure (LOO replicates)} & \\multicolumn{6}{c}{Corrected "
@@ -94,4 +90,4 @@ def _distinct(values: list[int]) -> str:
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.paper.tables``)."""
     assert inputs.separation is not None  # registered for the separation experiment only
-    return gen_vs_comp_table(inputs.separation.spec, inputs.separation.cells, inputs.separation.resampling)
+    return gen_vs_comp_table(inputs.separation.spec, inputs.analysis("gen_vs_comp"))

@@ -1,0 +1,123 @@
+"""The analyses stage: the statistics the paper's tables report, computed once and tracked.
+
+A reviewer checks a statistic in a tracked file, not inside the code that draws a table: the
+``analyses`` stage runs every registered analysis on the paper's validated inputs and writes one
+JSON file per analysis to ``build/analyses/`` (a DVC output, so ``make verify`` hashes it and
+regenerates it byte for byte); the paper stage reads them back (:func:`read_analyses`) and only
+formats. Each file states its unit of analysis, n, CI method and correction beside the numbers.
+
+Registered analyses (:data:`ANALYSES`), each (experiment, compute, to_json, from_json):
+
+- ``gen_vs_comp`` (separation): Jeong's LOO procedure beside the corrected per-emotion paired
+  comparison, BH across models, bootstrap CI, Cohen's d with CI, sign test over models
+  (:mod:`emovec.paper.results.gen_vs_comp`).
+
+Floats are written with ``repr`` (json), so a value read back is the value computed, bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emovec.errors import EmovecInputError
+from emovec.io import atomic_path
+from emovec.paper.loaders.inputs import EXPERIMENTS, PaperInputs, load_paper_inputs
+from emovec.paper.results.gen_vs_comp import GenVsComp, MethodComparison, compare_models
+
+__all__ = ["ANALYSES", "Analysis", "compute_analyses", "read_analyses", "run_analyses", "with_analyses"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One registered analysis: the experiment whose inputs it reads, how it is computed from the
+    validated inputs, and how its result is written to and read back from JSON. ``about`` says
+    what the numbers are (unit of analysis, n, CI method, correction); it is written beside them."""
+
+    experiment: str
+    compute: Callable[[PaperInputs], Any]
+    to_json: Callable[[Any], dict[str, Any]]
+    from_json: Callable[[dict[str, Any]], Any]
+    about: str
+
+
+def _gen_vs_comp(inputs: PaperInputs) -> GenVsComp:
+    sep = inputs.separation
+    assert sep is not None
+    return compare_models(sep.cells, sep.resampling)
+
+
+def _gen_vs_comp_from_json(node: dict[str, Any]) -> GenVsComp:
+    tuples = ("loo_gen", "loo_comp", "diff_ci", "d_ci")
+    comps = tuple(MethodComparison(**{k: tuple(v) if k in tuples else v for k, v in c.items()})
+                  for c in node["comparisons"])
+    return GenVsComp(comparisons=comps, wilcoxon_p_bh=tuple(node["wilcoxon_p_bh"]), n_gen_better=node["n_gen_better"],
+                     sign_p=node["sign_p"], level=node["level"])
+
+
+ANALYSES: dict[str, Analysis] = {
+    "gen_vs_comp": Analysis(
+        experiment="separation", compute=_gen_vs_comp, to_json=dataclasses.asdict, from_json=_gen_vs_comp_from_json,
+        about=("generation minus comprehension per model at its reported layer. Jeong's procedure: LOO replicates "
+               "(not independent; d_loo is (n-1) times the per-item d), Mann-Whitney U. Corrected: unit = emotions "
+               "(n_emotions, paired by emotion), Wilcoxon signed-rank p, BH-adjusted across the models "
+               "(wilcoxon_p_bh); diff_ci: stimulus-level bootstrap within emotion, bias-corrected percentile "
+               "(n_boot draws); d / d_ci: pooled-SD Cohen's d of the per-emotion values, normal-theory CI "
+               "(pingouin); sign test over models (unit = models, no correction). CI level: level."),
+    ),
+}
+assert all(a.experiment in EXPERIMENTS for a in ANALYSES.values())
+
+
+def compute_analyses(inputs: PaperInputs) -> dict[str, Any]:
+    """{name: result} of every registered analysis whose experiment has inputs in this run."""
+    return {name: a.compute(inputs) for name, a in ANALYSES.items() if inputs.has(a.experiment)}
+
+
+def with_analyses(inputs: PaperInputs) -> PaperInputs:
+    """``inputs`` with its analyses computed in memory (what the paper stage reads from disk)."""
+    return dataclasses.replace(inputs, analyses=compute_analyses(inputs))
+
+
+def _file_text(name: str, result: Any) -> str:
+    node = {"analysis": name, "about": ANALYSES[name].about, "result": ANALYSES[name].to_json(result)}
+    return json.dumps(node, indent=1, sort_keys=True) + "\n"
+
+
+def run_analyses(config: str | Path, separation_dir: str | Path, vectors_dir: str | Path, valence_dir: str | Path,
+                 cka_dir: str | Path, steering_dir: str | Path, classify_dir: str | Path, out: str | Path) -> str:
+    """The analyses stage: read and check the paper's inputs, compute every analysis, write
+    ``out/<name>.json`` (one directory, atomically). Returns a one-line summary."""
+    inputs = load_paper_inputs(config, separation_dir, vectors_dir, valence_dir, cka_dir, steering_dir, classify_dir)
+    results = compute_analyses(inputs)
+    with atomic_path(Path(out)) as tmp:
+        tmp.mkdir()
+        for name, result in results.items():
+            (tmp / f"{name}.json").write_text(_file_text(name, result), encoding="utf-8")
+    return f"analyses: {', '.join(results) or 'none'} -> {out}"
+
+
+def read_analyses(directory: str | Path, inputs: PaperInputs) -> PaperInputs:
+    """``inputs`` with the analyses the run needs read from ``directory`` (the analyses stage's
+    output). A missing or stale file is an error naming it: the paper never computes them."""
+    directory = Path(directory)
+    results: dict[str, Any] = {}
+    for name, analysis in ANALYSES.items():
+        if not inputs.has(analysis.experiment):
+            continue
+        path = directory / f"{name}.json"
+        if not path.is_file():
+            raise EmovecInputError(f"{path} does not exist: run the analyses stage (dvc repro analyses)")
+        try:
+            node = json.loads(path.read_text(encoding="utf-8"))
+            if node.get("analysis") != name:
+                raise EmovecInputError(f"{path}: holds analysis {node.get('analysis')!r}, expected {name!r}")
+            results[name] = analysis.from_json(node["result"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EmovecInputError(f"{path}: not a {name} analysis written by this version ({exc}); "
+                                   "re-run the analyses stage") from None
+    return dataclasses.replace(inputs, analyses=results)
