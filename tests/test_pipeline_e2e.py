@@ -142,7 +142,7 @@ def project() -> Iterator[Path]:
 
 def test_pipeline_end_to_end(project: Path):
     root = project
-    stages = {"compose", "toy_corpus", "toy_train_base", "toy_train_instruct", "cka", "paper", "claims"}
+    stages = {"compose", "toy_corpus", "toy_train_base", "toy_train_instruct", "cka", "analyses", "paper", "claims"}
     cells = [f"{m}-{c}" for m in MODELS for c in CORPORA]
     story_cells = [f"{m}-{c}" for m in MODELS for c in STORY_CORPORA]
 
@@ -207,13 +207,14 @@ def test_pipeline_end_to_end(project: Path):
     assert _ran(out) == {"compose"}, out[-3000:]
     assert "Data and pipelines are up to date" in _dvc(root, "status")
 
-    # 4. a separation setting: only compose, separation@* and paper re-run (no extraction, no training)
+    # 4. a separation setting: only compose, separation@*, analyses, paper and claims re-run (no extraction,
+    # no training)
     (root / "conf" / "selection.yaml").write_text(_selection(10))
     out = _dvc(root, "repro")
     ran = _ran(out)
     assert "compose" in ran
     assert {r for r in ran if r.startswith("separation@")} == {f"separation@{c}" for c in cells}, sorted(ran)
-    assert ran <= {"compose", "paper", "claims", *(f"separation@{c}" for c in cells)}, sorted(ran)
+    assert ran <= {"compose", "analyses", "paper", "claims", *(f"separation@{c}" for c in cells)}, sorted(ran)
     assert (root / "paper" / "figures" / "u_curve.png").is_file()
     assert "Data and pipelines are up to date" in _dvc(root, "status")
 
@@ -221,17 +222,19 @@ def test_pipeline_end_to_end(project: Path):
     (root / "conf" / "selection.yaml").write_text(
         _selection(10, cell_overrides='{toy-base__toy-stories: ["valence.n_boot=40"]}'))
     out = _dvc(root, "repro")
-    assert _ran(out) == {"compose", "valence@toy-base-toy-stories", "cka", "paper", "claims"}, sorted(_ran(out))
+    assert _ran(out) == {"compose", "valence@toy-base-toy-stories", "cka", "analyses", "paper", "claims"}, \
+        sorted(_ran(out))
     summary = (root / "build" / "valence" / "toy-base__toy-stories" / "summary.json").read_text()
     assert '"n_boot": 40' in summary
     assert "Data and pipelines are up to date" in _dvc(root, "status")
     cell_override = '{toy-base__toy-stories: ["valence.n_boot=40"]}'
 
-    # 6. a steering regime threshold is a table choice: only compose, paper and claims re-run
+    # 6. a steering regime threshold is a table choice: only compose, analyses, paper and claims re-run
+    # (analyses and claims read the paper config, whose provenance hash every edit changes)
     (root / "conf" / "selection.yaml").write_text(
         _selection(10, cell_override, extra=("steering.regimes.explosive_min_ratio=3.0",)))
     out = _dvc(root, "repro")
-    assert _ran(out) == {"compose", "paper", "claims"}, sorted(_ran(out))
+    assert _ran(out) == {"compose", "analyses", "paper", "claims"}, sorted(_ran(out))
     assert "explosive if ratio $\\ge$ 3" in (root / "paper" / "tables" / "steering_regimes.tex").read_text()
 
     # 7. the classifier's smoothing: the classifier re-reads the generations, nothing is regenerated
@@ -241,5 +244,5 @@ def test_pipeline_end_to_end(project: Path):
     ran = _ran(out)
     # paper and claims re-run too: every table states the config hash, which the edit changed
     assert {"compose", "paper", *(f"steer_classify@{m}" for m in MODELS)} <= ran, sorted(ran)
-    assert ran <= {"compose", "paper", "claims", *(f"steer_classify@{m}" for m in MODELS)}, sorted(ran)
+    assert ran <= {"compose", "analyses", "paper", "claims", *(f"steer_classify@{m}" for m in MODELS)}, sorted(ran)
     assert "Data and pipelines are up to date" in _dvc(root, "status")
