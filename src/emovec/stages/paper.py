@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from emovec.paper.outputs import write_paper
+from emovec.paper.loaders.inputs import add_input_arguments
 from emovec.stages.common import stage_entry
 
 
@@ -25,13 +26,7 @@ def _positive_int(text: str) -> int:
 def main(argv: list[str] | None = None) -> None:
     """CLI entry: ``python -m emovec.stages.paper --config ... --tables-dir ... --figures-dir ...``."""
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--config", required=True, help="composed paper config (build/config/paper.yaml)")
-    ap.add_argument("--separation-dir", required=True, help="directory of <cell>.csv separation outputs")
-    ap.add_argument("--vectors-dir", required=True, help="directory of <cell>.npz emotion vectors")
-    ap.add_argument("--valence-dir", default="build/valence", help="directory of <cell>/ valence outputs")
-    ap.add_argument("--cka-dir", default="build/cka", help="directory of <model>.npz CKA outputs")
-    ap.add_argument("--steering-dir", default="build/steering", help="directory of <model>/ steering outputs")
-    ap.add_argument("--classify-dir", default="build/steering_classify", help="directory of <model>.csv classifier outputs")
+    add_input_arguments(ap)
     ap.add_argument("--analyses-dir", required=True, help="the analyses stage's output (build/analyses): the "
                     "statistics the tables report")
     ap.add_argument("--tables-dir", required=True, help="where the .tex tables are written")

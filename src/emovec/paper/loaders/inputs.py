@@ -13,7 +13,7 @@ from emovec.paper.loaders.spec import PaperSpec, SteeringSpec, ValenceSpec, load
 from emovec.paper.loaders.steering import SteeringData, load_steering
 from emovec.paper.loaders.valence import CKAData, ValenceCellData, load_cka, load_valence_cells
 
-__all__ = ["EXPERIMENTS", "PaperInputs", "SeparationInputs", "SteeringInputs", "ValenceInputs", "load_paper_inputs"]
+__all__ = ["EXPERIMENTS", "PaperInputs", "add_input_arguments", "SeparationInputs", "SteeringInputs", "ValenceInputs", "load_paper_inputs"]
 
 # The experiments a table or figure can belong to; PaperInputs has one attribute per experiment.
 EXPERIMENTS: tuple[str, ...] = ("separation", "valence", "steering")
@@ -97,3 +97,16 @@ def load_paper_inputs(config: str | Path, separation_dir: str | Path, vectors_di
         steering = SteeringInputs(spec=cfg.steering, data=load_steering(cfg.steering, steering_dir, classify_dir),
                                   separation=reported)
     return PaperInputs(separation=separation, valence=valence, steering=steering, provenance=cfg.provenance)
+
+
+def add_input_arguments(parser: Any) -> None:
+    """The command-line flags naming the paper's inputs (the analyses and paper stages read the same):
+    --config, --separation-dir, --vectors-dir, --valence-dir, --cka-dir, --steering-dir, --classify-dir."""
+    parser.add_argument("--config", required=True, help="composed paper config (build/config/paper.yaml)")
+    parser.add_argument("--separation-dir", required=True, help="directory of <cell>.csv separation outputs")
+    parser.add_argument("--vectors-dir", required=True, help="directory of <cell>.npz emotion vectors")
+    parser.add_argument("--valence-dir", default="build/valence", help="directory of <cell>/ valence outputs")
+    parser.add_argument("--cka-dir", default="build/cka", help="directory of <model>.npz CKA outputs")
+    parser.add_argument("--steering-dir", default="build/steering", help="directory of <model>/ steering outputs")
+    parser.add_argument("--classify-dir", default="build/steering_classify",
+                        help="directory of <model>.csv classifier outputs")
