@@ -138,7 +138,7 @@ def test_registered_orientation_is_used_and_duplicates_are_refused():
         with pytest.raises(EmovecInputError, match="already registered"):
             register_orientation("test_all_negative_first")(_rule)
     finally:
-        ORIENTATIONS.pop("test_all_negative_first")
+        ORIENTATIONS.unregister("test_all_negative_first")
 
 
 # ---- bootstrap fast path ----------------------------------------------------------------------

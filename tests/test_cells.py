@@ -19,6 +19,7 @@ MISSPELLED: dict[str, tuple[str, str, list[str]]] = {
                                ["valence.on_missing=fallback", "valence.norms_fallback=warriner2031"]),
     "valence.orientation": ("toy-base", "toy-comprehension", ["valence.orientation=anchr"]),
     "steering.scenario_format": ("toy-base", "toy-comprehension", ["steering.scenario_format=jeong_protocl"]),
+    "steering.norm_reference": ("toy-base", "toy-comprehension", ["steering.norm_reference=prompt_mean_nrom"]),
     "steering.classifiers": ("toy-base", "toy-comprehension", ["steering.classifiers=[{name: vadr}]"]),
     "model.weights.source": ("smollm2-135m-instruct", "jeong-comprehension", ["model.weights.source=gguf_pkg"]),
 }
@@ -58,7 +59,7 @@ def test_a_newly_registered_baseline_composes_with_no_second_list_to_edit():
         cell = compose_cell("toy-base", "toy-comprehension", "separation", [f"vectors.baseline={name}"])
         assert cell.vectors.baseline == name
     finally:
-        BASELINES.pop(name)
+        BASELINES.unregister(name)
 
 
 def test_validate_cell_is_schema_then_registries(monkeypatch):

@@ -1,31 +1,12 @@
-"""Atomic writers (emovec.io): the pandas-free CSV writer gives pandas' bytes; a crash leaves nothing."""
+"""Atomic writers (emovec.io): a crash leaves nothing half-written. (The CSV writer: test_artefacts.)"""
 
 from __future__ import annotations
 
-import math
+import json
 
-import pandas as pd
 import pytest
 
-from emovec.io import atomic_path, write_csv_rows_atomic
-
-ROWS = [
-    {"layer": 0, "mean_cosine": 0.123456789, "floor": -1 / 19, "anisotropy": math.nan, "baseline": "neutral_mean",
-     "normalised": True, "removed_k": None, "big": 1234567.0, "tiny": 1.5e-9, "name": "a, b \"quoted\""},
-    {"layer": 1, "mean_cosine": -0.5, "floor": -1 / 19, "anisotropy": 0.25, "baseline": "neutral_mean",
-     "normalised": False, "removed_k": None, "big": math.inf, "tiny": 0.0, "name": "plain", "late": 7},
-]
-
-
-def test_csv_bytes_equal_pandas_to_csv(tmp_path):
-    path = tmp_path / "out.csv"
-    write_csv_rows_atomic(path, ROWS, float_format=".6g")
-    buf = pd.DataFrame(ROWS).to_csv(index=False, float_format="%.6g", lineterminator="\n")
-    assert path.read_text(encoding="utf-8") == buf
-    # and it reads back: columns in first-appearance order, the late key empty in row 0
-    back = pd.read_csv(path)
-    assert list(back.columns) == list(dict.fromkeys(k for r in ROWS for k in r))
-    assert math.isnan(back.loc[0, "late"]) and back.loc[1, "late"] == 7
+from emovec.io import atomic_path, read_jsonl, write_json_atomic, write_jsonl_atomic
 
 
 def test_atomic_path_leaves_the_old_file_on_error(tmp_path):
@@ -37,3 +18,12 @@ def test_atomic_path_leaves_the_old_file_on_error(tmp_path):
             raise RuntimeError("crash mid-write")
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["kept.txt"]
+
+
+def test_json_is_sorted_and_jsonl_round_trips(tmp_path):
+    write_json_atomic(tmp_path / "a.json", {"b": 1, "a": [1.5, None]})
+    assert (tmp_path / "a.json").read_text() == json.dumps({"a": [1.5, None], "b": 1}, indent=2) + "\n"
+    rows = [{"z": "é", "a": 0.1}, {"a": 2}]
+    write_jsonl_atomic(tmp_path / "r.jsonl", rows)
+    assert read_jsonl(tmp_path / "r.jsonl") == rows
+    assert (tmp_path / "r.jsonl").read_text(encoding="utf-8").splitlines()[0] == '{"a": 0.1, "z": "é"}'

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from emovec.artefacts import SEPARATION_LAYERS, write_csv
 from emovec.emotions import JEONG_20, OPPOSITE_PAIRS
 from emovec.errors import EmovecInputError
 from emovec.geometry.resampling import per_emotion_cosine
@@ -79,8 +80,8 @@ def _write_inputs(root: Path) -> dict[str, Path]:
                        removed_k=None, n_stimuli=60, min_n_per_emotion=3, n_neutral=3,
                        pooling=c["pooling"], is_reported_layer=layer == LAYER)
             rows.append(row)
-        # Same float format as the separation stage, so the tables must reproduce CSV values.
-        pd.DataFrame(rows).to_csv(sep_dir / f"{c['cell']}.csv", index=False, float_format="%.6g")
+        # The separation stage's own writer, so the tables must reproduce CSV values.
+        write_csv(sep_dir / f"{c['cell']}.csv", SEPARATION_LAYERS, rows)
         # The resampling record at the reported layer (LOO, per-emotion, bootstrap replicates).
         gen = c["method"] == "generation"
         n_loo = 5 if gen else 3

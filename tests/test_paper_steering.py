@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
+from emovec.artefacts import CLASSIFY_SCORES, STEERING_MEASURES, write_csv
 from emovec.errors import EmovecInputError
 from emovec.config import RegimeConfig
 from emovec.paper.latex import latex_token
@@ -32,8 +33,7 @@ from emovec.paper.results.steering import classify_regime, token_weighted_ppl
 from emovec.paper.steering_figures import build_steering_figures
 from emovec.paper.analyses import with_analyses
 from emovec.paper.tables import TABLES, build_tables
-from emovec.steering.classifiers import CLASSIFY_COLUMNS, EKMAN7
-from emovec.steering.measures import MEASURE_COLUMNS
+from emovec.steering.classifiers import EKMAN7
 
 DIGITS = 3
 BASE, INST = "toy-base", "toy-instruct"
@@ -145,7 +145,7 @@ def _write_inputs(root: Path) -> dict[str, Path]:
         d = steer / model
         d.mkdir(parents=True)
         df = pd.DataFrame(rows)
-        df[list(MEASURE_COLUMNS)].to_csv(d / "measures.csv", index=False)
+        write_csv(d / "measures.csv", STEERING_MEASURES, [{c: r[c] for c in STEERING_MEASURES.names} for r in rows])
         summary = {
             "model": model,
             "scenarios": [{"name": n, "emotion": e, "prompt": f"A {n} prompt.", "strength": s * HIGH, "direction": s}
@@ -170,7 +170,7 @@ def _write_inputs(root: Path) -> dict[str, Path]:
             cls.append({"id": r["id"], "classifier": "vader", "display_name": VADER, "target_label": label,
                         "p_target": x, "n_hits": 0 if r["condition"] == "unsteered" else 2,
                         "scores": json.dumps(scores)})
-        pd.DataFrame(cls, columns=list(CLASSIFY_COLUMNS)).to_csv(classify / f"{model}.csv", index=False)
+        write_csv(classify / f"{model}.csv", CLASSIFY_SCORES, cls)
     return {"steering": steer, "classify": classify}
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from emovec.artefacts import VALENCE_LAYERS, VALENCE_NORMS, write_csv
 from emovec.errors import EmovecInputError
 from emovec.paper.latex import latex_escape
 from emovec.paper.loaders.inputs import PaperInputs, ValenceInputs
@@ -104,8 +105,8 @@ def _write_inputs(root: Path) -> dict[str, Path]:
         d = val_dir / c["cell"]
         d.mkdir(parents=True)
         layers = _layers(rng)
-        layers.to_csv(d / "layers.csv", index=False, float_format="%.6g")
-        norms.to_csv(d / "norms.csv", index=False)
+        write_csv(d / "layers.csv", VALENCE_LAYERS, layers.to_dict("records"))  # the valence stage's writer
+        write_csv(d / "norms.csv", VALENCE_NORMS, norms.to_dict("records"))
         valence, arousal = scored["valence"].to_numpy(), scored["arousal"].to_numpy()
         scores = rng.normal(size=(N_LAYERS, len(EMOTIONS), 2))
         scores[..., 0] += 2 * valence[None, :]

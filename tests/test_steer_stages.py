@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
+from emovec.artefacts import CLASSIFY_SCORES, STEERING_MEASURES
 from emovec.activations.cache import write_cache
 from emovec.config import ClassifierConfig, DecodingConfig, ModelConfig, SteeringConfig, VectorsConfig
 from emovec.emotions import JEONG_20, NEUTRAL
@@ -65,7 +66,7 @@ def steered(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 def test_steer_writes_the_planned_grid(steered: Path):
     m = pd.read_csv(steered / "measures.csv")
-    assert list(m.columns) == list(steer.MEASURE_COLUMNS)
+    assert list(m.columns) == list(STEERING_MEASURES.names)
     # per scenario: unsteered, induction, 3 magnitudes (0.005, 0.05, protocol) x (emotion + 2 random)
     assert len(m) == 2 * (2 + 3 * 3)
     counts = m.groupby(["scenario", "condition"]).size().to_dict()
@@ -126,7 +127,7 @@ def test_classify_stage_probabilities_and_targets(steered: Path, tmp_path: Path)
     out = tmp_path / "c.csv"
     out.write_text(text)
     c = pd.read_csv(out)
-    assert tuple(c.columns) == steer_classify.COLUMNS == ("id", "classifier", "display_name", "target_label",
+    assert tuple(c.columns) == CLASSIFY_SCORES.names == ("id", "classifier", "display_name", "target_label",
                                                            "p_target", "n_hits", "scores")
     assert list(c.id) == [g["id"] for g in gens]
     scores = [json.loads(s) for s in c.scores]

@@ -16,6 +16,7 @@ import yaml
 from emovec.activations.cache import write_cache
 from emovec.emotions import JEONG_20, NEUTRAL
 from emovec.stages import cka as cka_stage
+from emovec import story_corpus
 from emovec.stages import story_corpus as story_stage
 from emovec.stages import valence as valence_stage
 from emovec.geometry import valence_study
@@ -106,7 +107,7 @@ def test_markers_required_by_the_corpus_are_enforced(config_dir: Path, tmp_path:
     raw = yaml.safe_load(cfg.read_text())
     raw["corpus"].update({"format": "story_prompt_txt", "path": str(prompt)})
     cfg.write_text(yaml.safe_dump(raw))
-    monkeypatch.setattr(story_stage, "_file", lambda rel: Path(rel))
+    monkeypatch.setattr(story_corpus, "_file", lambda rel: Path(rel))
     out = tmp_path / "g.jsonl"
     assert story_stage.main(["--config", str(cfg), "--out", str(out), "--summary", str(tmp_path / "g.json")]) == 2
     err = capsys.readouterr().err

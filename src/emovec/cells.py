@@ -52,6 +52,12 @@ def _scenario_registry() -> Mapping[str, Any]:
     return SCENARIO_READERS
 
 
+def _norm_reference_registry() -> Mapping[str, Any]:
+    from emovec.steering.hooks import NORM_REFERENCES
+
+    return NORM_REFERENCES
+
+
 def _classifier_registry() -> Mapping[str, Any]:
     from emovec.steering.classifiers import CLASSIFIERS
 
@@ -114,6 +120,7 @@ REGISTRY_KEYS: dict[str, tuple[Callable[[CellConfig], Iterator[tuple[str, Any]]]
     "valence.norms_fallback": (_single(lambda c: c.valence.norms_fallback), _norm_registry),
     "valence.orientation": (_single(lambda c: c.valence.orientation), _orientation_registry),
     "steering.scenario_format": (_single(lambda c: c.steering.scenario_format), _scenario_registry),
+    "steering.norm_reference": (_single(lambda c: c.steering.norm_reference), _norm_reference_registry),
     "steering.classifiers": (_classifier_names, _classifier_registry),
     "model.weights.source": (_single(lambda c: c.model.weights.source if c.model.weights else None),
                              _weight_source_registry),

@@ -250,7 +250,7 @@ class SteeringConfig:
     scenarios: Optional[list[str]] = None  # run only these scenario names (None: all)
     strengths: list[float] = field(default_factory=lambda: [0.005, 0.01, 0.02, 0.03, 0.05])
     layers: Any = "all"  # "all" (Jeong) or a list of block indices
-    norm_reference: str = "prompt_mean_norm"  # prompt_mean_norm (Jeong) | dataset_mean_norm (Anthropic)
+    norm_reference: str = "prompt_mean_norm"  # a steering.hooks.NORM_REFERENCES entry: prompt_mean_norm (Jeong), ...
     projection_layer: Any = "middle"  # where the target-emotion projection is read
     prompt_format: str = "plain"  # plain (Jeong: raw prompt) | chat | auto
     induction_template: str = "Respond as someone who feels {emotion}. {prompt}"
@@ -393,7 +393,6 @@ def _validate_steering(st: SteeringConfig, n_layers: int, where: str) -> None:
     """Steering choices that can be checked without loading anything (the stage checks the rest,
     e.g. emotions against the vectors and the scenario file, before generating)."""
     _check_choice(st.scenario_source, SCENARIO_SOURCES, "steering.scenario_source", where)
-    _check_choice(st.norm_reference, ("dataset_mean_norm", "prompt_mean_norm"), "steering.norm_reference", where)
     _check_choice(st.prompt_format, STEERING_PROMPT_FORMATS, "steering.prompt_format", where)
     if not st.classifiers:
         raise EmovecInputError(f"{where}: steering.classifiers must list at least one classifier")

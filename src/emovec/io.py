@@ -7,10 +7,7 @@ a ``.tmp-*`` sibling is left behind, which no stage ever reads.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -60,33 +57,6 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Read a JSON-lines file; blank lines are skipped."""
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
-
-
-def _csv_cell(value: Any, float_format: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return format(value, float_format)
-    return str(value)
-
-
-def write_csv_rows_atomic(path: str | os.PathLike[str], rows: list[dict[str, Any]],
-                          float_format: str = ".6g") -> None:
-    """Write dict rows as CSV atomically, without pandas (which costs a short stage most of its
-    start-up time).
-
-    The bytes are those of ``pandas.DataFrame(rows).to_csv(index=False, float_format="%" +
-    float_format, lineterminator="\n")`` for rows of str, int, bool, float and None: columns in
-    order of first appearance, a missing key, None or NaN as an empty cell, floats (and only
-    floats) formatted with ``float_format``.
-    """
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_csv_cell(row.get(c), float_format) for c in columns])
-    write_text_atomic(path, buf.getvalue())
 
 
 def sha256_text(text: str) -> str:

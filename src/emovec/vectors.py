@@ -22,6 +22,7 @@ import numpy as np
 
 from emovec.emotions import NEUTRAL
 from emovec.errors import EmovecInputError
+from emovec.registry import Registry
 
 __all__ = [
     "BASELINES",
@@ -139,24 +140,11 @@ BaselineFn = Callable[[np.ndarray, BaselineContext], tuple[np.ndarray, np.ndarra
 """A baseline: (emotion_means [..., n_emotions, n_layers, d_model], context) ->
 (vectors of the same shape, removed_k int [n_layers] or None)."""
 
-BASELINES: dict[str, BaselineFn] = {}
-
-
-def register_baseline(name: str) -> Callable[[BaselineFn], BaselineFn]:
-    """Decorator adding a baseline function to ``BASELINES`` under ``name``.
-
-    The function receives emotion means float64 [..., n_emotions, n_layers, d_model] (leading
-    axes are a batch, e.g. permutations) and a ``BaselineContext``; it returns the contrast
-    vectors of the same shape and the per-layer count of removed components (or None).
-    """
-
-    def decorator(fn: BaselineFn) -> BaselineFn:
-        if name in BASELINES:
-            raise EmovecInputError(f"baseline {name!r} is already registered")
-        BASELINES[name] = fn
-        return fn
-
-    return decorator
+# A baseline receives emotion means float64 [..., n_emotions, n_layers, d_model] (leading axes
+# are a batch, e.g. permutations) and a ``BaselineContext``; it returns the contrast vectors of
+# the same shape and the per-layer count of removed components (or None).
+BASELINES: Registry[BaselineFn] = Registry("baseline")
+register_baseline = BASELINES.register  # decorator: @register_baseline("name")
 
 
 @register_baseline("neutral_mean")

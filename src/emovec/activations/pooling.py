@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from emovec.errors import EmovecInputError
+from emovec.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,8 @@ class PoolingInputs:
 
 
 PoolFn = Callable[[PoolingInputs], torch.Tensor]
-POOLINGS: dict[str, PoolFn] = {}
-
-
-def register_pooling(name: str) -> Callable[[PoolFn], PoolFn]:
-    def deco(fn: PoolFn) -> PoolFn:
-        POOLINGS[name] = fn
-        return fn
-    return deco
+POOLINGS: Registry[PoolFn] = Registry("pooling")
+register_pooling = POOLINGS.register  # decorator: @register_pooling("name")
 
 
 def real_token_rank(mask: torch.Tensor) -> torch.Tensor:

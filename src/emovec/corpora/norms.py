@@ -37,8 +37,10 @@ if TYPE_CHECKING:
     # compose does) stays light.
     import pandas as pd
 
-from emovec.paths import PACKAGE_DIR
+from emovec.artefacts import VALENCE_NORMS
 from emovec.errors import EmovecInputError
+from emovec.paths import PACKAGE_DIR
+from emovec.registry import Registry
 
 # ------------------------------------------------------------------------------ the common scale
 
@@ -106,7 +108,7 @@ class NormSource:
         return scale_label(self.raw_scale)
 
 
-NORM_SOURCES: dict[str, NormSource] = {}
+NORM_SOURCES: Registry[NormSource] = Registry("norm source")
 
 
 def register_norm_source(*, name: str, rel_path: str, raw_scale: tuple[float, float], origin: Origin,
@@ -116,19 +118,16 @@ def register_norm_source(*, name: str, rel_path: str, raw_scale: tuple[float, fl
         raise ValueError(f"norm source {name!r}: origin must be 'project' or 'upstream', got {origin!r}")
 
     def deco(reader: NormReader) -> NormReader:
-        NORM_SOURCES[name] = NormSource(name=name, rel_path=rel_path, raw_scale=(float(raw_scale[0]),
-                                        float(raw_scale[1])), reader=reader, origin=origin,
-                                        description=description)
+        raw = (float(raw_scale[0]), float(raw_scale[1]))
+        NORM_SOURCES.add(name, NormSource(name=name, rel_path=rel_path, raw_scale=raw, reader=reader, origin=origin,
+                                          description=description))
         return reader
     return deco
 
 
 def get_norm_source(name: str) -> NormSource:
     """The registered source ``name``; unknown names raise, listing the known ones."""
-    try:
-        return NORM_SOURCES[name]
-    except KeyError:
-        raise EmovecInputError(f"unknown norm source {name!r}; known: {sorted(NORM_SOURCES)}") from None
+    return NORM_SOURCES.lookup(name)
 
 
 def read_norms(name: str, data_root: str | Path) -> pd.DataFrame:
@@ -311,8 +310,7 @@ def read_warriner2013(path: Path, source: NormSource) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ resolution
 
 ON_MISSING = ("error", "fallback", "exclude")
-RESOLVED_COLUMNS = ("emotion", "valence", "arousal", "norm", "lemma", "valence_raw", "arousal_raw",
-                    "raw_scale", "status", "note")
+RESOLVED_COLUMNS = VALENCE_NORMS.names  # the valence stage writes this frame as norms.csv
 
 
 def _found_row(emotion: str, lemma: str, source: NormSource, entry: pd.Series, status: str,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from emovec.errors import EmovecInputError
+from emovec.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,8 @@ class Scenario:
         return 1 if self.strength > 0 else -1
 
 
-SCENARIO_READERS: dict[str, Callable[[Path], list[dict[str, Any]]]] = {}
-
-
-def register_scenario_reader(name: str) -> Callable:
-    def deco(fn: Callable[[Path], list[dict[str, Any]]]) -> Callable:
-        SCENARIO_READERS[name] = fn
-        return fn
-    return deco
+SCENARIO_READERS: Registry[Callable[[Path], list[dict[str, Any]]]] = Registry("scenario format")
+register_scenario_reader = SCENARIO_READERS.register  # decorator: @register_scenario_reader("name")
 
 
 def _load_json(path: Path) -> Any:

@@ -16,23 +16,12 @@ from typing import Any
 
 from emovec.emotions import NEUTRAL
 from emovec.errors import EmovecInputError
+from emovec.registry import Registry
 
-PASSAGE_READERS: dict[str, Callable[[Path], list[dict[str, Any]]]] = {}
-TEMPLATE_READERS: dict[str, Callable[[Path], dict[str, Any]]] = {}
-
-
-def register_passage_reader(name: str) -> Callable:
-    def deco(fn: Callable[[Path], list[dict[str, Any]]]) -> Callable:
-        PASSAGE_READERS[name] = fn
-        return fn
-    return deco
-
-
-def register_template_reader(name: str) -> Callable:
-    def deco(fn: Callable[[Path], dict[str, Any]]) -> Callable:
-        TEMPLATE_READERS[name] = fn
-        return fn
-    return deco
+PASSAGE_READERS: Registry[Callable[[Path], list[dict[str, Any]]]] = Registry("passage format")
+TEMPLATE_READERS: Registry[Callable[[Path], dict[str, Any]]] = Registry("template format")
+register_passage_reader = PASSAGE_READERS.register  # decorator: @register_passage_reader("name")
+register_template_reader = TEMPLATE_READERS.register
 
 
 def _require_file(path: Path) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 from emovec.corpora.stimuli import _require_file
 from emovec.emotions import NEUTRAL
 from emovec.errors import EmovecInputError
+from emovec.registry import Registry
 
 STORY_MARKER = re.compile(r"\[story\s*(\d+)\]", re.IGNORECASE)
 PROMPT_PLACEHOLDERS = ("{n_stories}", "{topic}", "{emotion}")
@@ -77,24 +78,13 @@ def strip_preamble(text: str) -> tuple[str, str]:
 # ------------------------------------------------------------------------------ story files
 
 StoryReader = Callable[[Path], list[Row]]
-STORY_READERS: dict[str, StoryReader] = {}
-
-
-def register_story_reader(name: str) -> Callable[[StoryReader], StoryReader]:
-    """Decorator: register ``fn(path) -> rows`` as the story format ``name``."""
-    def deco(fn: StoryReader) -> StoryReader:
-        STORY_READERS[name] = fn
-        return fn
-    return deco
+STORY_READERS: Registry[StoryReader] = Registry("story format")
+register_story_reader = STORY_READERS.register  # decorator: @register_story_reader("name"), fn(path) -> rows
 
 
 def read_stories(path: str | Path, fmt: str) -> list[Row]:
     """Read a story file of the registered format ``fmt``."""
-    try:
-        reader = STORY_READERS[fmt]
-    except KeyError:
-        raise EmovecInputError(f"unknown story format {fmt!r}; known: {sorted(STORY_READERS)}") from None
-    return reader(Path(path))
+    return STORY_READERS.lookup(fmt)(Path(path))
 
 
 def _json_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
@@ -263,15 +253,8 @@ def story_requests(prompt_template: str, topics: Sequence[str], emotions: Sequen
 # ------------------------------------------------------------------------------ responses -> rows
 
 Splitter = Callable[[str, str], list[str]]
-RESPONSE_SPLITTERS: dict[str, Splitter] = {}
-
-
-def register_response_splitter(name: str) -> Callable[[Splitter], Splitter]:
-    """Decorator: register ``fn(response, where) -> stories`` as the split mode ``name``."""
-    def deco(fn: Splitter) -> Splitter:
-        RESPONSE_SPLITTERS[name] = fn
-        return fn
-    return deco
+RESPONSE_SPLITTERS: Registry[Splitter] = Registry("response split mode")
+register_response_splitter = RESPONSE_SPLITTERS.register  # decorator: fn(response, where) -> stories
 
 
 @register_response_splitter("markers")

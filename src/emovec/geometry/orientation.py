@@ -14,25 +14,15 @@ from collections.abc import Callable
 import numpy as np
 
 from emovec.errors import EmovecInputError
+from emovec.registry import Registry
 
 __all__ = ["ORIENTATIONS", "OrientationRule", "register_orientation"]
 
 # (scores [n, k], emotions, anchors) -> signs [k] of +-1. A rule must never see the ratings.
 OrientationRule = Callable[[np.ndarray, tuple[str, ...], tuple[str, ...]], np.ndarray]
 
-ORIENTATIONS: dict[str, OrientationRule] = {}
-
-
-def register_orientation(name: str) -> Callable[[OrientationRule], OrientationRule]:
-    """Decorator adding a sign rule to ``ORIENTATIONS`` under ``name``."""
-
-    def decorator(fn: OrientationRule) -> OrientationRule:
-        if name in ORIENTATIONS:
-            raise EmovecInputError(f"orientation {name!r} is already registered")
-        ORIENTATIONS[name] = fn
-        return fn
-
-    return decorator
+ORIENTATIONS: Registry[OrientationRule] = Registry("orientation")
+register_orientation = ORIENTATIONS.register  # decorator adding a sign rule under a name
 
 
 @register_orientation("max_abs_score")

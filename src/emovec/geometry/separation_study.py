@@ -13,12 +13,13 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from emovec.artefacts import SEPARATION_LAYERS, write_csv
 from emovec.activations.cache import cell_activations
 from emovec.config import SeparationConfig, VectorsConfig, as_dataclass
 from emovec.emotions import emotion_set
 from emovec.geometry.resampling import resample_cell
 from emovec.geometry.separation import separation_by_layer
-from emovec.io import write_csv_rows_atomic, write_json_atomic
+from emovec.io import write_json_atomic
 
 
 def run_separation(config: str | Path, activations: str | Path, out: str | Path,
@@ -41,7 +42,7 @@ def run_separation(config: str | Path, activations: str | Path, out: str | Path,
     if resampling_out:
         resampling = resample_cell(acts, labels, emotions, int(raw.layer), vc.baseline, sc.n_boot, sc.seed,
                                    vc.variance_threshold)
-    write_csv_rows_atomic(out, rows, float_format=".6g")
+    write_csv(out, SEPARATION_LAYERS, rows)
     if resampling is not None and resampling_out:
         write_json_atomic(resampling_out, dataclasses.asdict(resampling) | {"pooling": raw.pooling})
     rep = next(row for row in rows if row["is_reported_layer"])

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
+from emovec.artefacts import VALENCE_LAYERS, VALENCE_NORMS, csv_text
 from emovec.activations.cache import read_cache
 from emovec.config import ValenceConfig, VectorsConfig, as_dataclass
 from emovec.paths import REPO_ROOT
@@ -107,14 +108,14 @@ def run_valence(config: str | Path, activations: str | Path, out: str | Path) ->
         "removed_k": ev.removed_k.tolist() if ev.removed_k is not None else None,
         **res.to_summary(),
     }
-    csv = io.StringIO()
-    res.layers.to_csv(csv, index=False, float_format="%.6g", lineterminator="\n")
-    norms_csv = io.StringIO()
-    norms.to_csv(norms_csv, index=False, float_format="%.6g", lineterminator="\n")
+    layers_text = csv_text(res.layers.to_dict("records"), VALENCE_LAYERS.names, VALENCE_LAYERS.float_format,
+                           f"{out}/layers.csv")
+    norms_text = csv_text(norms.to_dict("records"), VALENCE_NORMS.names, VALENCE_NORMS.float_format,
+                          f"{out}/norms.csv")
     with atomic_path(out) as tmp:
         tmp.mkdir()
-        (tmp / "layers.csv").write_text(csv.getvalue(), encoding="utf-8")
-        (tmp / "norms.csv").write_text(norms_csv.getvalue(), encoding="utf-8")
+        (tmp / "layers.csv").write_text(layers_text, encoding="utf-8")
+        (tmp / "norms.csv").write_text(norms_text, encoding="utf-8")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         (tmp / "scores.npz").write_bytes(_npz_bytes(scores=res.scores, emotions=np.array(kept_emotions),
                                                     valence=kept["valence"].to_numpy(float),

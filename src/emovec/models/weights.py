@@ -23,6 +23,7 @@ from typing import Callable, Protocol
 
 from emovec.config import WeightsConfig
 from emovec.errors import EmovecInputError
+from emovec.registry import Registry
 
 READ_BYTES = 1 << 20  # 1 MiB per read when hashing or concatenating: flat memory for any file size
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -37,16 +38,14 @@ class WeightSource(Protocol):
     def materialise(self, w: WeightsConfig, out_dir: Path, where: str, progress: bool) -> dict: ...
 
 
-WEIGHT_SOURCES: dict[str, WeightSource] = {}
+WEIGHT_SOURCES: Registry[WeightSource] = Registry("weight source")
 
 
 def register_weight_source(name: str) -> Callable[[type], type]:
     """Class decorator: register one instance of the class as weight source ``name``."""
 
     def register(cls: type) -> type:
-        if name in WEIGHT_SOURCES:  # two sources under one name would make configs ambiguous
-            raise ValueError(f"weight source {name!r} is already registered ({type(WEIGHT_SOURCES[name]).__name__})")
-        WEIGHT_SOURCES[name] = cls()
+        WEIGHT_SOURCES.add(name, cls())
         return cls
 
     return register

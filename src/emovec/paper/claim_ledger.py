@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from emovec.errors import EmovecInputError
+from emovec.registry import Registry
 
 __all__ = ["MEASURES", "PAPERS", "STATUSES", "Claim", "ClaimContext", "ClaimResult", "MeasureFn", "Measured", "NotRun",
            "is_number", "measure_arg", "register_measure"]
@@ -79,16 +80,14 @@ class ClaimResult:
 
 
 MeasureFn = Callable[[Mapping[str, Any], ClaimContext], Any]
-MEASURES: dict[str, tuple[str, MeasureFn]] = {}
+MEASURES: Registry[tuple[str, MeasureFn]] = Registry("claim measure")
 
 
 def register_measure(name: str, basis: str) -> Callable[[MeasureFn], MeasureFn]:
     """Register ``fn(args, ctx) -> value`` as measure ``name``; ``basis`` is what it reads
     ("model outputs", "upstream data" or "reported numbers")."""
     def deco(fn: MeasureFn) -> MeasureFn:
-        if name in MEASURES:
-            raise ValueError(f"measure {name!r} registered twice")
-        MEASURES[name] = (basis, fn)
+        MEASURES.add(name, (basis, fn))
         return fn
     return deco
 

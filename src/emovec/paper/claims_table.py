@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emovec.artefacts import CLAIMS_TABLE, csv_text
 from emovec.paper.claim_ledger import PAPERS, STATUSES, Claim, ClaimResult
 from emovec.paper.latex import latex_text
 
@@ -53,9 +54,7 @@ def claims_csv(results: Sequence[ClaimResult]) -> str:
              "replicated": _fmt_value(r.replicated), "status": r.status, "basis": r.basis,
              "needs_weights": str(r.claim.needs_weights).lower(), "selection": _selection(r.claim),
              "detail": r.detail, "note": r.claim.note} for r in results]
-    df = pd.DataFrame(rows, columns=["id", "paper", "source", "statement", "reported", "tolerance", "replicated",
-                                     "status", "basis", "needs_weights", "selection", "detail", "note"])
-    return df.to_csv(index=False, lineterminator="\n")
+    return csv_text(rows, CLAIMS_TABLE.names, CLAIMS_TABLE.float_format, "claims.csv")
 
 
 def status_counts(results: Sequence[ClaimResult]) -> pd.DataFrame:

@@ -56,8 +56,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from emovec.config import ClassifierConfig
-from emovec.paths import PACKAGE_DIR, REPO_ROOT
 from emovec.errors import EmovecInputError
+from emovec.paths import PACKAGE_DIR, REPO_ROOT
+from emovec.registry import Registry
 
 # The output columns of j-hartmann (its labels, alphabetical); also toy_lexicon's.
 EKMAN7: tuple[str, ...] = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
@@ -68,9 +69,6 @@ NRC_LABELS: tuple[str, ...] = ("anger", "anticipation", "disgust", "fear", "joy"
                                "positive", "negative")
 
 LABEL_MAP_COLUMNS: tuple[str, ...] = ("emotion", "label", "rationale")
-# The classify stage's long-form CSV (emovec.stages.steer_classify documents each column).
-CLASSIFY_COLUMNS: tuple[str, ...] = ("id", "classifier", "display_name", "target_label", "p_target", "n_hits",
-                                     "scores")
 
 # ---------------------------------------------------------------------------------- label map
 
@@ -165,8 +163,8 @@ class ClassifierInfo:
     no_hit: str | None = None  # lexicon classifiers: what a text without a lexicon hit scores
 
 
-CLASSIFIERS: dict[str, ClassifierFactory] = {}
-CLASSIFIER_INFO: dict[str, ClassifierInfo] = {}
+CLASSIFIERS: Registry[ClassifierFactory] = Registry("classifier")
+CLASSIFIER_INFO: Registry[ClassifierInfo] = Registry("classifier")  # same names as CLASSIFIERS
 
 
 def register_classifier(name: str, *, labels: Sequence[str] = EKMAN7, score_range: tuple[float, float] = (0.0, 1.0),
@@ -183,10 +181,10 @@ def register_classifier(name: str, *, labels: Sequence[str] = EKMAN7, score_rang
         raise ValueError(f"classifier {name!r}: labels must be distinct and non-empty, score_range increasing")
 
     def deco(factory: ClassifierFactory) -> ClassifierFactory:
-        CLASSIFIERS[name] = factory
-        CLASSIFIER_INFO[name] = ClassifierInfo(labels=labels, score_min=float(lo), score_max=float(hi),
+        CLASSIFIERS.add(name, factory)
+        CLASSIFIER_INFO.add(name, ClassifierInfo(labels=labels, score_min=float(lo), score_max=float(hi),
                                                score_kind=score_kind, label_map=label_map,
-                                               display=display or (lambda cfg: cfg.name), no_hit=no_hit)
+                                               display=display or (lambda cfg: cfg.name), no_hit=no_hit))
         return factory
     return deco
 

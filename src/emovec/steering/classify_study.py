@@ -6,8 +6,8 @@ the generation. The slice (``build/config/steering/<model>/classify.yaml``) is
 generation.
 
 Output ``<out>`` (CSV, long form): one row per (classifier, generation), classifiers in the
-slice's order, generations in file order within each classifier. Columns (:data:`COLUMNS`, i.e.
-``emovec.steering.classifiers.CLASSIFY_COLUMNS``):
+slice's order, generations in file order within each classifier. Columns
+(``emovec.artefacts.CLASSIFY_SCORES``):
 
 * ``id``: the generation id (``generations.jsonl`` / ``measures.csv``);
 * ``classifier``: the registry name (``vader``, ``nrc_lexicon``, ``hf_sequence_classifier``, ...);
@@ -26,20 +26,16 @@ unmapped emotion names the map file, the emotion and the generation row, and not
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from emovec.artefacts import CLASSIFY_SCORES, csv_text
 from emovec.config import ClassifierConfig, as_dataclass
 from emovec.errors import EmovecInputError
 from emovec.io import read_jsonl, write_text_atomic
-from emovec.steering.classifiers import CLASSIFY_COLUMNS
-
-COLUMNS = CLASSIFY_COLUMNS
 
 
 def classify(generations: list[dict], cfgs: Sequence[ClassifierConfig], where: str,
@@ -67,9 +63,7 @@ def classify(generations: list[dict], cfgs: Sequence[ClassifierConfig], where: s
     targets = [load_target_labels(cfg, emotions, where)[1] for cfg in cfgs]
     classifiers = [build_classifier(cfg) for cfg in cfgs]
     texts = [g["text"] for g in generations]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
+    out_rows: list[dict[str, object]] = []
     for cfg, clf, tgt in zip(cfgs, classifiers, targets, strict=True):
         labels = tuple(clf.labels)
         scores = clf.predict(texts)
@@ -81,9 +75,10 @@ def classify(generations: list[dict], cfgs: Sequence[ClassifierConfig], where: s
             report[cfg.name] = int((hits == 0).sum())
         for i, (g, t) in enumerate(zip(generations, tgt, strict=True)):
             row = {lab: float(s) for lab, s in zip(labels, scores[i], strict=True)}
-            w.writerow([g["id"], cfg.name, clf.display_name, t, repr(row[t]),
-                        "" if hits is None else int(hits[i]), json.dumps(row)])
-    return buf.getvalue()
+            out_rows.append({"id": g["id"], "classifier": cfg.name, "display_name": clf.display_name,
+                             "target_label": t, "p_target": row[t], "n_hits": None if hits is None else int(hits[i]),
+                             "scores": json.dumps(row)})
+    return csv_text(out_rows, CLASSIFY_SCORES.names, CLASSIFY_SCORES.float_format, where)
 
 
 def read_classifier_configs(raw: object, where: str) -> list[ClassifierConfig]:

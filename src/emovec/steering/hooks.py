@@ -83,6 +83,7 @@ import torch
 
 from emovec.errors import EmovecInputError
 from emovec.generate import generate_ids, left_pad
+from emovec.registry import Registry
 
 UNIT_TOL = 1e-4
 
@@ -260,16 +261,10 @@ def steer(loaded: Any, steering: Steering) -> Iterator[None]:
 # ---------------------------------------------------------------- norm references
 
 NormReference = Callable[..., torch.Tensor]
-NORM_REFERENCES: dict[str, NormReference] = {}
-
-
-def register_norm_reference(name: str) -> Callable[[NormReference], NormReference]:
-    """Register ``fn(loaded, layers, *, prompt_ids, dataset_norms) -> [rows, len(layers)]``
-    (float32; rows = number of prompts, or 1 for a reference shared by every row)."""
-    def deco(fn: NormReference) -> NormReference:
-        NORM_REFERENCES[name] = fn
-        return fn
-    return deco
+# An entry: fn(loaded, layers, *, prompt_ids, dataset_norms) -> [rows, len(layers)] (float32; rows =
+# number of prompts, or 1 for a reference shared by every row).
+NORM_REFERENCES: Registry[NormReference] = Registry("norm reference")
+register_norm_reference = NORM_REFERENCES.register
 
 
 def block_outputs_mean_norm(loaded: Any, prompt_ids: Sequence[Sequence[int]], layers: Sequence[int],

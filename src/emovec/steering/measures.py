@@ -23,13 +23,7 @@ import numpy as np
 
 from emovec.errors import EmovecInputError
 
-# The columns of build/steering/<m>/measures.csv, one row per generation, in file order: the
-# steer stage writes them and the paper reads them (emovec.paper.steering).
-MEASURE_COLUMNS = ("id", "model", "scenario", "scenario_index", "emotion", "direction", "condition", "strength",
-                   "magnitude", "is_protocol", "random_index", "sample", "n_prompt_tokens", "n_gen_tokens",
-                   "nll_sum", "ppl", "distinct_1", "distinct_2", "longest_repeat", "n_script_chars",
-                   "n_foreign_chars", "leak_share", "cjk_share", "leaked_tokens", "projection",
-                   "projection_text", "delta", "delta_text")
+# The columns of build/steering/<m>/measures.csv: emovec.artefacts.STEERING_MEASURES.
 
 # ---------------------------------------------------------------------------------- fluency
 

@@ -14,8 +14,6 @@ generation) and ``<out>/summary.json`` (every axis value), atomically as one dir
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import time
@@ -25,13 +23,13 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
+from emovec.artefacts import STEERING_MEASURES, csv_text
 from emovec.config import ModelConfig, SteeringConfig, VectorsConfig, as_dataclass, resolve_layer
 from emovec.paths import PACKAGE_DIR, REPO_ROOT
 from emovec.corpora.scenarios import Scenario, load_scenarios
 from emovec.emotions import emotion_set
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path
-from emovec.steering.measures import MEASURE_COLUMNS
 from emovec.progress import progress_enabled
 from emovec.corpora.manifest import verify_upstream_file
 
@@ -87,23 +85,9 @@ def dataset_norms(loaded: Any, prompt_ids: list[list[int]]) -> np.ndarray:
     return (per_prompt * lengths[:, None]).sum(axis=0) / lengths.sum()
 
 
-def _fmt(x: Any) -> str:
-    if x is None:
-        return ""
-    if isinstance(x, (bool, np.bool_)):
-        return "True" if x else "False"
-    if isinstance(x, (float, np.floating)):
-        return "" if not math.isfinite(float(x)) else repr(float(x))
-    return str(x)
-
-
 def measures_csv(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(MEASURE_COLUMNS)
-    for r in rows:
-        w.writerow([_fmt(r[c]) for c in MEASURE_COLUMNS])
-    return buf.getvalue()
+    """``measures.csv`` text: one row per generation (``emovec.artefacts.STEERING_MEASURES``)."""
+    return csv_text(rows, STEERING_MEASURES.names, STEERING_MEASURES.float_format, "measures.csv")
 
 
 def run(raw: Any, config_path: str, activations: str | Path, out: str | Path) -> None:

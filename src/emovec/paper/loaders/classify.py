@@ -3,7 +3,7 @@ against the model's measures.
 
 Long form: one row per (classifier, generation) with the target label, its score ``p_target``
 and the classifier's own label scores as JSON (columns
-``emovec.steering.classifiers.CLASSIFY_COLUMNS``, documented in ``emovec.stages.steer_classify``).
+``emovec.artefacts.CLASSIFY_SCORES``, documented in ``emovec.stages.steer_classify``).
 Every classifier listed in the paper config reads every generation; ``p_target`` is a
 probability for the 7-label classifiers, a share of lexicon hits for the NRC lexicon and VADER's
 compound valence signed by the target emotion's valence for VADER.
@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emovec.artefacts import CLASSIFY_SCORES
 from emovec.errors import EmovecInputError
 from emovec.paper.loaders.checks import first_row, read_checked_csv, require_text_columns
 from emovec.paper.loaders.spec import ClassifierSpec
-from emovec.steering.classifiers import CLASSIFY_COLUMNS
 
 __all__ = ["read_classified"]
 
@@ -58,8 +58,8 @@ def read_classified(path: Path, measures: pd.DataFrame, mpath: Path,
     """Read the long-form classify CSV: per configured classifier, ``measures`` merged with its
     rows (see ``SteeringData.classified``). Errors name the file, the column, the 0-based data
     row and the classifier."""
-    df = read_checked_csv(path, CLASSIFY_COLUMNS, ("p_target", "n_hits"), (), {"n_hits"})
-    require_text_columns(df, path, ("id", "classifier", "display_name", "target_label", "scores"))
+    df = read_checked_csv(path, CLASSIFY_SCORES.names, CLASSIFY_SCORES.numeric, (), CLASSIFY_SCORES.nullable)
+    require_text_columns(df, path, (*CLASSIFY_SCORES.text, "scores"))
     wanted = [c.name for c in classifiers]
     present = list(dict.fromkeys(df["classifier"]))
     lacking, extra = [n for n in wanted if n not in present], [n for n in present if n not in wanted]

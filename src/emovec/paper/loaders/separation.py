@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emovec.artefacts import SEPARATION_LAYERS
 from emovec.emotions import OPPOSITE_PAIRS
 from emovec.errors import EmovecInputError
 from emovec.geometry.separation import mean_pairwise_cosine
@@ -34,16 +35,7 @@ __all__ = [
 ]
 
 PAIR_COLUMNS: tuple[str, ...] = tuple(f"cos_{a}-{b}" for a, b in OPPOSITE_PAIRS)
-_NUMERIC_COLUMNS: tuple[str, ...] = (
-    "layer", "mean_cosine", "floor", "null_mean", "null_lo", "null_hi", "p_null", "anisotropy",
-    "gap_to_anisotropy", *PAIR_COLUMNS, "n_emotions", "n_permutations", "removed_k",
-    "n_stimuli", "min_n_per_emotion",
-)
-REQUIRED_COLUMNS: tuple[str, ...] = (*_NUMERIC_COLUMNS, "baseline", "normalised")
-# Columns that may legitimately be empty: anisotropy needs neutral sentences, removed_k only
-# exists for the neutral-PCA baseline.
-_NULLABLE_COLUMNS = frozenset({"anisotropy", "gap_to_anisotropy", "removed_k"})
-_INT_COLUMNS = ("layer", "n_emotions", "n_permutations", "n_stimuli", "min_n_per_emotion")
+REQUIRED_COLUMNS = SEPARATION_LAYERS.names
 RESAMPLING_KEYS: tuple[str, ...] = ("layer", "mean_cosine", "emotions", "per_emotion", "loo", "n_loo",
                                     "n_per_emotion", "bootstrap", "seed", "baseline")
 # The separation CSV stores the same vectors' mean cosine at ~6 significant digits; a larger
@@ -88,7 +80,8 @@ def read_separation_csv(path: str | Path, spec: CellSpec) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise EmovecInputError(f"separation file {path} for cell {spec.cell!r} does not exist")
-    df = read_checked_csv(path, REQUIRED_COLUMNS, _NUMERIC_COLUMNS, _INT_COLUMNS, _NULLABLE_COLUMNS)
+    L = SEPARATION_LAYERS
+    df = read_checked_csv(path, L.names, L.numeric, L.integer, L.nullable)
     df = df.sort_values("layer", kind="stable").reset_index(drop=True)
     if df["layer"].tolist() != list(range(spec.n_layers)):
         raise EmovecInputError(

@@ -3,7 +3,7 @@
 Per model the steer stage writes ``<steering_dir>/<model>/measures.csv`` (one row per
 generation: scenario, condition, signed strength, text measures, target-emotion projection and
 its change against the unsteered generation; columns
-``emovec.steering.measures.MEASURE_COLUMNS``) and ``summary.json`` (settings); the classify stage
+``emovec.artefacts.STEERING_MEASURES``) and ``summary.json`` (settings); the classify stage
 writes ``<classify_dir>/<model>.csv`` (read by ``emovec.paper.loaders.classify``).
 
 Conditions of one scenario (a prompt, a target emotion, a direction +1/-1 and a signed protocol
@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emovec.artefacts import STEERING_MEASURES as M
+from emovec.artefacts import STEERING_SUMMARY_KEYS
 from emovec.errors import EmovecInputError
 from emovec.paper.loaders.checks import (
     first_row,
@@ -39,7 +41,6 @@ from emovec.paper.loaders.checks import (
 )
 from emovec.paper.loaders.classify import read_classified
 from emovec.paper.loaders.spec import SteeringModelSpec, SteeringSpec, steering_sort_key
-from emovec.steering.measures import MEASURE_COLUMNS
 
 __all__ = [
     "CONDITIONS",
@@ -51,25 +52,7 @@ __all__ = [
 ]
 
 CONDITIONS: tuple[str, ...] = ("unsteered", "induction", "emotion", "random")
-# Types of the measures.csv columns (emovec.steering.measures.MEASURE_COLUMNS names them all).
-_MEASURES_INT: tuple[str, ...] = (
-    "scenario_index", "direction", "sample", "n_prompt_tokens", "n_gen_tokens", "longest_repeat",
-    "n_script_chars", "n_foreign_chars",
-)
-# Empty when there is nothing to measure: no generated token (ppl, distinct-n, projections),
-# no script character (shares), not a random row (random_index).
-_MEASURES_NULLABLE = frozenset({
-    "random_index", "nll_sum", "ppl", "distinct_1", "distinct_2", "leak_share", "cjk_share", "projection",
-    "projection_text", "delta", "delta_text",
-})
-_MEASURES_NUMERIC: tuple[str, ...] = (
-    *_MEASURES_INT, "strength", "magnitude", *sorted(_MEASURES_NULLABLE),
-)
-_MEASURES_TEXT: tuple[str, ...] = ("id", "model", "scenario", "emotion", "condition")
-SUMMARY_KEYS: tuple[str, ...] = (
-    "model", "scenarios", "strengths", "layers", "norm_reference", "projection_layer", "vectors_from",
-    "n_random", "n_samples", "decoding", "scoring_model", "n_rows", "n_empty",
-)
+SUMMARY_KEYS = STEERING_SUMMARY_KEYS
 _SCENARIO_KEYS: tuple[str, ...] = ("name", "emotion", "prompt", "strength", "direction")
 
 # Strengths are written by the stage as short decimals (0.005, 0.05); a relative tolerance
@@ -125,17 +108,17 @@ def magnitude_key(x: float) -> float:
 
 
 def _read_measures(path: Path, model: str) -> pd.DataFrame:
-    df = read_checked_csv(path, MEASURE_COLUMNS, _MEASURES_NUMERIC, (), _MEASURES_NULLABLE)
+    df = read_checked_csv(path, M.names, M.numeric, (), M.nullable)
     # random_index is nullable, so read_checked_csv cannot convert it; the others it could but
     # would not name the row, so every integer column is checked here.
-    for col in _MEASURES_INT:
+    for col in M.integer:
         v = df[col].to_numpy(dtype=float)
         bad = ~np.isfinite(v) | (v != np.round(v))
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise EmovecInputError(f"{path}: column {col!r} row {row}: {v[row]!r} is not an integer")
         df[col] = v.astype(np.int64)
-    require_text_columns(df, path, _MEASURES_TEXT, unique="id")
+    require_text_columns(df, path, M.text, unique="id")
     wrong = df["model"] != model
     if wrong.any():
         raise EmovecInputError(

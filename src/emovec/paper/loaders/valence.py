@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emovec.artefacts import VALENCE_LAYERS, VALENCE_NORMS, VALENCE_SUMMARY_KEYS
 from emovec.errors import EmovecInputError
 from emovec.paper.loaders.checks import as_float, is_missing, read_checked_csv, read_json_object, require_int
 from emovec.paper.loaders.spec import ValenceCellSpec, ValenceSpec, valence_sort_key
@@ -38,21 +39,8 @@ __all__ = [
 ]
 
 TARGETS: tuple[str, ...] = ("valence", "arousal")
-_TARGET_SUFFIXES: tuple[str, ...] = (
-    "pc", "r", "r_ci_low", "r_ci_high", "p_perm", "p_fdr", "p_maxT", "rho", "rho_ci_low",
-    "rho_ci_high", "rho_p_perm", "rho_p_fdr",
-)
-LAYER_COLUMNS: tuple[str, ...] = (
-    "layer", "n_emotions", "lambda1", "lambda2", "lambda_ratio", "evr1", "evr2", "n_boot_valid",
-    *(f"{t}_{s}" for t in TARGETS for s in _TARGET_SUFFIXES),
-)
-_LAYER_INT_COLUMNS: tuple[str, ...] = ("layer", "n_emotions", "n_boot_valid", *(f"{t}_pc" for t in TARGETS))
-SUMMARY_KEYS: tuple[str, ...] = (
-    "cell", "model", "corpus", "generator", "norms", "norms_fallback", "on_missing", "emotion_set",
-    "n_emotions", "n_layers", "pooling", "mean_offset", "baseline", "weighting", "normalise",
-    "n_stories", "n_neutral", "n_excluded_short", "removed_k", "n_boot", "n_perm", "seed",
-    "ci_level", "orientation", "anchors", "peaks",
-)
+LAYER_COLUMNS = VALENCE_LAYERS.names
+SUMMARY_KEYS = VALENCE_SUMMARY_KEYS
 PEAK_KEYS: tuple[str, ...] = (
     "layer", "pc", "r", "r_ci_low", "r_ci_high", "p_perm", "p_fdr", "p_max", "rho", "lambda_ratio",
 )
@@ -62,10 +50,7 @@ _PEAK_COLUMNS: dict[str, str] = {
     "p_perm": "{t}_p_perm", "p_fdr": "{t}_p_fdr", "p_max": "{t}_p_maxT", "rho": "{t}_rho",
     "lambda_ratio": "lambda_ratio",
 }
-NORMS_COLUMNS: tuple[str, ...] = (
-    "emotion", "valence", "arousal", "norm", "lemma", "valence_raw", "arousal_raw", "raw_scale",
-    "status", "note",
-)
+NORMS_COLUMNS = VALENCE_NORMS.names
 NORM_STATUSES: tuple[str, ...] = ("found", "fallback", "excluded")
 
 # The summary and layers.csv hold the same statistics (the CSV at ~6 significant digits); a
@@ -127,8 +112,8 @@ class CKAData:
 
 
 def _read_layers(path: Path, spec: ValenceCellSpec) -> pd.DataFrame:
-    df = read_checked_csv(path, LAYER_COLUMNS, LAYER_COLUMNS, _LAYER_INT_COLUMNS,
-                          nullable=set(LAYER_COLUMNS) - set(_LAYER_INT_COLUMNS))
+    df = read_checked_csv(path, VALENCE_LAYERS.names, VALENCE_LAYERS.numeric, VALENCE_LAYERS.integer,
+                          VALENCE_LAYERS.nullable)
     df = df.sort_values("layer", kind="stable").reset_index(drop=True)
     if df["layer"].tolist() != list(range(spec.n_layers)):
         raise EmovecInputError(
