@@ -24,8 +24,8 @@ PACKAGE_REGISTRIES = [
     ("emovec.geometry.orientation", "ORIENTATIONS"),
     ("emovec.models.weights", "WEIGHT_SOURCES"),
     ("emovec.steering.hooks", "NORM_REFERENCES"),
-    ("emovec.steering.classifiers", "CLASSIFIERS"),
-    ("emovec.steering.classifiers", "CLASSIFIER_INFO"),
+    ("emovec.steering.classifier_registry", "CLASSIFIERS"),
+    ("emovec.steering.classifier_registry", "CLASSIFIER_INFO"),
     ("emovec.paper.claim_ledger", "MEASURES"),
 ]
 
@@ -85,6 +85,7 @@ def test_unregister_removes_the_entry_so_the_name_can_be_taken_again():
 @pytest.mark.parametrize("module,attr", PACKAGE_REGISTRIES)
 def test_every_package_registry_is_a_registry_that_refuses_duplicates(module, attr):
     importlib.import_module("emovec.paper.claims")  # imports the claim measure modules, which fill MEASURES
+    importlib.import_module("emovec.steering.classifiers")  # imports every classifier module
     reg = getattr(importlib.import_module(module), attr)
     assert isinstance(reg, Registry) and len(reg) > 0
     first = next(iter(reg))
