@@ -76,9 +76,9 @@ def _ledger(tmp_path: Path, claims: list[dict]) -> Path:
 
 
 def _ctx(tmp_path: Path, data_dir: Path | None = None) -> ClaimContext:
-    return ClaimContext(separation_dir=tmp_path / "sep", steering_dir=tmp_path / "steer",
-                        classify_dir=tmp_path / "cls", valence_dir=tmp_path / "val",
-                        data_dir=data_dir or tmp_path / "data", paper_config={"digits": 3, "steering": {"models": []}})
+    return ClaimContext(separation_dir=tmp_path / "sep", analyses_dir=tmp_path / "analyses",
+                        valence_dir=tmp_path / "val", data_dir=data_dir or tmp_path / "data",
+                        paper_config={"digits": 3, "steering": {"models": []}})
 
 
 def _write_separation(sep: Path, cell: str, mean_cosines: list[float], reported: int) -> None:
@@ -208,7 +208,8 @@ def test_stage_writes_both_files_or_nothing(tmp_path: Path, capsys) -> None:
                                    "provenance": {"config_hash": "ab" * 32, "models": [], "axes": {}}}))
     good = _ledger(tmp_path, [_claim("a", 0.925, {"kind": "binomial_fraction", "k": 37, "n": 40})])
     out = tmp_path / "out"
-    base = ["--config", str(cfg), "--separation-dir", str(tmp_path), "--data-dir", str(tmp_path), "--out", str(out)]
+    base = ["--config", str(cfg), "--separation-dir", str(tmp_path), "--analyses-dir", str(tmp_path / "analyses"),
+            "--data-dir", str(tmp_path), "--out", str(out)]
     assert main([*base, "--claims", str(good)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["claims.csv", "claims.tex", "provenance.json"]
     before = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -222,8 +223,9 @@ def test_stage_writes_both_files_or_nothing(tmp_path: Path, capsys) -> None:
 # ---------------------------------------------------------------- claims that read classifier output
 
 def _steering_ctx(tmp_path: Path, with_jhartmann: bool) -> ClaimContext:
-    """The synthetic steering outputs of test_paper_steering (toy_lexicon + vader); with
-    ``with_jhartmann`` the toy_lexicon block is relabelled as the hf_sequence_classifier (j-hartmann)."""
+    """The synthetic steering outputs of test_paper_steering (toy_lexicon + vader) through the
+    analyses stage's steering analyses (written to ``tmp_path/analyses``), which the claims read;
+    with ``with_jhartmann`` the toy_lexicon block is relabelled as the hf_sequence_classifier (j-hartmann)."""
     from test_paper_steering import BASE, INST, RAW_SPEC, TOY, _write_inputs
 
     inp = _write_inputs(tmp_path / "steer_in")
@@ -239,9 +241,22 @@ def _steering_ctx(tmp_path: Path, with_jhartmann: bool) -> ClaimContext:
             df.loc[toy, "classifier"], df.loc[toy, "display_name"], df.loc[toy, "n_hits"] = \
                 "hf_sequence_classifier", jh, None
             df.to_csv(path, index=False)
-    return ClaimContext(separation_dir=tmp_path / "sep", steering_dir=inp["steering"], classify_dir=inp["classify"],
+    write_steering_analyses(raw, inp, tmp_path / "analyses")
+    return ClaimContext(separation_dir=tmp_path / "sep", analyses_dir=tmp_path / "analyses",
                         valence_dir=tmp_path / "val", data_dir=tmp_path / "data",
                         paper_config={"digits": 3, "steering": raw})
+
+
+def write_steering_analyses(raw: dict, inp: dict[str, Path], out: Path) -> None:
+    """What the analyses stage writes for a run that steered ``raw``'s models (no separation cells)."""
+    from emovec.paper.analyses import compute_analyses, write_analyses
+    from emovec.paper.loaders.inputs import PaperInputs, SteeringInputs
+    from emovec.paper.loaders.spec import load_steering_spec
+    from emovec.paper.loaders.steering import load_steering
+
+    spec = load_steering_spec(raw, 3, "paper config")
+    steering = SteeringInputs(spec=spec, data=load_steering(spec, inp["steering"], inp["classify"]))
+    write_analyses(compute_analyses(PaperInputs(steering=steering)), out)
 
 
 def _classifier_claims(tmp_path: Path):

@@ -11,7 +11,8 @@ Three checks, in order:
 2. **Statistics and tables regenerate byte-identically.** The analyses, paper and claims stages are re-run (their
    commands read from dvc.yaml) into a temporary directory from the tracked inputs, each under
    the git revision that stage recorded (provenance.json beside its outputs), and every file is
-   compared byte for byte.
+   compared byte for byte. The paper and claims commands read the tracked ``build/analyses``
+   (``--analyses-dir``), whose regenerated copy is compared like every other output.
 3. **Claims.** The claims table (``paper/claims/claims.csv``, from ``paper/claims.yaml``) is
    summarised: how many reported numbers replicate, differ, or were not run and why.
 

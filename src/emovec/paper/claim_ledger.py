@@ -56,11 +56,12 @@ class Claim:
 
 @dataclass
 class ClaimContext:
-    """Where measures read from, and caches shared between claims."""
+    """Where measures read from, and caches shared between claims. ``analyses_dir``: the
+    analyses stage's output (``build/analyses``), whose steering and classifier statistics the
+    steering measures read (they never recompute them from the steering outputs)."""
 
     separation_dir: Path
-    steering_dir: Path
-    classify_dir: Path
+    analyses_dir: Path
     valence_dir: Path
     data_dir: Path
     paper_config: Mapping[str, Any]

@@ -1,18 +1,18 @@
-"""Claim measures on **model outputs**: the tracked separation, steering, classifier and valence
-outputs of the named model. They exist only when the run selected that model (which needs its
-weights); otherwise a measure raises ``NotRun`` naming the absent file.
+"""Claim measures on **model outputs**: the tracked separation and valence outputs of the named
+model, and the analyses stage's steering and classifier statistics (``build/analyses``, read,
+never recomputed). They exist only when the run selected that model (which needs its weights);
+otherwise a measure raises ``NotRun`` naming the absent file or model.
 
 Adding a measure is one function plus ``@register_measure("name", "model outputs")``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from emovec.errors import EmovecInputError
@@ -107,95 +107,113 @@ def _m_loo_d(args: Mapping[str, Any], ctx: ClaimContext) -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# Steering
+# Steering and classifiers: the analyses stage's statistics (build/analyses/<name>.json)
 # --------------------------------------------------------------------------------------------
 
-def _steering(ctx: ClaimContext, model: str) -> Any:
-    """One model's validated steering outputs (``emovec.paper.loaders.steering.SteeringData``) with the
-    steering spec it was loaded under."""
+def _steering_spec(ctx: ClaimContext) -> Any:
+    """The paper config's steering spec (``emovec.paper.loaders.spec.SteeringSpec``)."""
     from emovec.paper.loaders.spec import load_steering_spec
-    from emovec.paper.loaders.steering import load_steering
 
-    key = ("steer", model)
-    if key in ctx.cache:
-        return ctx.cache[key]
-    raw = ctx.paper_config.get("steering") or {"models": []}
-    spec = load_steering_spec(raw, int(ctx.paper_config.get("digits", 3)), "paper config")
-    wanted = [m for m in spec.models if m.model == model]
-    if not wanted:
+    if "steering_spec" not in ctx.cache:
+        raw = ctx.paper_config.get("steering") or {"models": []}
+        ctx.cache["steering_spec"] = load_steering_spec(raw, int(ctx.paper_config.get("digits", 3)), "paper config")
+    return ctx.cache["steering_spec"]
+
+
+def _steered(ctx: ClaimContext, model: str) -> Any:
+    """The steering spec, once ``model`` is known to be steered in this run (else NotRun)."""
+    spec = _steering_spec(ctx)
+    if not any(m.model == model for m in spec.models):
         raise NotRun(f"model {model} was not steered in this run")
-    spec = dataclasses.replace(spec, models=tuple(wanted))
-    ctx.cache[key] = (spec, load_steering(spec, ctx.steering_dir, ctx.classify_dir)[model])
-    return ctx.cache[key]
+    return spec
 
 
-@register_measure("steering_delta", "model outputs")
-def _m_delta(args: Mapping[str, Any], ctx: ClaimContext) -> float:
-    from emovec.paper.results.steering import protocol_deltas
+def _analysis(ctx: ClaimContext, name: str, model: str, pick: Callable[[Any], Any] = lambda r: r) -> Any:
+    """``pick(result)`` of analysis ``name`` (read once from the analyses stage's output), which
+    must cover the steered ``model``. A missing file, or one that lacks the model or the entry
+    ``pick`` asks for, is an error naming the file (the analyses stage is stale or was not run)."""
+    from emovec.paper.analyses import read_analysis
 
-    _, d = _steering(ctx, measure_arg(args, "model"))
-    table = protocol_deltas(d).set_index("scenario")
-    scenario = measure_arg(args, "scenario")
-    if scenario not in table.index:
-        raise NotRun(f"scenario {scenario} not run for {args['model']}")
-    return float(table.loc[scenario, "emotion_delta"])
+    key = ("analysis", name)
+    if key not in ctx.cache:
+        ctx.cache[key] = read_analysis(ctx.analyses_dir, name)
+    result = ctx.cache[key]
+    path = ctx.analyses_dir / f"{name}.json"
+    if model not in result.models:
+        raise EmovecInputError(f"{path}: covers models {list(result.models)}, not the steered model {model!r}; "
+                               "re-run the analyses stage")
+    try:
+        return pick(result)
+    except LookupError as exc:
+        raise EmovecInputError(f"{path}: {exc}; re-run the analyses stage") from None
 
 
-def _emotion_rows_at(d: Any, strength: float, frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Emotion-vector rows at |strength| of ``frame`` (default: the model's measures)."""
-    frame = d.measures if frame is None else frame
-    rows = frame[frame["condition"] == "emotion"]
-    hit = rows[np.isclose(rows["magnitude"].astype(float), abs(float(strength)), rtol=1e-9, atol=1e-12)]
-    if hit.empty:
+def _at_strength(rows: Sequence[Any], strength: float) -> list[Any]:
+    """The rows (records with a ``magnitude``) at |strength|, up to float noise; NotRun when none."""
+    from emovec.paper.loaders.steering import same_strength
+
+    hit = [r for r in rows if same_strength(r.magnitude, abs(strength))]
+    if not hit:
         raise NotRun(f"no emotion-vector generations at strength {strength:g}")
     return hit
 
 
+@register_measure("steering_delta", "model outputs")
+def _m_delta(args: Mapping[str, Any], ctx: ClaimContext) -> float:
+    model = measure_arg(args, "model")
+    _steered(ctx, model)
+    deltas = _analysis(ctx, "protocol_deltas", model, lambda t: t.of(model))
+    scenario = measure_arg(args, "scenario")
+    if not deltas.has(scenario):
+        raise NotRun(f"scenario {scenario} not run for {args['model']}")
+    return float(deltas.of(scenario).emotion_delta)
+
+
 @register_measure("steering_ppl", "model outputs")
 def _m_ppl(args: Mapping[str, Any], ctx: ClaimContext) -> float:
-    from emovec.paper.results.steering import token_weighted_ppl
-
-    _, d = _steering(ctx, measure_arg(args, "model"))
-    return token_weighted_ppl(_emotion_rows_at(d, float(measure_arg(args, "strength"))))
+    model = measure_arg(args, "model")
+    _steered(ctx, model)
+    ppl = _analysis(ctx, "steering_ppl", model, lambda t: t.of(model))
+    return float(_at_strength(ppl.strengths, float(measure_arg(args, "strength")))[0].ppl)
 
 
 @register_measure("steering_ppl_ratio", "model outputs")
 def _m_ppl_ratio(args: Mapping[str, Any], ctx: ClaimContext) -> float:
-    from emovec.paper.results.steering import regime_stats
-
-    spec, d = _steering(ctx, measure_arg(args, "model"))
-    return float(regime_stats(d, spec.regimes).ratio)
+    model = measure_arg(args, "model")
+    _steered(ctx, model)
+    return float(_analysis(ctx, "regime_stats", model, lambda t: t.of(model)).ratio)
 
 
 @register_measure("steering_regime", "model outputs")
 def _m_regime(args: Mapping[str, Any], ctx: ClaimContext) -> str:
-    from emovec.paper.results.steering import regime_stats
-
-    spec, d = _steering(ctx, measure_arg(args, "model"))
-    return str(regime_stats(d, spec.regimes).regime)
+    model = measure_arg(args, "model")
+    _steered(ctx, model)
+    return str(_analysis(ctx, "regime_stats", model, lambda t: t.of(model)).regime)
 
 
 @register_measure("steering_max_ppl", "model outputs")
 def _m_max_ppl(args: Mapping[str, Any], ctx: ClaimContext) -> float:
-    _, d = _steering(ctx, measure_arg(args, "model"))
-    rows = d.measures[(d.measures["condition"] == "emotion") & (d.measures["n_gen_tokens"] > 0)]
-    if rows.empty:
+    model = measure_arg(args, "model")
+    _steered(ctx, model)
+    ppl = _analysis(ctx, "steering_ppl", model, lambda t: t.of(model))
+    if ppl.max_ppl is None:
         raise NotRun("no emotion-vector generation with tokens")
-    return float(rows["ppl"].max())
+    return float(ppl.max_ppl)
 
 
 @register_measure("steering_sensitivity", "model outputs")
 def _m_sensitivity(args: Mapping[str, Any], ctx: ClaimContext) -> float:
-    from emovec.paper.results.steering import steering_sensitivity
+    base, inst = measure_arg(args, "base"), measure_arg(args, "instruct")
+    _steered(ctx, base)
+    _steered(ctx, inst)
+    _analysis(ctx, "rlhf_steering", base)
+    table = _analysis(ctx, "rlhf_steering", inst)
+    pairs = [p for p in table.pairs if (p.base, p.instruct) == (base, inst)]
+    if not pairs:
+        raise NotRun(f"{inst} is not steered as the instruct partner of {base} (partner in the paper config), "
+                     "so the analyses stage did not compare them")
+    return float(pairs[0].sensitivity.mean)
 
-    _, b = _steering(ctx, measure_arg(args, "base"))
-    _, i = _steering(ctx, measure_arg(args, "instruct"))
-    return steering_sensitivity(b, i).mean
-
-
-# --------------------------------------------------------------------------------------------
-# Classifiers
-# --------------------------------------------------------------------------------------------
 
 # Jeong's classifier numbers (37/40 agreement, the GPT-2 sweep's p(anger), p(joy)) were scored by
 # j-hartmann/emotion-english-distilroberta-base, which runs as the hf_sequence_classifier entry.
@@ -228,31 +246,33 @@ def _read_by(c: Any) -> str:
 
 @register_measure("classifier_agreement", "model outputs")
 def _m_agreement(args: Mapping[str, Any], ctx: ClaimContext) -> Measured:
-    from emovec.paper.results.agreement import agreement_counts
-
-    frames, ci, used = [], 0.95, None
-    for model in measure_arg(args, "models"):
-        spec, d = _steering(ctx, model)
-        used = _claim_classifier(args, spec)
-        frames.append(d.scores(used.name))
-        ci = spec.ci_level or ci
-    counts = agreement_counts(pd.concat(frames, ignore_index=True), ci)
-    row = counts[(counts["scope"] == "protocol") & (counts["comparison"] == "emotion")].iloc[0]
-    return Measured(float(row["proportion"]), f"{_read_by(used)}; {int(row['k'])}/{int(row['n'])} units")
+    """The share of (model, scenario) units at the protocol strength whose p_target moves toward the
+    target under the emotion vector, over the named models: the sum of their per-model counts."""
+    models, used = measure_arg(args, "models"), None
+    for model in models:
+        used = _claim_classifier(args, _steered(ctx, model))
+    for model in models:
+        block = _analysis(ctx, "agreement_counts", model, lambda t: t.of(used.name))
+    wanted = set(models)
+    rows = [r for r in block.per_model if r.model in wanted and (r.scope, r.comparison) == ("protocol", "emotion")]
+    k, n = sum(r.k for r in rows), sum(r.n for r in rows)
+    return Measured(k / n if n else math.nan, f"{_read_by(used)}; {k}/{n} units")
 
 
 @register_measure("classifier_probability", "model outputs")
 def _m_class_p(args: Mapping[str, Any], ctx: ClaimContext) -> Measured:
-    spec, d = _steering(ctx, measure_arg(args, "model"))
-    used = _claim_classifier(args, spec)
+    model = measure_arg(args, "model")
+    used = _claim_classifier(args, _steered(ctx, model))
     label = measure_arg(args, "label")
     if label not in used.labels:
         raise NotRun(f"label {label} is not a label of {used.display_name} ({list(used.labels)})")
-    rows = _emotion_rows_at(d, float(measure_arg(args, "strength")), d.scores(used.name))
-    rows = rows[rows["scenario"] == measure_arg(args, "scenario")]
-    if rows.empty:
+    table = _analysis(ctx, "classifier_scores", model)
+    mine = [r for r in table.rows if (r.classifier, r.model) == (used.name, model)]
+    rows = [r for r in _at_strength(mine, float(measure_arg(args, "strength")))
+            if r.scenario == measure_arg(args, "scenario")]
+    if not rows:
         raise NotRun(f"no {args['scenario']} generations")
-    return Measured(float(rows[f"p_{label}"].mean()), _read_by(used))
+    return Measured(rows[0].mean(label), _read_by(used))
 
 
 # --------------------------------------------------------------------------------------------

@@ -149,10 +149,11 @@ def evaluate_claims(claims: Sequence[Claim], ctx: ClaimContext) -> list[ClaimRes
     return out
 
 
-def write_claims(config: str | Path, claims: str | Path, separation_dir: str | Path, steering_dir: str | Path,
-                 classify_dir: str | Path, valence_dir: str | Path, data_dir: str | Path, out: str | Path) -> str:
+def write_claims(config: str | Path, claims: str | Path, separation_dir: str | Path, analyses_dir: str | Path,
+                 valence_dir: str | Path, data_dir: str | Path, out: str | Path) -> str:
     """Evaluate the ledger ``claims`` against this run's outputs and write ``out/claims.tex``,
-    ``out/claims.csv`` and ``out/provenance.json`` together (atomically: all or nothing).
+    ``out/claims.csv`` and ``out/provenance.json`` together (atomically: all or nothing). The
+    steering and classifier claims read the analyses stage's statistics in ``analyses_dir``.
 
     Claims whose inputs this run did not produce get a "not run" status; only a malformed
     ledger or a malformed output raises ``EmovecInputError`` (nothing written).
@@ -162,9 +163,8 @@ def write_claims(config: str | Path, claims: str | Path, separation_dir: str | P
     """
     paper_cfg: dict[str, Any] = OmegaConf.to_container(OmegaConf.load(config))  # type: ignore[assignment]
     ledger = load_claims(claims)
-    ctx = ClaimContext(separation_dir=Path(separation_dir), steering_dir=Path(steering_dir),
-                       classify_dir=Path(classify_dir), valence_dir=Path(valence_dir), data_dir=Path(data_dir),
-                       paper_config=paper_cfg)
+    ctx = ClaimContext(separation_dir=Path(separation_dir), analyses_dir=Path(analyses_dir),
+                       valence_dir=Path(valence_dir), data_dir=Path(data_dir), paper_config=paper_cfg)
     results = evaluate_claims(ledger, ctx)
     record = provenance_record(paper_cfg.get("provenance") or {}, git_revision())
     tex, csv_text = claims_table(results, provenance_line(record)), claims_csv(results)

@@ -2,6 +2,9 @@
 run computes for it, as LaTeX (claims.tex) and CSV (claims.csv), written together atomically
 with the run's provenance (provenance.json).
 
+The steering and classifier claims read the analyses stage's statistics (``--analyses-dir``),
+as the paper stage does; they recompute nothing from the steering outputs.
+
 Claims whose inputs this run did not produce (a model not in the selection, weights not
 available offline) get a "not run" status naming the absent file; only a malformed ledger or
 a malformed output is an error (exit 2, nothing written).
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 
 from emovec.paper.claims import write_claims
+from emovec.paper.loaders.inputs import add_analyses_argument
 from emovec.stages.common import stage_entry
 
 
@@ -22,14 +26,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", required=True, help="composed paper config (build/config/paper.yaml)")
     ap.add_argument("--claims", default="paper/claims.yaml", help="the claims ledger")
     ap.add_argument("--separation-dir", default="build/separation")
-    ap.add_argument("--steering-dir", default="build/steering")
-    ap.add_argument("--classify-dir", default="build/steering_classify")
+    add_analyses_argument(ap)
     ap.add_argument("--valence-dir", default="build/valence")
     ap.add_argument("--data-dir", default="data", help="materialised upstream files (make data)")
     ap.add_argument("--out", required=True, help="directory for claims.tex and claims.csv")
     args = ap.parse_args(argv)
-    print(write_claims(args.config, args.claims, args.separation_dir, args.steering_dir, args.classify_dir,
-                       args.valence_dir, args.data_dir, args.out))
+    print(write_claims(args.config, args.claims, args.separation_dir, args.analyses_dir, args.valence_dir,
+                       args.data_dir, args.out))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from emovec.paper.outputs import write_paper
-from emovec.paper.loaders.inputs import add_input_arguments
+from emovec.paper.loaders.inputs import add_analyses_argument, add_input_arguments
 from emovec.stages.common import stage_entry
 
 
@@ -27,8 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     """CLI entry: ``python -m emovec.stages.paper --config ... --tables-dir ... --figures-dir ...``."""
     ap = argparse.ArgumentParser(description=__doc__)
     add_input_arguments(ap)
-    ap.add_argument("--analyses-dir", required=True, help="the analyses stage's output (build/analyses): the "
-                    "statistics the tables report")
+    add_analyses_argument(ap)
     ap.add_argument("--tables-dir", required=True, help="where the .tex tables are written")
     ap.add_argument("--figures-dir", required=True, help="where the .png figures are written")
     ap.add_argument("--processes", type=_positive_int, default=None,

@@ -13,7 +13,7 @@ from emovec.paper.loaders.spec import PaperSpec, SteeringSpec, ValenceSpec, load
 from emovec.paper.loaders.steering import SteeringData, load_steering
 from emovec.paper.loaders.valence import CKAData, ValenceCellData, load_cka, load_valence_cells
 
-__all__ = ["EXPERIMENTS", "PaperInputs", "add_input_arguments", "SeparationInputs", "SteeringInputs", "ValenceInputs", "load_paper_inputs"]
+__all__ = ["EXPERIMENTS", "PaperInputs", "add_analyses_argument", "add_input_arguments", "SeparationInputs", "SteeringInputs", "ValenceInputs", "load_paper_inputs"]
 
 # The experiments a table or figure can belong to; PaperInputs has one attribute per experiment.
 EXPERIMENTS: tuple[str, ...] = ("separation", "valence", "steering")
@@ -110,3 +110,10 @@ def add_input_arguments(parser: Any) -> None:
     parser.add_argument("--steering-dir", default="build/steering", help="directory of <model>/ steering outputs")
     parser.add_argument("--classify-dir", default="build/steering_classify",
                         help="directory of <model>.csv classifier outputs")
+
+
+def add_analyses_argument(parser: Any) -> None:
+    """The flag naming the analyses stage's output, which the paper and claims stages read
+    (both format its statistics and compute none): --analyses-dir."""
+    parser.add_argument("--analyses-dir", required=True, help="the analyses stage's output (build/analyses): the "
+                        "statistics the tables and claims report")

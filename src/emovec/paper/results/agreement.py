@@ -6,6 +6,7 @@ random control and prompt induction? Counts with Clopper-Pearson intervals. No L
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -13,8 +14,10 @@ from scipy.stats import binomtest
 
 from emovec.paper.loaders.steering import magnitude_key
 from emovec.paper.results.steering import mean_finite
+from emovec.paper.results.steering_records import ModelCount
 
-__all__ = ["COMPARISONS", "SCOPES", "agreement_counts", "agreement_units", "clopper_pearson", "no_hit_count"]
+__all__ = ["COMPARISONS", "SCOPES", "agreement_counts", "agreement_units", "clopper_pearson", "model_counts",
+           "no_hit_count"]
 
 # (key, row label) of the agreement table, in print order. "emotion_vs_random" succeeds when the
 # emotion vector moves p_target further toward the target than the random directions do.
@@ -96,8 +99,19 @@ def agreement_counts(df: pd.DataFrame, ci_level: float) -> pd.DataFrame:
         units, in probability units). The induction row of "every strength" has n = 0 (induction
         has no strength).
     """
-    units = agreement_units(df)
     rows = []
+    for scope, key, signed in _signed_shifts(agreement_units(df)):
+        n, k = int(signed.size), int((signed > 0).sum())
+        lo, hi = clopper_pearson(k, n, ci_level)
+        rows.append({"scope": scope, "comparison": key, "k": k, "n": n,
+                     "proportion": k / n if n else math.nan, "ci_low": lo, "ci_high": hi,
+                     "mean_shift": float(signed.mean()) if n else math.nan})
+    return pd.DataFrame(rows)
+
+
+def _signed_shifts(units: pd.DataFrame) -> Iterator[tuple[str, str, np.ndarray]]:
+    """(scope, comparison, finite direction-signed shifts of the units that have them) in
+    ``SCOPES`` x ``COMPARISONS`` order."""
     for scope in SCOPES:
         u = units[units["scope"] == scope]
         sign = u["direction"].to_numpy(dtype=float)
@@ -106,13 +120,15 @@ def agreement_counts(df: pd.DataFrame, ci_level: float) -> pd.DataFrame:
                 signed = sign * (u["emotion"].to_numpy(dtype=float) - u["random"].to_numpy(dtype=float))
             else:
                 signed = sign * u[key].to_numpy(dtype=float)
-            signed = signed[np.isfinite(signed)]
-            n, k = int(signed.size), int((signed > 0).sum())
-            lo, hi = clopper_pearson(k, n, ci_level)
-            rows.append({"scope": scope, "comparison": key, "k": k, "n": n,
-                         "proportion": k / n if n else math.nan, "ci_low": lo, "ci_high": hi,
-                         "mean_shift": float(signed.mean()) if n else math.nan})
-    return pd.DataFrame(rows)
+            yield scope, key, signed[np.isfinite(signed)]
+
+
+def model_counts(df: pd.DataFrame, models: Sequence[str]) -> list[ModelCount]:
+    """The success counts of ``agreement_counts`` per model (``models`` order, then ``SCOPES`` x
+    ``COMPARISONS``): units belong to one model, so the pooled k and n are the sums of these."""
+    units = agreement_units(df)
+    return [ModelCount(model=model, scope=scope, comparison=key, k=int((signed > 0).sum()), n=int(signed.size))
+            for model in models for scope, key, signed in _signed_shifts(units[units["model"] == model])]
 
 
 def no_hit_count(df: pd.DataFrame) -> tuple[int, int]:

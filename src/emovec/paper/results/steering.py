@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,14 +17,23 @@ from emovec.config import RegimeConfig
 from emovec.errors import EmovecInputError
 from emovec.paper.loaders.spec import METHODS, SteeringSpec, steering_sort_key
 from emovec.paper.loaders.steering import SteeringData, magnitude_key, same_strength
+from emovec.paper.results.steering_records import (
+    LeakageRow,
+    MethodSeparation,
+    ModelDeltas,
+    ModelLeakage,
+    RegimeStats,
+    RLHFPair,
+    RLHFTable,
+    ScenarioDelta,
+    ScenarioInfo,
+    Sensitivity,
+)
 
 __all__ = [
     "LEAKAGE_CONDITIONS",
     "TOP_TOKENS",
     "UNDETERMINED",
-    "RLHFSteering",
-    "RegimeStats",
-    "Sensitivity",
     "at_magnitude",
     "check_separation",
     "classify_regime",
@@ -62,22 +70,23 @@ def at_magnitude(df: pd.DataFrame, magnitude: float) -> pd.Series:
     return pd.Series([same_strength(float(m), magnitude) for m in df["magnitude"]], index=df.index, dtype=bool)
 
 
-def shared_scenarios(data: Sequence[SteeringData]) -> pd.DataFrame:
+def shared_scenarios(data: Sequence[SteeringData]) -> tuple[ScenarioInfo, ...]:
     """Union of the models' scenarios, ordered by their smallest scenario_index, then name."""
     frames = pd.concat([d.scenarios for d in data], ignore_index=True)
     first = frames.groupby("scenario", sort=True).agg(
         scenario_index=("scenario_index", "min"), emotion=("emotion", "first"), direction=("direction", "first"))
-    return first.reset_index().sort_values(["scenario_index", "scenario"], kind="stable").reset_index(drop=True)
+    table = first.reset_index().sort_values(["scenario_index", "scenario"], kind="stable")
+    return tuple(ScenarioInfo(scenario=str(r.scenario), scenario_index=int(r.scenario_index), emotion=str(r.emotion),
+                              direction=int(r.direction)) for r in table.itertuples(index=False))
 
 
-def protocol_deltas(d: SteeringData) -> pd.DataFrame:
+def protocol_deltas(d: SteeringData) -> ModelDeltas:
     """Per scenario at the protocol strength: mean ``delta`` of the emotion rows (over samples)
     and of the random rows (over directions and samples), with their row counts.
 
     Returns:
-        One row per scenario in scenario_index order: ``scenario, emotion, direction, protocol,
-        emotion_delta, random_delta, n_emotion, n_random, n_missing`` (n_* count rows with a
-        delta; n_missing counts protocol rows whose delta is empty: no generated token).
+        One ``ScenarioDelta`` per scenario in scenario_index order (n_emotion, n_random count
+        rows with a delta; n_missing counts protocol rows whose delta is empty: no generated token).
     """
     df = d.measures[d.measures["is_protocol"]]
     rows = []
@@ -85,11 +94,12 @@ def protocol_deltas(d: SteeringData) -> pd.DataFrame:
         part = df[df["scenario"] == sc.scenario]
         emo = part.loc[part["condition"] == "emotion", "delta"]
         rnd = part.loc[part["condition"] == "random", "delta"]
-        rows.append({"scenario": sc.scenario, "emotion": sc.emotion, "direction": int(sc.direction),
-                     "protocol": float(sc.protocol), "emotion_delta": mean_finite(emo), "random_delta": mean_finite(rnd),
-                     "n_emotion": int(emo.notna().sum()), "n_random": int(rnd.notna().sum()),
-                     "n_missing": int(emo.isna().sum() + rnd.isna().sum())})
-    return pd.DataFrame(rows)
+        rows.append(ScenarioDelta(
+            scenario=str(sc.scenario), emotion=str(sc.emotion), direction=int(sc.direction),
+            protocol=float(sc.protocol), emotion_delta=mean_finite(emo), random_delta=mean_finite(rnd),
+            n_emotion=int(emo.notna().sum()), n_random=int(rnd.notna().sum()),
+            n_missing=int(emo.isna().sum() + rnd.isna().sum())))
+    return ModelDeltas(model=d.spec.model, rows=tuple(rows))
 
 
 def token_weighted_ppl(rows: pd.DataFrame) -> float:
@@ -134,32 +144,6 @@ def _rows_at_strength(d: SteeringData, condition: str, magnitude: float, key: st
     return hit
 
 
-@dataclass(frozen=True)
-class RegimeStats:
-    """One model's regime row (Jeong §6).
-
-    Attributes:
-        ppl_low, ppl_high: token-weighted perplexity of the emotion rows at the low / high
-            magnitude (all scenarios and samples).
-        ratio: ppl_high / ppl_low; random_ratio: the same over the random rows (NaN when a
-            perplexity is undefined).
-        distinct2_high: mean distinct-2 of the emotion rows at high that have one.
-        repeat_high: median longest repeated span (tokens) of the emotion rows at high.
-        n_low, n_high: emotion generations at low / high.
-        regime: ``classify_regime`` of the above.
-    """
-
-    ppl_low: float
-    ppl_high: float
-    ratio: float
-    random_ratio: float
-    distinct2_high: float
-    repeat_high: float
-    n_low: int
-    n_high: int
-    regime: str
-
-
 def regime_stats(d: SteeringData, regimes: RegimeConfig) -> RegimeStats:
     """One model's regime row (see ``RegimeStats``).
 
@@ -177,7 +161,7 @@ def regime_stats(d: SteeringData, regimes: RegimeConfig) -> RegimeStats:
     random_ratio = r_high / r_low if math.isfinite(r_low) and math.isfinite(r_high) else math.nan
     distinct2 = mean_finite(emo_high["distinct_2"])
     repeat = float(np.median(emo_high["longest_repeat"].to_numpy(dtype=float)))
-    return RegimeStats(ppl_low=ppl_low, ppl_high=ppl_high, ratio=ratio, random_ratio=random_ratio,
+    return RegimeStats(model=d.spec.model, ppl_low=ppl_low, ppl_high=ppl_high, ratio=ratio, random_ratio=random_ratio,
                        distinct2_high=distinct2, repeat_high=repeat, n_low=len(emo_low), n_high=len(emo_high),
                        regime=classify_regime(ratio, distinct2, repeat, regimes))
 
@@ -204,30 +188,12 @@ def rlhf_steering_pairs(spec: SteeringSpec,
     return pairs
 
 
-@dataclass(frozen=True)
-class Sensitivity:
-    """Steering sensitivity of an instruct model relative to its base (Jeong 2026, §5.5).
-
-    Attributes:
-        mean, low, high: mean, min and max over the scenarios both models ran of
-            |mean delta instruct| / |mean delta base| at each model's protocol strength (NaN
-            when no scenario is usable).
-        n: scenarios in the mean; n_dropped: scenarios left out for a zero or missing base delta.
-    """
-
-    mean: float
-    low: float
-    high: float
-    n: int
-    n_dropped: int
-
-
 def steering_sensitivity(base: SteeringData, inst: SteeringData) -> Sensitivity:
     """The instruct model's sensitivity relative to its base (see ``Sensitivity``)."""
-    b = protocol_deltas(base).set_index("scenario")["emotion_delta"]
-    i = protocol_deltas(inst).set_index("scenario")["emotion_delta"]
+    b = {r.scenario: r.emotion_delta for r in protocol_deltas(base).rows}
+    i = {r.scenario: r.emotion_delta for r in protocol_deltas(inst).rows}
     ratios, dropped = [], 0
-    for scenario in [s for s in inst.scenarios["scenario"] if s in b.index]:
+    for scenario in [s for s in inst.scenarios["scenario"] if s in b]:
         bv, iv = abs(float(b[scenario])), abs(float(i[scenario]))
         if not (math.isfinite(bv) and math.isfinite(iv)) or bv == 0:
             dropped += 1
@@ -236,23 +202,6 @@ def steering_sensitivity(base: SteeringData, inst: SteeringData) -> Sensitivity:
     if not ratios:
         return Sensitivity(math.nan, math.nan, math.nan, 0, dropped)
     return Sensitivity(float(np.mean(ratios)), float(min(ratios)), float(max(ratios)), len(ratios), dropped)
-
-
-@dataclass(frozen=True)
-class RLHFSteering:
-    """One base/instruct pair of the RLHF table.
-
-    Attributes:
-        base, instruct: the two models' data.
-        separation: per method, (base, instruct, instruct - base) mean pairwise cosine at the
-            reported layer; None where that model has no separation cell of the method.
-        sensitivity: ``steering_sensitivity(base, instruct)``.
-    """
-
-    base: SteeringData
-    instruct: SteeringData
-    separation: dict[str, tuple[float | None, float | None, float | None]]
-    sensitivity: Sensitivity
 
 
 def check_separation(separation: Mapping[tuple[str, str], float]) -> None:
@@ -264,37 +213,43 @@ def check_separation(separation: Mapping[tuple[str, str], float]) -> None:
             raise EmovecInputError(f"separation[{key!r}] must be a finite number; got {value!r}")
 
 
+def _optional_float(x: float | None) -> float | None:
+    return None if x is None else float(x)
+
+
 def rlhf_steering(spec: SteeringSpec, data: Mapping[str, SteeringData],
-                  separation: Mapping[tuple[str, str], float]) -> tuple[list[str], list[RLHFSteering]]:
-    """The methods present in ``separation`` (in ``METHODS`` order) and one ``RLHFSteering`` per
-    pair of ``rlhf_steering_pairs``.
+                  separation: Mapping[tuple[str, str], float]) -> RLHFTable:
+    """The methods present in ``separation`` (in ``METHODS`` order) and one ``RLHFPair`` per
+    pair of ``rlhf_steering_pairs``: separation per method (base, instruct, instruct - base;
+    None where a model has no cell of the method) and ``steering_sensitivity(base, instruct)``.
 
     ``separation``: {(model, method): mean pairwise cosine at the reported layer}; may be empty.
     """
     check_separation(separation)
-    methods = [m for m in METHODS if any(k[1] == m for k in separation)]
+    methods = tuple(m for m in METHODS if any(k[1] == m for k in separation))
     rows = []
     for base, inst in rlhf_steering_pairs(spec, data):
-        sep: dict[str, tuple[float | None, float | None, float | None]] = {}
+        sep = []
         for m in methods:
             b, i = separation.get((base.spec.model, m)), separation.get((inst.spec.model, m))
-            sep[m] = (b, i, float(i) - float(b) if b is not None and i is not None else None)
-        rows.append(RLHFSteering(base=base, instruct=inst, separation=sep,
-                                 sensitivity=steering_sensitivity(base, inst)))
-    return methods, rows
+            sep.append(MethodSeparation(method=m, base=_optional_float(b), instruct=_optional_float(i),
+                                        delta=float(i) - float(b) if b is not None and i is not None else None))
+        rows.append(RLHFPair(family=inst.spec.family, base=base.spec.model, instruct=inst.spec.model,
+                             separation=tuple(sep), sensitivity=steering_sensitivity(base, inst)))
+    return RLHFTable(models=tuple(d.spec.model for d in ordered_models(data)), methods=methods, pairs=tuple(rows))
 
 
 LEAKAGE_CONDITIONS: tuple[str, ...] = ("emotion", "random", "unsteered", "induction")
 
 
-def script_leakage(d: SteeringData, high_strength: float, top: int = TOP_TOKENS) -> pd.DataFrame:
+def script_leakage(d: SteeringData, high_strength: float, top: int = TOP_TOKENS) -> ModelLeakage:
     """Foreign-script characters per condition of one model: the emotion and random rows at
     ``high_strength``, all unsteered and all induction rows.
 
     Returns:
-        One row per condition in ``LEAKAGE_CONDITIONS`` order: ``condition, n`` (generations),
-        ``leak_share, cjk_share`` (means over the generations that have script characters; NaN
-        when none), ``k_foreign`` (generations with a foreign character) and ``top_tokens``: the
+        One ``LeakageRow`` per condition in ``LEAKAGE_CONDITIONS`` order: n (generations),
+        leak_share, cjk_share (means over the generations that have script characters; NaN
+        when none), k_foreign (generations with a foreign character) and top_tokens: the
         ``top`` most frequent leaked tokens as (token, count), most frequent first, ties by
         code points so the order never depends on row order.
     """
@@ -304,8 +259,8 @@ def script_leakage(d: SteeringData, high_strength: float, top: int = TOP_TOKENS)
         if cond in ("emotion", "random"):
             part = part[at_magnitude(part, high_strength)]
         counts = Counter(t for tokens in part["leaked_tokens"] for t in tokens)
-        rows.append({"condition": cond, "n": len(part), "leak_share": mean_finite(part["leak_share"]),
-                     "cjk_share": mean_finite(part["cjk_share"]),
-                     "k_foreign": int((part["n_foreign_chars"] > 0).sum()),
-                     "top_tokens": sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]})
-    return pd.DataFrame(rows)
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        rows.append(LeakageRow(condition=cond, n=len(part), leak_share=mean_finite(part["leak_share"]),
+                               cjk_share=mean_finite(part["cjk_share"]), k_foreign=int((part["n_foreign_chars"] > 0).sum()),
+                               top_tokens=tuple((str(t), int(c)) for t, c in ranked)))
+    return ModelLeakage(model=d.spec.model, rows=tuple(rows))

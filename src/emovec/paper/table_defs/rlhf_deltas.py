@@ -1,4 +1,5 @@
-"""Base versus instruction-tuned (RLHF) variants: emotion-vector separation and steering sensitivity."""
+"""Base versus instruction-tuned (RLHF) variants: emotion-vector separation and steering sensitivity
+(the analyses stage's ``build/analyses/rlhf_steering.json``)."""
 
 from __future__ import annotations
 
@@ -8,39 +9,38 @@ from emovec.paper.latex import DASH, fmt_num, fmt_signed, latex_escape, table_ro
 from emovec.paper.loaders.inputs import PaperInputs
 from emovec.paper.loaders.spec import SteeringSpec
 from emovec.paper.loaders.steering import SteeringData
-from emovec.paper.results.steering import ordered_models, rlhf_steering
+from emovec.paper.results.steering import ordered_models
+from emovec.paper.results.steering_records import RLHFTable
 from emovec.paper.table_defs.steering_text import settings_caption, table_label
 
 __all__ = ["build", "rlhf_deltas_table"]
 
 
-def rlhf_deltas_table(spec: SteeringSpec, data: Mapping[str, SteeringData],
-                      separation: Mapping[tuple[str, str], float]) -> str:
+def rlhf_deltas_table(spec: SteeringSpec, data: Mapping[str, SteeringData], rlhf: RLHFTable) -> str:
     """Base vs instruct: separation (mean pairwise cosine at the reported layer) per method
-    present in ``separation`` and steering sensitivity (mean ratio of |mean delta|, instruct over
-    base, over shared scenarios at the protocol strength)."""
+    with separation cells and steering sensitivity (mean ratio of |mean delta|, instruct over
+    base, over shared scenarios at the protocol strength); ``rlhf``: the ``rlhf_steering`` analysis."""
     dg = spec.digits
-    methods, pairs = rlhf_steering(spec, data, separation)
+    methods, pairs = rlhf.methods, rlhf.pairs
     head = ["Family", "Base", "Instruct"]
     for m in methods:
         head += [f"{m.capitalize()}: base", "instr.", "$\\Delta$ (I$-$B)"]
     head += ["Sensitivity (I/B)", "[min, max]", "$n$"]
     body, dropped = [], []
     for pair in pairs:
-        base, inst = pair.base, pair.instruct
-        row = [latex_escape(inst.spec.family), latex_escape(base.spec.model), latex_escape(inst.spec.model)]
-        for m in methods:
-            b, i, delta = pair.separation[m]
+        row = [latex_escape(pair.family), latex_escape(pair.base), latex_escape(pair.instruct)]
+        for sep in pair.separation:
+            b, i, delta = sep.base, sep.instruct, sep.delta
             row += [fmt_num(b, dg), fmt_num(i, dg), fmt_signed(delta, dg) if delta is not None else DASH]
         s = pair.sensitivity
         mean, lo, hi, n, n_drop = s.mean, s.low, s.high, s.n, s.n_dropped
         row += [fmt_num(mean, dg), f"[{fmt_num(lo, dg)}, {fmt_num(hi, dg)}]" if n else DASH, str(n)]
         if n_drop:
-            dropped.append(f"{latex_escape(inst.spec.model)} {n_drop}")
+            dropped.append(f"{latex_escape(pair.instruct)} {n_drop}")
         body.append(table_row(row))
     if not body:
         body = [table_row([f"\\multicolumn{{{len(head)}}}{{c}}{{No base/instruct pair is selected.}}"])]
-    involved = [d for pair in pairs for d in (pair.base, pair.instruct)] or ordered_models(data)
+    involved = [data[name] for pair in pairs for name in (pair.base, pair.instruct)] or ordered_models(data)
     caption = (
         "Base versus instruction-tuned (RLHF) variants: emotion-vector separation and steering sensitivity. "
         + (f"Separation ({', '.join(methods)}): mean pairwise cosine of the emotion vectors at each separation "
@@ -67,4 +67,4 @@ def rlhf_deltas_table(spec: SteeringSpec, data: Mapping[str, SteeringData],
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.paper.tables``)."""
     assert inputs.steering is not None  # registered for the steering experiment only
-    return rlhf_deltas_table(inputs.steering.spec, inputs.steering.data, inputs.steering.separation)
+    return rlhf_deltas_table(inputs.steering.spec, inputs.steering.data, inputs.analysis("rlhf_steering"))

@@ -1,4 +1,5 @@
-"""Script leakage: foreign-script characters in the generated text and the tokens that carry them."""
+"""Script leakage: foreign-script characters in the generated text and the tokens that carry them
+(the analyses stage's ``build/analyses/script_leakage.json``)."""
 
 from __future__ import annotations
 
@@ -8,23 +9,25 @@ from emovec.paper.latex import DASH, fmt_num, latex_escape, latex_token, table_r
 from emovec.paper.loaders.inputs import PaperInputs
 from emovec.paper.loaders.spec import SteeringSpec
 from emovec.paper.loaders.steering import SteeringData
-from emovec.paper.results.steering import TOP_TOKENS, ordered_models, script_leakage
+from emovec.paper.results.steering import TOP_TOKENS, ordered_models
+from emovec.paper.results.steering_records import LeakageTable
 from emovec.paper.table_defs.steering_text import settings_caption, table_label
 
 __all__ = ["build", "script_leakage_table"]
 
 
-def _tokens_text(top: list[tuple[str, int]]) -> str:
+def _tokens_text(top: tuple[tuple[str, int], ...]) -> str:
     """``token (count), ...`` with each token pdflatex-safe; ``---`` when nothing leaked."""
     if not top:
         return DASH
     return ", ".join(f"{latex_token(t)} ({c})" for t, c in top)
 
 
-def script_leakage_table(spec: SteeringSpec, data: Mapping[str, SteeringData]) -> str:
+def script_leakage_table(spec: SteeringSpec, data: Mapping[str, SteeringData], leakage: LeakageTable) -> str:
     """Per model x condition (emotion and random at high_strength, unsteered, induction): n
     generations, mean leak_share and cjk_share, k generations with a foreign character, and the
-    most frequent leaked tokens (non-ASCII shown as code points)."""
+    most frequent leaked tokens (non-ASCII shown as code points); ``leakage``: the
+    ``script_leakage`` analysis."""
     assert spec.regimes is not None
     dg = spec.digits
     high = spec.regimes.high_strength
@@ -35,11 +38,11 @@ def script_leakage_table(spec: SteeringSpec, data: Mapping[str, SteeringData]) -
     for j, d in enumerate(ordered):
         if j:
             body.append("\\midrule")
-        for r in script_leakage(d, high).itertuples(index=False):
-            n = int(r.n)
+        for r in leakage.of(d.spec.model).rows:
+            n = r.n
             body.append(table_row([
                 latex_escape(d.spec.model), labels[r.condition], str(n), fmt_num(r.leak_share, dg),
-                fmt_num(r.cjk_share, dg), f"{int(r.k_foreign)}/{n}" if n else DASH,
+                fmt_num(r.cjk_share, dg), f"{r.k_foreign}/{n}" if n else DASH,
                 _tokens_text(r.top_tokens) if n else DASH,
             ]))
     header = [table_row(["Model", "Condition", "$n$", "Leak share", "CJK share", "$k$ foreign",
@@ -65,4 +68,4 @@ def script_leakage_table(spec: SteeringSpec, data: Mapping[str, SteeringData]) -
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.paper.tables``)."""
     assert inputs.steering is not None  # registered for the steering experiment only
-    return script_leakage_table(inputs.steering.spec, inputs.steering.data)
+    return script_leakage_table(inputs.steering.spec, inputs.steering.data, inputs.analysis("script_leakage"))

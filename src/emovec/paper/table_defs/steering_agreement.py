@@ -1,11 +1,10 @@
 """Classifier agreement: how often each classifier's target score moves toward the target, one
-block per classifier, with Clopper-Pearson intervals."""
+block per classifier, with Clopper-Pearson intervals (the analyses stage's
+``build/analyses/agreement_counts.json`` and ``no_hit_count.json``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import pandas as pd
 
 from emovec.paper.latex import (
     DASH,
@@ -21,18 +20,21 @@ from emovec.paper.latex import (
 from emovec.paper.loaders.inputs import PaperInputs
 from emovec.paper.loaders.spec import SteeringSpec
 from emovec.paper.loaders.steering import SteeringData
-from emovec.paper.results.agreement import COMPARISONS, agreement_counts, no_hit_count
+from emovec.paper.results.agreement import COMPARISONS
 from emovec.paper.results.steering import ordered_models
+from emovec.paper.results.steering_records import AgreementTable, NoHitTable
 from emovec.paper.table_defs.steering_text import settings_caption, table_label
 
 __all__ = ["build", "steering_agreement_table"]
 
 
-def steering_agreement_table(spec: SteeringSpec, data: Mapping[str, SteeringData]) -> str:
+def steering_agreement_table(spec: SteeringSpec, data: Mapping[str, SteeringData], agreement: AgreementTable,
+                             no_hits: NoHitTable) -> str:
     """Classifier agreement: one block of rows per classifier (config order); in each, how often its
     p_target moves toward the target (direction-signed), per comparison, at the protocol strength
     and at every strength, with Clopper-Pearson CIs. The caption names every classifier, what its
-    p_target is, and (lexicon classifiers) how many generations had no lexicon hit."""
+    p_target is, and (lexicon classifiers) how many generations had no lexicon hit. ``agreement``,
+    ``no_hits``: the ``agreement_counts`` and ``no_hit_count`` analyses."""
     assert spec.ci_level is not None
     dg = spec.digits
     ordered = ordered_models(data)
@@ -41,8 +43,7 @@ def steering_agreement_table(spec: SteeringSpec, data: Mapping[str, SteeringData
     n_all: list[tuple[str, str]] = []
     notes = []
     for j, c in enumerate(spec.classifiers):
-        df = pd.concat([d.scores(c.name) for d in ordered], ignore_index=True)
-        counts = agreement_counts(df, spec.ci_level)
+        counts = agreement.of(c.name)
         if j:
             body.append("\\midrule")
         title = f"Classifier {j + 1}: {latex_escape(c.display_name)}"
@@ -51,19 +52,19 @@ def steering_agreement_table(spec: SteeringSpec, data: Mapping[str, SteeringData
                              ("every strength", "At every strength: unit = (model, scenario, strength)")):
             body.append(table_row([f"\\multicolumn{{5}}{{l}}{{\\textit{{{title}}}}}"]))
             for key, label in COMPARISONS:
-                r = counts[(counts["scope"] == scope) & (counts["comparison"] == key)].iloc[0]
-                if int(r["n"]) == 0:
+                r = counts.count(scope, key)
+                if r.n == 0:
                     body.append(table_row([label] + [DASH] * 4))
                     continue
-                body.append(table_row([label, f"{int(r['k'])}/{int(r['n'])}", fmt_num(r["proportion"], dg),
-                                  f"[{fmt_num(r['ci_low'], dg)}, {fmt_num(r['ci_high'], dg)}]",
-                                  fmt_signed(r["mean_shift"], dg)]))
-        emo = counts[counts["comparison"] == "emotion"].set_index("scope")["n"]
-        n_prot.append((f"classifier {j + 1}", str(int(emo["protocol"]))))
-        n_all.append((f"classifier {j + 1}", str(int(emo["every strength"]))))
+                body.append(table_row([label, f"{r.k}/{r.n}", fmt_num(r.proportion, dg),
+                                  f"[{fmt_num(r.ci_low, dg)}, {fmt_num(r.ci_high, dg)}]",
+                                  fmt_signed(r.mean_shift, dg)]))
+        n_prot.append((f"classifier {j + 1}", str(counts.count("protocol", "emotion").n)))
+        n_all.append((f"classifier {j + 1}", str(counts.count("every strength", "emotion").n)))
         note = (f"({j + 1}) {latex_escape(c.display_name)}: $p_{{\\mathrm{{target}}}}$ = "
                 f"{latex_escape(c.score_kind)}, in $[{c.score_min:g}, {c.score_max:g}]$")
-        no_hit, with_count = no_hit_count(df)
+        hits = no_hits.of(c.name)
+        no_hit, with_count = hits.no_hit, hits.with_count
         if c.no_hit is not None and with_count:
             note += (f"; generations without a lexicon hit (scored {latex_escape(c.no_hit)}): "
                      f"{no_hit} of {with_count}")
@@ -97,4 +98,5 @@ def steering_agreement_table(spec: SteeringSpec, data: Mapping[str, SteeringData
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.paper.tables``)."""
     assert inputs.steering is not None  # registered for the steering experiment only
-    return steering_agreement_table(inputs.steering.spec, inputs.steering.data)
+    return steering_agreement_table(inputs.steering.spec, inputs.steering.data, inputs.analysis("agreement_counts"),
+                                    inputs.analysis("no_hit_count"))

@@ -1,5 +1,6 @@
 """Steering effect on the target-emotion projection per model and scenario, emotion vector
-beside the random control (Jeong 2026, Table 4 analogue)."""
+beside the random control (Jeong 2026, Table 4 analogue), from the analyses stage's
+``build/analyses/protocol_deltas.json``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from emovec.paper.latex import DASH, fmt_signed, latex_escape, table_row, tabula
 from emovec.paper.loaders.inputs import PaperInputs
 from emovec.paper.loaders.spec import SteeringSpec
 from emovec.paper.loaders.steering import SteeringData
-from emovec.paper.results.steering import ordered_models, protocol_deltas, shared_scenarios
+from emovec.paper.results.steering import ordered_models
+from emovec.paper.results.steering_records import DeltasTable
 from emovec.paper.table_defs.steering_text import (
     direction_sign,
     per_model,
@@ -21,31 +23,32 @@ from emovec.paper.table_defs.steering_text import (
 __all__ = ["build", "steering_deltas_table"]
 
 
-def steering_deltas_table(spec: SteeringSpec, data: Mapping[str, SteeringData]) -> str:
+def steering_deltas_table(spec: SteeringSpec, data: Mapping[str, SteeringData], table: DeltasTable) -> str:
     """Jeong Table 4 analogue: rows = models, columns = scenarios (by scenario_index); a cell is
     the mean delta of the emotion rows at the protocol strength, then (in parentheses) the mean
-    delta of the random rows at the same strength."""
+    delta of the random rows at the same strength. ``table``: the ``protocol_deltas`` analysis."""
     dg = spec.digits
     ordered = ordered_models(data)
-    scenarios = shared_scenarios(ordered)
+    scenarios = table.scenarios
+    names = [s.scenario for s in scenarios]
     body = []
     missing_notes = []
     for d in ordered:
-        deltas = protocol_deltas(d).set_index("scenario")
+        deltas = table.of(d.spec.model)
         row = [latex_escape(d.spec.model), d.spec.variant]
-        for name in scenarios["scenario"]:
-            if name not in deltas.index:
+        for name in names:
+            if not deltas.has(name):
                 row.append(DASH)
                 continue
-            r = deltas.loc[name]
-            row.append(f"{fmt_signed(r['emotion_delta'], dg)} ({fmt_signed(r['random_delta'], dg)})")
-            if int(r["n_missing"]):
-                missing_notes.append(f"{latex_escape(d.spec.model)}/{latex_escape(name)} {int(r['n_missing'])}")
+            r = deltas.of(name)
+            row.append(f"{fmt_signed(r.emotion_delta, dg)} ({fmt_signed(r.random_delta, dg)})")
+            if r.n_missing:
+                missing_notes.append(f"{latex_escape(d.spec.model)}/{latex_escape(name)} {r.n_missing}")
         body.append(table_row(row))
     header = [
-        table_row(["", ""] + [latex_escape(s) for s in scenarios["scenario"]]),
-        table_row(["Model", "Variant"] + [f"{latex_escape(e)} ({direction_sign(int(s))})"
-                                     for e, s in zip(scenarios["emotion"], scenarios["direction"], strict=True)]),
+        table_row(["", ""] + [latex_escape(s) for s in names]),
+        table_row(["Model", "Variant"] + [f"{latex_escape(s.emotion)} ({direction_sign(s.direction)})"
+                                     for s in scenarios]),
     ]
     caption = (
         "Steering effect on the target-emotion projection (analogue of Jeong 2026, Table 4). "
@@ -60,7 +63,7 @@ def steering_deltas_table(spec: SteeringSpec, data: Mapping[str, SteeringData]) 
         "generations per cell (directions $\\times$ samples). No confidence interval (descriptive means of "
         "one run) and no multiple-comparison correction. Protocol strengths (signed by the direction $\\pm$ "
         f"in the header, $-$ = steered away from the emotion, so a negative $\\Delta$ is the intended effect): "
-        f"{protocol_caption(ordered, scenarios)}."
+        f"{protocol_caption(ordered, names)}."
         + settings_caption(ordered)
         + f" {DASH}: scenario not run for this model."
         + (" Generations without tokens have no $\\Delta$ and are left out: "
@@ -74,4 +77,4 @@ def steering_deltas_table(spec: SteeringSpec, data: Mapping[str, SteeringData]) 
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.paper.tables``)."""
     assert inputs.steering is not None  # registered for the steering experiment only
-    return steering_deltas_table(inputs.steering.spec, inputs.steering.data)
+    return steering_deltas_table(inputs.steering.spec, inputs.steering.data, inputs.analysis("protocol_deltas"))

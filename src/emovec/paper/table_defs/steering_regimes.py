@@ -1,5 +1,6 @@
 """Steering regimes (after Jeong 2026, §6): perplexity at a low and a high strength, their ratio,
-distinct-2 and repeats, and the regime (surgical / explosive / repetitive collapse)."""
+distinct-2 and repeats, and the regime (surgical / explosive / repetitive collapse). The statistics
+are the analyses stage's (``build/analyses/regime_stats.json``)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,22 @@ from emovec.paper.latex import DASH, fmt_num, fmt_ratio, latex_escape, table_row
 from emovec.paper.loaders.inputs import PaperInputs
 from emovec.paper.loaders.spec import SteeringSpec
 from emovec.paper.loaders.steering import SteeringData
-from emovec.paper.results.steering import ordered_models, regime_stats
+from emovec.paper.results.steering import ordered_models
+from emovec.paper.results.steering_records import RegimeTable
 from emovec.paper.table_defs.steering_text import per_model, scoring_model, settings_caption, table_label
 
 __all__ = ["build", "steering_regimes_table"]
 
 
-def steering_regimes_table(spec: SteeringSpec, data: Mapping[str, SteeringData]) -> str:
+def steering_regimes_table(spec: SteeringSpec, data: Mapping[str, SteeringData], regimes: RegimeTable) -> str:
     """Per model: PPL at low and high strength (token-weighted, emotion rows), their ratio, the
-    random control's ratio, distinct-2 and median longest repeat at high, and the regime."""
+    random control's ratio, distinct-2 and median longest repeat at high, and the regime
+    (``regimes``: the ``regime_stats`` analysis)."""
     assert spec.regimes is not None
     rg, dg = spec.regimes, spec.digits
     ordered = ordered_models(data)
     body = []
-    stats = {d.spec.model: regime_stats(d, rg) for d in ordered}
+    stats = {d.spec.model: regimes.of(d.spec.model) for d in ordered}
     for d in ordered:
         s = stats[d.spec.model]
         body.append(table_row([
@@ -59,4 +62,4 @@ def steering_regimes_table(spec: SteeringSpec, data: Mapping[str, SteeringData])
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.paper.tables``)."""
     assert inputs.steering is not None  # registered for the steering experiment only
-    return steering_regimes_table(inputs.steering.spec, inputs.steering.data)
+    return steering_regimes_table(inputs.steering.spec, inputs.steering.data, inputs.analysis("regime_stats"))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import pandas as pd
-
 from emovec.paper.latex import fmt_setting, index_ranges, latex_escape, summarise
 from emovec.paper.loaders.steering import SteeringData
 
@@ -38,10 +36,11 @@ def settings_caption(data: Sequence[SteeringData]) -> str:
             f"{per_model(data, lambda d: str(d.summary['n_random']))} random directions.")
 
 
-def protocol_caption(data: Sequence[SteeringData], scenarios: pd.DataFrame) -> str:
-    """Every scenario's protocol strength, per model where they differ."""
+def protocol_caption(data: Sequence[SteeringData], scenarios: Sequence[str]) -> str:
+    """Every scenario's protocol strength (``scenarios``: names, in column order), per model where
+    they differ."""
     parts = []
-    for name in scenarios["scenario"]:
+    for name in scenarios:
         holders = [d for d in data if name in set(d.scenarios["scenario"])]
         value = summarise([(latex_escape(d.spec.model), f"{_protocol_of(d, name):g}") for d in holders])
         parts.append(f"{latex_escape(name)} {value}")
