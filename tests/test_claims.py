@@ -59,6 +59,8 @@ WEIGHT_FREE_REPLICATED = (
     "vanderben.design.n_neutral_texts", "vanderben.valence.gemma.peak_depth",
 )
 WEIGHT_FREE_DIFFERS = ("jeong.sensitivity.llama-3.2.ratio",)
+# The tracked ledger's size: an entry added or lost must be a deliberate edit of this number.
+N_LEDGER_ENTRIES = 263
 
 
 def _claim(cid: str, value, measure, *, needs_weights: bool = False, tolerance=0.001, **extra) -> dict:
@@ -176,7 +178,7 @@ def test_the_tracked_ledger_is_complete_and_its_weight_free_claims_all_compute(u
                                                                               tmp_path: Path) -> None:
     claims = load_claims(LEDGER)
     n_ledger = len(yaml.safe_load(LEDGER.read_text(encoding="utf-8"))["claims"])
-    assert len(claims) == n_ledger
+    assert n_ledger == N_LEDGER_ENTRIES and len(claims) == n_ledger
     assert {c.paper for c in claims} == {"jeong2026", "vanderben2026", "anthropic2026"}
     used = {c.measure["kind"] for c in claims if c.measure}
     assert used == set(MEASURES), f"measures never used by the ledger: {set(MEASURES) - used}"
