@@ -1,0 +1,171 @@
+"""The findings ledger: each general claim of the papers as a test fixed in advance, run on every
+model of the run, with a verdict per subject.
+
+``paper/findings.yaml`` lists the claims. Each entry: ``id``; ``source`` (``paper``, ``section``);
+``claim`` (one sentence); ``statistic`` (a :data:`~emovec.paper.finding_statistics.FINDING_STATISTICS`
+entry) and its ``args``; the decision ``rule`` and its parameters; optionally ``applies`` (which
+subjects the claim is about, by ``variant`` or ``kind``) with ``why`` (the reason another subject
+is not applicable). The rules, written before any result is seen:
+
+* ``ci_side`` (``side``: greater | less, ``threshold``, default 0): *supported* when the CI lies
+  wholly on the claimed side of the threshold, *contradicted* when wholly on the other side,
+  *inconclusive* otherwise.
+* ``ci_overlaps`` (``reported``: [low, high], the papers' own range): *consistent* when the CI
+  overlaps the reported range, *differs* when it lies wholly outside it.
+
+A claim with no subject in the run (no base/instruct pair, no instruct model) gets one row
+"not applicable" naming what is missing; an entry naming an unknown statistic or rule, or a rule
+without its side, is an error naming the entry, before anything is computed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emovec.errors import EmovecInputError
+from emovec.paper.finding_statistics import FINDING_STATISTICS, Estimate, FindingsContext, Outcome, Subject
+
+__all__ = ["RULES", "Finding", "FindingRow", "evaluate_findings", "load_findings", "verdict"]
+
+RULES = ("ci_side", "ci_overlaps")
+_KEYS = {"id", "source", "claim", "statistic", "args", "rule", "side", "threshold", "reported", "applies", "why"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One ledger entry (see the module docstring)."""
+
+    id: str
+    paper: str
+    section: str
+    claim: str
+    statistic: str
+    rule: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    side: str | None = None
+    threshold: float = 0.0
+    reported: tuple[float, float] | None = None
+    applies: Mapping[str, str] = field(default_factory=dict)
+    why: str = ""
+
+    @property
+    def rule_text(self) -> str:
+        if self.rule == "ci_side":
+            op = ">" if self.side == "greater" else "<"
+            return f"supported if the CI lies wholly {op} {self.threshold:g}; contradicted if wholly on the other side"
+        lo, hi = self.reported or (math.nan, math.nan)
+        return f"consistent if the CI overlaps the reported [{lo:g}, {hi:g}]; differs if wholly outside"
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    """One verdict: a finding on one subject (``estimate`` None when not applicable)."""
+
+    finding: Finding
+    subject: str
+    verdict: str
+    estimate: Estimate | None
+    reason: str = ""
+
+
+def _entry(raw: Any, i: int, path: Path) -> Finding:
+    where = f"{path}: findings[{i}]"
+    if not isinstance(raw, dict):
+        raise EmovecInputError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    where = f"{path}: finding {raw.get('id', i)!r}"
+    unknown = set(raw) - _KEYS
+    missing = [k for k in ("id", "source", "claim", "statistic", "rule") if k not in raw]
+    if unknown or missing:
+        raise EmovecInputError(f"{where}: unknown key(s) {sorted(unknown)}, missing key(s) {missing}")
+    if raw["statistic"] not in FINDING_STATISTICS:
+        raise EmovecInputError(f"{where}: statistic {raw['statistic']!r} is not registered; "
+                               f"known: {sorted(FINDING_STATISTICS)}")
+    if raw["rule"] not in RULES:
+        raise EmovecInputError(f"{where}: rule {raw['rule']!r} is not one of {list(RULES)}")
+    if raw["rule"] == "ci_side" and raw.get("side") not in ("greater", "less"):
+        raise EmovecInputError(f"{where}: rule ci_side needs side: greater or less (got {raw.get('side')!r})")
+    reported = raw.get("reported")
+    if raw["rule"] == "ci_overlaps":
+        if not (isinstance(reported, list) and len(reported) == 2 and all(isinstance(x, (int, float)) for x in reported)
+                and reported[0] <= reported[1]):
+            raise EmovecInputError(f"{where}: rule ci_overlaps needs reported: [low, high] (got {reported!r})")
+        reported = (float(reported[0]), float(reported[1]))
+    source = raw["source"]
+    if not isinstance(source, dict) or not {"paper", "section"} <= set(source):
+        raise EmovecInputError(f"{where}: source needs paper and section")
+    applies = raw.get("applies") or {}
+    if set(applies) - {"variant", "kind"} or (applies and not raw.get("why")):
+        raise EmovecInputError(f"{where}: applies may hold variant and kind, and needs a why")
+    return Finding(id=str(raw["id"]), paper=str(source["paper"]), section=str(source["section"]),
+                   claim=str(raw["claim"]), statistic=raw["statistic"], rule=raw["rule"], args=raw.get("args") or {},
+                   side=raw.get("side"), threshold=float(raw.get("threshold", 0.0)), reported=reported,
+                   applies=applies, why=str(raw.get("why", "")))
+
+
+def load_findings(path: str | Path) -> list[Finding]:
+    """Read and check the ledger; every entry is checked before any is used."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise EmovecInputError(f"{path}: cannot read the findings ledger ({exc})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("findings"), list):
+        raise EmovecInputError(f"{path}: expected a mapping with a list under 'findings'")
+    findings = [_entry(r, i, path) for i, r in enumerate(raw["findings"])]
+    ids = [f.id for f in findings]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise EmovecInputError(f"{path}: duplicate finding id(s) {dup}")
+    return findings
+
+
+def verdict(f: Finding, est: Estimate) -> str:
+    """The rule of ``f`` applied to ``est``'s CI (a NaN bound is inconclusive)."""
+    lo, hi = est.ci_low, est.ci_high
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return "inconclusive"
+    if f.rule == "ci_side":
+        above, below = lo > f.threshold, hi < f.threshold
+        claimed, other = (above, below) if f.side == "greater" else (below, above)
+        return "supported" if claimed else "contradicted" if other else "inconclusive"
+    assert f.reported is not None
+    return "differs" if hi < f.reported[0] or lo > f.reported[1] else "consistent"
+
+
+def _applies(f: Finding, s: Subject, kind: str) -> bool:
+    want = f.applies.get("variant")
+    if want is not None and want not in s.variants:
+        return False
+    return f.applies.get("kind") in (None, kind)
+
+
+def _kind(s: Subject) -> str:
+    if len(s.models) < 2:
+        return "model"
+    return "base_instruct" if len(set(s.families)) == 1 and set(s.variants) == {"base", "instruct"} else "cross_model"
+
+
+def evaluate_findings(findings: Sequence[Finding], ctx: FindingsContext) -> list[FindingRow]:
+    """Every finding on every subject its statistic reports, in ledger order."""
+    rows: list[FindingRow] = []
+    for f in findings:
+        outcomes: list[Outcome] = FINDING_STATISTICS[f.statistic](ctx, f.args)
+        these = []
+        for o in outcomes:
+            if o.estimate is not None and not _applies(f, o.subject, _kind(o.subject)):
+                these.append(FindingRow(f, o.subject.label, "not applicable", None, f.why))
+            elif o.estimate is None:
+                these.append(FindingRow(f, o.subject.label, "not applicable", None, o.not_applicable))
+            else:
+                these.append(FindingRow(f, o.subject.label, verdict(f, o.estimate), o.estimate))
+        if not outcomes:
+            need = f.why or "the run has no subject this statistic applies to"
+            these.append(FindingRow(f, "(run)", "not applicable", None, f"no subject in this run: {need}"))
+        rows.extend(these)
+    return rows

@@ -1,0 +1,167 @@
+"""emovec.paper.findings and finding_statistics: the decision rules on known CIs, the ledger
+refusing bad entries by name, "not applicable" with its reason, and statistics that equal the
+tracked numbers they are read from."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from emovec.errors import EmovecInputError
+from emovec.paper.finding_statistics import (FINDING_STATISTICS, Estimate, FindingsContext, Outcome, Subject,
+                                             register_statistic)
+from emovec.paper.findings import Finding, evaluate_findings, load_findings, verdict
+from test_paper import _cells, _run_analyses, _write_inputs
+
+LEDGER = Path(__file__).resolve().parents[1] / "paper" / "findings.yaml"
+
+
+def _est(lo: float, hi: float) -> Estimate:
+    return Estimate(value=(lo + hi) / 2, ci_low=lo, ci_high=hi, n=20, unit_of_analysis="emotions", ci_method="test")
+
+
+def _finding(**kw) -> Finding:
+    base = dict(id="f", paper="p", section="s", claim="c", statistic="gen_minus_comp", rule="ci_side", side="greater")
+    return Finding(**{**base, **kw})
+
+
+@pytest.mark.parametrize("side,threshold,lo,hi,expected", [
+    ("greater", 0.0, 0.1, 0.5, "supported"), ("greater", 0.0, -0.5, -0.1, "contradicted"),
+    ("greater", 0.0, -0.1, 0.5, "inconclusive"), ("greater", 0.0, 0.0, 0.5, "inconclusive"),
+    ("less", 0.0, -0.5, -0.1, "supported"), ("less", 0.0, 0.1, 0.5, "contradicted"),
+    ("greater", 0.92, 0.93, 0.99, "supported"), ("greater", 0.92, 0.5, 0.95, "inconclusive"),
+    ("greater", 0.0, math.nan, 0.5, "inconclusive"),
+])
+def test_ci_side_rule(side, threshold, lo, hi, expected):
+    assert verdict(_finding(side=side, threshold=threshold), _est(lo, hi)) == expected
+
+
+@pytest.mark.parametrize("lo,hi,expected", [(0.7, 0.8, "consistent"), (0.5, 0.76, "consistent"),
+                                            (0.2, 0.75, "differs"), (0.84, 0.9, "differs")])
+def test_ci_overlaps_rule(lo, hi, expected):
+    f = _finding(rule="ci_overlaps", side=None, reported=(0.76, 0.83))
+    assert verdict(f, _est(lo, hi)) == expected
+
+
+GOOD = {"id": "x", "source": {"paper": "p", "section": "s"}, "claim": "c", "statistic": "gen_minus_comp",
+        "rule": "ci_side", "side": "less"}
+
+
+@pytest.mark.parametrize("edit,fragment", [
+    ({"statistic": "gen_minus_compp"}, "finding 'x': statistic 'gen_minus_compp' is not registered; known: ["),
+    ({"side": None}, "finding 'x': rule ci_side needs side: greater or less"),
+    ({"side": "higher"}, "finding 'x': rule ci_side needs side: greater or less (got 'higher')"),
+    ({"rule": "p_below"}, "finding 'x': rule 'p_below' is not one of ['ci_side', 'ci_overlaps']"),
+    ({"rule": "ci_overlaps", "reported": [0.9, 0.1]}, "finding 'x': rule ci_overlaps needs reported: [low, high]"),
+    ({"units": "x"}, "finding 'x': unknown key(s) ['units']"),
+    ({"claim": None}, "missing key(s) ['claim']"),
+    ({"applies": {"variant": "instruct"}}, "finding 'x': applies may hold variant and kind, and needs a why"),
+    ({"source": {"paper": "p"}}, "finding 'x': source needs paper and section"),
+])
+def test_a_bad_entry_is_refused_naming_it(tmp_path: Path, edit: dict, fragment: str):
+    entry = {k: v for k, v in {**GOOD, **edit}.items() if v is not None}
+    path = tmp_path / "findings.yaml"
+    path.write_text(yaml.safe_dump({"findings": [GOOD | {"id": "ok"}, entry]}))
+    with pytest.raises(EmovecInputError) as err:
+        load_findings(path)
+    assert fragment in str(err.value) and str(path) in str(err.value)
+
+
+def test_duplicate_ids_are_refused(tmp_path: Path):
+    path = tmp_path / "findings.yaml"
+    path.write_text(yaml.safe_dump({"findings": [GOOD, GOOD]}))
+    with pytest.raises(EmovecInputError, match=r"duplicate finding id\(s\) \['x'\]"):
+        load_findings(path)
+
+
+def test_the_tracked_ledger_loads_and_names_registered_statistics():
+    findings = load_findings(LEDGER)
+    assert len(findings) == 9
+    assert {f.statistic for f in findings} <= set(FINDING_STATISTICS)
+    assert {f.paper for f in findings} == {"jeong2026", "vanderben2026", "jeong2026b"}
+
+
+def test_not_applicable_subjects_say_why_and_a_claim_without_subjects_gets_one_row():
+    a = Subject("a", ("a",), ("f",), ("base",))
+    b = Subject("b", ("b",), ("f",), ("instruct",))
+
+    @register_statistic("test_only_planted")
+    def planted(ctx, args):
+        return [Outcome(a, _est(0.1, 0.2)), Outcome(b, _est(-0.3, 0.2)), Outcome(Subject("c", ("c",), ("g",), ("base",)),
+                                                                               not_applicable="no vectors")]
+
+    @register_statistic("test_only_empty")
+    def empty(ctx, args):
+        return []
+
+    try:
+        fs = [_finding(statistic="test_only_planted", applies={"variant": "instruct"}, why="instruct only"),
+              _finding(id="g", statistic="test_only_planted"), _finding(id="h", statistic="test_only_empty")]
+        ctx = FindingsContext({}, Path("."), Path("."), Path("."))
+        rows = [(r.finding.id, r.subject, r.verdict, r.reason) for r in evaluate_findings(fs, ctx)]
+        assert rows == [
+            ("f", "a", "not applicable", "instruct only"), ("f", "b", "inconclusive", ""),
+            ("f", "c", "not applicable", "no vectors"),
+            ("g", "a", "supported", ""), ("g", "b", "inconclusive", ""), ("g", "c", "not applicable", "no vectors"),
+            ("h", "(run)", "not applicable", "no subject in this run: the run has no subject this statistic applies to"),
+        ]
+    finally:
+        FINDING_STATISTICS.unregister("test_only_planted")
+        FINDING_STATISTICS.unregister("test_only_empty")
+
+
+@pytest.fixture(scope="module")
+def separation_run(tmp_path_factory) -> FindingsContext:
+    inp = _run_analyses(_write_inputs(tmp_path_factory.mktemp("findings")))
+    config = yaml.safe_load(inp["config"].read_text())
+    return FindingsContext(config, inp["separation"], inp["analyses"], Path("/nonexistent"))
+
+
+def test_gen_minus_comp_is_the_analysis_number_and_the_null_shift_is_exact(separation_run: FindingsContext):
+    node = json.loads((separation_run.analyses_dir / "gen_vs_comp.json").read_text())["result"]
+    comps = {c["model"]: c for c in node["comparisons"]}
+    raw = FINDING_STATISTICS["gen_minus_comp"](separation_run, {})
+    assert [o.subject.label for o in raw] == list(dict.fromkeys(c["model"] for c in _cells()))
+    for o in raw:
+        c = comps[o.subject.label]
+        assert (o.estimate.value, o.estimate.ci_low, o.estimate.ci_high) == (c["diff"], *c["diff_ci"])
+        assert o.estimate.n == 20
+    import pandas as pd
+
+    def null_mean(model: str, corpus: str) -> float:
+        layer = next(c["layer"] for c in _cells() if c["model"] == model)
+        df = pd.read_csv(separation_run.separation_dir / f"{model}__{corpus}.csv")
+        return float(df.set_index("layer").loc[layer, "null_mean"])
+
+    referenced = FINDING_STATISTICS["gen_minus_comp"](separation_run, {"null_referenced": True})
+    for o, r in zip(raw, referenced):
+        m = o.subject.label
+        shift = null_mean(m, "toy-comprehension") - null_mean(m, "toy-generation")
+        assert r.estimate.value - o.estimate.value == pytest.approx(shift, abs=1e-12)
+        assert r.estimate.ci_low - o.estimate.ci_low == pytest.approx(shift, abs=1e-12)
+        assert "null means gen" in r.estimate.detail
+
+
+def test_cosine_minus_anisotropy_reads_the_reported_row(separation_run: FindingsContext):
+    import pandas as pd
+
+    outs = FINDING_STATISTICS["cosine_minus_anisotropy"](separation_run, {})
+    assert len(outs) == len(_cells())
+    for o, c in zip(outs, _cells()):
+        row = pd.read_csv(separation_run.separation_dir / f"{c['cell']}.csv").set_index("layer").loc[c["layer"]]
+        assert o.subject.label == f"{c['model']} / {c['corpus']}"
+        assert o.estimate.value == pytest.approx(row["mean_cosine"] - row["anisotropy"], abs=1e-12)
+        assert o.estimate.ci_low <= o.estimate.ci_high
+
+
+def test_rsa_without_a_base_instruct_pair_names_the_selection():
+    ctx = FindingsContext({"cells": [{"model": "a", "family": "f", "variant": "base", "corpus": "c", "method": "x"},
+                                     {"model": "b", "family": "g", "variant": "instruct", "corpus": "c", "method": "x"}]},
+                          Path("."), Path("."), Path("."), rsa_rows=())
+    (o,) = FINDING_STATISTICS["rsa_rho"](ctx, {"kind": "base_instruct"})
+    assert o.estimate is None and o.not_applicable == (
+        "needs a base and an instruct model of one family; the selection has a (f base), b (g instruct)")
