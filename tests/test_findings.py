@@ -165,3 +165,25 @@ def test_rsa_without_a_base_instruct_pair_names_the_selection():
     (o,) = FINDING_STATISTICS["rsa_rho"](ctx, {"kind": "base_instruct"})
     assert o.estimate is None and o.not_applicable == (
         "needs a base and an instruct model of one family; the selection has a (f base), b (g instruct)")
+
+
+def test_the_table_and_the_forest_show_every_row():
+    from emovec.paper.findings_render import findings_forest_png, findings_table
+
+    f, g = _finding(id="claim_a"), _finding(id="claim_b", rule="ci_overlaps", side=None, reported=(0.2, 0.4))
+    rows = [_row(f, "m1", _est(0.1, 0.3)), _row(f, "m2", None, "no vectors"),
+            _row(g, "m1 x m2", _est(-0.5, 0.1))]
+    tex = findings_table(rows)
+    assert tex.count("\\textbf{claim\\_a}") == 1 and tex.count("\\textbf{claim\\_b}") == 1
+    assert "m1 & +0.200 [+0.100, +0.300] & 20 emotions & test & supported \\\\" in tex
+    assert "m2 & --- & --- &  & not applicable: no vectors \\\\" in tex
+    assert "m1 x m2 & -0.200 [-0.500, +0.100] & 20 emotions & test & differs \\\\" in tex
+    assert "supported if the CI lies wholly above 0" in tex and "consistent if the CI overlaps the reported [0.2, 0.4]" in tex
+    png = findings_forest_png(rows)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and png == findings_forest_png(rows)
+
+
+def _row(f: Finding, subject: str, est: Estimate | None, reason: str = ""):
+    from emovec.paper.findings import FindingRow
+
+    return FindingRow(f, subject, "not applicable" if est is None else verdict(f, est), est, reason)

@@ -57,8 +57,8 @@ class Finding:
     @property
     def rule_text(self) -> str:
         if self.rule == "ci_side":
-            op = ">" if self.side == "greater" else "<"
-            return f"supported if the CI lies wholly {op} {self.threshold:g}; contradicted if wholly on the other side"
+            where = "above" if self.side == "greater" else "below"
+            return f"supported if the CI lies wholly {where} {self.threshold:g}; contradicted if wholly on the other side"
         lo, hi = self.reported or (math.nan, math.nan)
         return f"consistent if the CI overlaps the reported [{lo:g}, {hi:g}]; differs if wholly outside"
 
