@@ -92,7 +92,7 @@ def _env(root: Path) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], root: Path, timeout: int = 400) -> str:
+def _run(args: list[str], root: Path, timeout: int = 1200) -> str:  # a hang guard, not a speed goal
     proc = subprocess.run(args, cwd=root, env=_env(root), capture_output=True, text=True, timeout=timeout)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"{' '.join(args)} exited {proc.returncode}:\n{out[-6000:]}"
@@ -183,7 +183,7 @@ def test_pipeline_end_to_end(project: Path):
     # regenerate byte-identically, the claims table is summarised
     assert "Data and pipelines are up to date" in _dvc(root, "status")
     verify = subprocess.run([sys.executable, "-m", "emovec.verify"], cwd=root, env=_env(root), capture_output=True,
-                            text=True, timeout=400)
+                            text=True, timeout=1200)
     assert verify.returncode == 0, verify.stdout[-3000:] + verify.stderr[-2000:]
     assert "verify: passed" in verify.stdout and "claims:" in verify.stdout
 
@@ -194,7 +194,7 @@ def test_pipeline_end_to_end(project: Path):
     number = re.search(r" & (\d\.\d{3}) & ", text).group(1)
     table.write_text(text.replace(number, f"{float(number) + 0.001:.3f}", 1))
     verify = subprocess.run([sys.executable, "-m", "emovec.verify"], cwd=root, env=_env(root), capture_output=True,
-                            text=True, timeout=400)
+                            text=True, timeout=1200)
     assert verify.returncode == 1
     assert "tampered  paper/tables/separation_by_model.tex" in verify.stdout, verify.stdout[-3000:]
     assert "differs   paper/tables/separation_by_model.tex" in verify.stdout
