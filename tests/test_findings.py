@@ -187,3 +187,23 @@ def _row(f: Finding, subject: str, est: Estimate | None, reason: str = ""):
     from emovec.paper.findings import FindingRow
 
     return FindingRow(f, subject, "not applicable" if est is None else verdict(f, est), est, reason)
+
+
+def test_the_rsa_table_lists_every_row_and_the_heatmap_is_deterministic():
+    import numpy as np
+
+    from emovec.paper.findings_render import rsa_heatmap_png, rsa_table
+
+    row = {"corpus": "c", "model_a": "a", "model_b": "b", "kind": "cross_model", "depth": "reported", "layer_a": 3,
+           "layer_b": 5, "rho": 0.5, "ci_low": 0.25, "ci_high": 0.75, "p_mantel": 0.0001, "n_perm": 9999,
+           "n_boot": 2000, "level": 0.95}
+    tex = rsa_table([row, {**row, "depth": "0.5", "layer_a": 2, "rho": -0.1, "ci_low": -0.3, "ci_high": 0.2,
+                           "p_mantel": 0.7}])
+    assert "c & a x b & cross model & reported & 3/5 & +0.500 & [+0.250, +0.750] & $<$0.001 \\\\" in tex
+    assert "c & a x b & cross model & 0.50 & 2/5 & -0.100 & [-0.300, +0.200] & 0.700 \\\\" in tex
+    assert "95\\% CI" in tex and "9999 relabellings" in tex and "2000 resamples" in tex
+    assert "No corpus is read by two selected models." in rsa_table([])
+    m = np.corrcoef(np.random.default_rng(0).normal(size=(5, 8)))
+    mats = {"a__c": (m, tuple("vwxyz")), "b__c": (m[::-1, ::-1], tuple("zyxwv"))}
+    png = rsa_heatmap_png(mats)
+    assert png.startswith(b"\x89PNG") and png == rsa_heatmap_png(mats)

@@ -98,3 +98,65 @@ def findings_forest_png(rows: Sequence[FindingRow]) -> bytes:
             ax.set_title("Findings: estimate and CI per claim and subject (green supported/consistent, "
                          "red contradicted/differs, grey inconclusive)", fontsize=7)
             return png_bytes(fig)
+
+
+def rsa_table(rows: Sequence[dict], digits: int = 3) -> str:
+    """``rsa.tex``: every model pair of every corpus at every depth (rows of
+    :func:`emovec.geometry.rsa_study.rsa_rows`): Spearman rho [CI] and the Mantel p."""
+    from emovec.paper.latex import fmt_p, fmt_signed, tabular, wrap_table
+
+    body = []
+    for r in rows:
+        depth = "reported" if r["depth"] == "reported" else f"{float(r['depth']):.2f}"
+        body.append(table_row([
+            latex_escape(r["corpus"]), latex_escape(f"{r['model_a']} x {r['model_b']}"),
+            latex_escape(r["kind"].replace("_", " ")), depth, f"{r['layer_a']}/{r['layer_b']}",
+            fmt_signed(r["rho"], digits), f"[{fmt_signed(r['ci_low'], digits)}, {fmt_signed(r['ci_high'], digits)}]",
+            fmt_p(float(r["p_mantel"]), digits)]))
+    if not body:
+        body = [table_row(["\\multicolumn{8}{c}{No corpus is read by two selected models.}"])]
+    level = sorted({float(r["level"]) for r in rows}) or [0.95]
+    header = [table_row(["Corpus", "Models", "Pair", "Depth", "Layers", "$\\rho$",
+                         "/".join(f"{x:.0%}" for x in level).replace("%", "\\%") + " CI", "Mantel $p$"])]
+    n_perm = sorted({int(r["n_perm"]) for r in rows}) or ["---"]
+    n_boot = sorted({int(r["n_boot"]) for r in rows}) or ["---"]
+    caption = ("Cross-model emotion geometry (representational similarity). For each pair of models reading "
+               "one corpus: Spearman $\\rho$ between the upper triangles of the two models' emotion $\\times$ "
+               "emotion cosine matrices (emotions aligned by name; unit of analysis: emotions, $n$ the shared "
+               "emotions, $n(n-1)/2$ cosines per matrix which are not independent). Depth: each model's "
+               "reported layer, then relative depths $f$ with layer $= \\mathrm{round}(f (L-1))$. CI: "
+               f"percentile bootstrap over emotions ({', '.join(map(str, n_boot))} resamples; pairs of a "
+               "resampled emotion with itself dropped). Mantel $p$: one-sided ($\\rho > 0$), emotion labels of "
+               f"one matrix permuted jointly over rows and columns ({', '.join(map(str, n_perm))} "
+               "relabellings). No correction across pairs or depths. Generation corpora are written by each "
+               "model itself, so two models' generation geometries come from different texts.")
+    return wrap_table(caption, "tab:rsa", [(tabular("lllrrrcr", header, body), 8)])
+
+
+def rsa_heatmap_png(matrices: dict[str, tuple[np.ndarray, tuple[str, ...]]]) -> bytes:
+    """One panel per cell: its emotion x emotion cosine matrix at the reported layer (diagonal
+    masked, each panel on its own colour scale: RSA compares ranks), emotions in the first cell's
+    order so the panels are comparable square by square."""
+    import seaborn as sns
+
+    names = list(matrices)
+    if not names:
+        raise ValueError("no cosine matrix to draw")
+    order = list(matrices[names[0]][1])
+    import matplotlib
+
+    with matplotlib.rc_context(figure_style()):
+        fig = Figure(figsize=(3.8 * len(names), 3.4))
+        for k, name in enumerate(names):
+            m, emotions = matrices[name]
+            idx = [emotions.index(e) for e in order if e in emotions]
+            ax = fig.add_subplot(1, len(names), k + 1)
+            sub = m[np.ix_(idx, idx)]
+            off = ~np.eye(len(idx), dtype=bool)  # the diagonal (1) would swamp the scale: masked
+            labels = [order[i] for i in range(len(idx))]
+            # RSA compares ranks, so each panel spans its own off-diagonal range (own colour bar).
+            sns.heatmap(sub, ax=ax, mask=~off, vmin=float(sub[off].min()), vmax=float(sub[off].max()), cmap="viridis",
+                        square=True, cbar_kws={"shrink": 0.7}, xticklabels=labels, yticklabels=labels if k == 0 else False)
+            ax.tick_params(labelsize=4)
+            ax.set_title(name, fontsize=6)
+        return png_bytes(fig)
