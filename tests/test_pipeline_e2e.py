@@ -3,7 +3,8 @@
 Checks that ``dvc repro`` builds the paper's tables and figure, that a second look finds
 everything up to date, and that config edits re-run exactly the stages whose config slice
 changed: an edit to a model outside the selection re-runs only ``compose``; a separation
-setting re-runs only ``compose``, ``separation@*``, ``paper`` and ``claims``; one cell's override in the
+setting re-runs only ``compose``, ``separation@*``, ``analyses``, ``paper``, ``claims`` and ``findings``; one
+cell's override in the
 valence study's model x story-corpus grid re-runs that cell alone (plus ``cka`` and ``paper``).
 
 Slow (minutes): deselected by default, run with ``make test-slow`` / ``pytest -m slow``.
@@ -31,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 # selection reads none of it, so the copy gets an empty placeholder instead of data.dvc).
 COPY_DIRS = ("conf", "src")
 COPY_FILES = ("dvc.yaml", "Makefile", "pyproject.toml", ".dvc/config", ".dvc/.gitignore", ".dvcignore", ".gitignore",
-              "paper/claims.yaml")
+              "paper/claims.yaml", "paper/findings.yaml")
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache")
 
 MODELS = ["toy-base", "toy-instruct"]
@@ -132,6 +133,10 @@ def project() -> Iterator[Path]:
         (root / "data").mkdir()
         (root / "data" / "README").write_text("placeholder: the toy selection reads no upstream data\n")
         (root / "conf" / "selection.yaml").write_text(_selection(20))
+        # The findings ledger's RSA settings, shrunken like the selection's (a tracked input edit).
+        ledger = root / "paper" / "findings.yaml"
+        ledger.write_text(re.sub(r"n_perm: \d+, n_boot: \d+", "n_perm: 199, n_boot: 50", ledger.read_text()))
+        assert "n_perm: 199, n_boot: 50" in ledger.read_text()
         _run(["git", "init", "-q"], root)
         _run(["git", "add", "-A"], root)
         _run(["git", "commit", "-q", "-m", "copy of the working tree"], root)
@@ -142,7 +147,8 @@ def project() -> Iterator[Path]:
 
 def test_pipeline_end_to_end(project: Path):
     root = project
-    stages = {"compose", "toy_corpus", "toy_train_base", "toy_train_instruct", "cka", "analyses", "paper", "claims"}
+    stages = {"compose", "toy_corpus", "toy_train_base", "toy_train_instruct", "cka", "analyses", "paper", "claims",
+              "findings"}
     cells = [f"{m}-{c}" for m in MODELS for c in CORPORA]
     story_cells = [f"{m}-{c}" for m in MODELS for c in STORY_CORPORA]
 
@@ -178,6 +184,11 @@ def test_pipeline_end_to_end(project: Path):
     assert all("Provenance: emovec git " in (root / "paper" / "tables" / t).read_text() for t in tables)
     claims = (root / "paper" / "claims" / "claims.csv").read_text()
     assert "not run: needs weights" in claims and ",replicated," in claims
+    findings = sorted(p.name for p in (root / "paper" / "findings").iterdir())
+    assert findings == ["findings.json", "findings.tex", "findings_forest.png", "provenance.json", "rsa.json",
+                        "rsa.tex", "rsa_heatmap.png"], findings
+    # the toy models are one family's base and instruct: the within-family geometry claim applies
+    assert "base instruct" in (root / "paper" / "findings" / "rsa.tex").read_text()
 
     # 2. nothing left to do, and `make verify` passes: outputs match dvc.lock, the tables
     # regenerate byte-identically, the claims table is summarised
@@ -207,14 +218,14 @@ def test_pipeline_end_to_end(project: Path):
     assert _ran(out) == {"compose"}, out[-3000:]
     assert "Data and pipelines are up to date" in _dvc(root, "status")
 
-    # 4. a separation setting: only compose, separation@*, analyses, paper and claims re-run (no extraction,
-    # no training)
+    # 4. a separation setting: only compose, separation@*, analyses, paper, claims and findings re-run (no
+    # extraction, no training)
     (root / "conf" / "selection.yaml").write_text(_selection(10))
     out = _dvc(root, "repro")
     ran = _ran(out)
     assert "compose" in ran
     assert {r for r in ran if r.startswith("separation@")} == {f"separation@{c}" for c in cells}, sorted(ran)
-    assert ran <= {"compose", "analyses", "paper", "claims", *(f"separation@{c}" for c in cells)}, sorted(ran)
+    assert ran <= {"compose", "analyses", "paper", "claims", "findings", *(f"separation@{c}" for c in cells)}, sorted(ran)
     assert (root / "paper" / "figures" / "u_curve.png").is_file()
     assert "Data and pipelines are up to date" in _dvc(root, "status")
 
@@ -222,19 +233,19 @@ def test_pipeline_end_to_end(project: Path):
     (root / "conf" / "selection.yaml").write_text(
         _selection(10, cell_overrides='{toy-base__toy-stories: ["valence.n_boot=40"]}'))
     out = _dvc(root, "repro")
-    assert _ran(out) == {"compose", "valence@toy-base-toy-stories", "cka", "analyses", "paper", "claims"}, \
+    assert _ran(out) == {"compose", "valence@toy-base-toy-stories", "cka", "analyses", "paper", "claims", "findings"}, \
         sorted(_ran(out))
     summary = (root / "build" / "valence" / "toy-base__toy-stories" / "summary.json").read_text()
     assert '"n_boot": 40' in summary
     assert "Data and pipelines are up to date" in _dvc(root, "status")
     cell_override = '{toy-base__toy-stories: ["valence.n_boot=40"]}'
 
-    # 6. a steering regime threshold is a table choice: only compose, analyses, paper and claims re-run
-    # (analyses and claims read the paper config, whose provenance hash every edit changes)
+    # 6. a steering regime threshold is a table choice: only compose, analyses, paper, claims and findings
+    # re-run (they read the paper config, whose provenance hash every edit changes)
     (root / "conf" / "selection.yaml").write_text(
         _selection(10, cell_override, extra=("steering.regimes.explosive_min_ratio=3.0",)))
     out = _dvc(root, "repro")
-    assert _ran(out) == {"compose", "analyses", "paper", "claims"}, sorted(_ran(out))
+    assert _ran(out) == {"compose", "analyses", "paper", "claims", "findings"}, sorted(_ran(out))
     assert "explosive if ratio $\\ge$ 3" in (root / "paper" / "tables" / "steering_regimes.tex").read_text()
 
     # 7. the classifier's smoothing: the classifier re-reads the generations, nothing is regenerated
@@ -244,5 +255,6 @@ def test_pipeline_end_to_end(project: Path):
     ran = _ran(out)
     # paper and claims re-run too: every table states the config hash, which the edit changed
     assert {"compose", "paper", *(f"steer_classify@{m}" for m in MODELS)} <= ran, sorted(ran)
-    assert ran <= {"compose", "analyses", "paper", "claims", *(f"steer_classify@{m}" for m in MODELS)}, sorted(ran)
+    assert ran <= {"compose", "analyses", "paper", "claims", "findings", *(f"steer_classify@{m}" for m in MODELS)}, \
+        sorted(ran)
     assert "Data and pipelines are up to date" in _dvc(root, "status")

@@ -39,9 +39,10 @@ import yaml
 __all__ = ["Finding", "check_lock", "main", "regenerate_and_compare"]
 
 # Stages whose outputs ``make verify`` regenerates, and the flags naming their output dirs.
-REGENERATED = {"analyses": ("--out",), "paper": ("--tables-dir", "--figures-dir"), "claims": ("--out",)}
+REGENERATED = {"analyses": ("--out",), "paper": ("--tables-dir", "--figures-dir"), "claims": ("--out",),
+               "findings": ("--out",)}
 # Regenerated when dvc.yaml has them (pipelines from before the analyses stage do not).
-OPTIONAL_REGENERATED = frozenset({"analyses"})
+OPTIONAL_REGENERATED = frozenset({"analyses", "findings"})
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ SECTIONS: dict[str, str] = {
     "separation": "Separation",
     "valence": "Valence and arousal",
     "steering": "Steering",
+    "findings": "Findings: the papers' general claims on these models",
     "claims": "Claims",
     "other": "Other tables and figures",
 }
@@ -81,6 +82,8 @@ FIGURE_RULES: tuple[tuple[str, str], ...] = (
     ("valence_layers", "valence"),
     ("cka", "valence"),
     ("dose_response", "steering"),
+    ("findings_forest", "findings"),
+    ("rsa_heatmap", "findings"),
 )
 
 # One sentence per known figure prefix (LaTeX source). The model/cell parsed from the file name
@@ -115,6 +118,16 @@ FIGURE_CAPTIONS: dict[str, str] = {
         "emotion vector (one thin line per scenario, their mean thick), random directions of "
         "matched norm (dashed, min--max band), prompt induction (dotted) and the unsteered level; "
         "scenarios that steer away from the emotion are sign-flipped, so up = toward the target."
+    ),
+    "findings_forest": (
+        "Each general claim of the papers on each subject of this run: the statistic (point) and its CI "
+        "(line), green when the decision rule fixed in advance says supported or consistent, red when "
+        "contradicted or differs, grey when inconclusive; the black tick is the claim's threshold, the "
+        "band the range the papers report (paper/findings.yaml)."
+    ),
+    "rsa_heatmap": (
+        "The emotion $\\times$ emotion cosine matrix of every cell at its reported layer, emotions in one "
+        "order across panels, diagonal masked, each panel on its own colour scale (RSA compares ranks)."
     ),
 }
 
@@ -170,9 +183,10 @@ def figure_caption(stem: str) -> str:
     return text
 
 
-def collect(tables_dir: Path, figures_dir: Path, claims_dir: Path | None) -> Layout:
-    """Assign every ``tables_dir/*.tex``, ``figures_dir/*.png`` and ``claims_dir/*.tex`` to a
-    section. Raises EmovecInputError when ``tables_dir`` holds no .tex file."""
+def collect(tables_dir: Path, figures_dir: Path, claims_dir: Path | None, findings_dir: Path | None = None) -> Layout:
+    """Assign every ``tables_dir/*.tex``, ``figures_dir/*.png``, ``claims_dir/*.tex`` and
+    ``findings_dir/*.tex|png`` (the findings stage's output) to a section. Raises
+    EmovecInputError when ``tables_dir`` holds no .tex file."""
     tables_dir, figures_dir = Path(tables_dir), Path(figures_dir)
     tables = sorted(tables_dir.glob("*.tex")) if tables_dir.is_dir() else []
     if not tables:
@@ -183,6 +197,9 @@ def collect(tables_dir: Path, figures_dir: Path, claims_dir: Path | None) -> Lay
         layout.tables[_section(path.stem, TABLE_RULES)].append(path)
     if claims_dir is not None and Path(claims_dir).is_dir():
         layout.tables["claims"].extend(sorted(Path(claims_dir).glob("*.tex")))
+    if findings_dir is not None and Path(findings_dir).is_dir():
+        layout.tables["findings"].extend(sorted(Path(findings_dir).glob("*.tex")))
+        layout.figures["findings"].extend(sorted(Path(findings_dir).glob("*.png")))
     if figures_dir.is_dir():
         for path in sorted(figures_dir.glob("*.png")):
             layout.figures[_section(path.stem, FIGURE_RULES)].append(path)
@@ -217,7 +234,7 @@ def render(layout: Layout, rel_to: Path) -> str:
     first = True
     for sec, title in SECTIONS.items():
         tables, figures = layout.tables[sec], layout.figures[sec]
-        if sec == "other" and not tables and not figures:
+        if sec in ("findings", "other") and not tables and not figures:
             continue
         if not first:
             out.append("\\clearpage")
@@ -242,14 +259,15 @@ def render(layout: Layout, rel_to: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def generated_tex(tables_dir: Path, figures_dir: Path, claims_dir: Path | None, rel_to: Path) -> str:
+def generated_tex(tables_dir: Path, figures_dir: Path, claims_dir: Path | None, rel_to: Path,
+                  findings_dir: Path | None = None) -> str:
     """The LaTeX body of the paper: per section ``\\section{...}``, an ``\\input`` of each table
     (sorted by name) and a ``figure`` environment per figure, paths relative to ``rel_to``
     (the paper directory). Unknown names go to a final "Other" section.
 
     Raises EmovecInputError when ``tables_dir`` holds no .tex file.
     """
-    return render(collect(tables_dir, figures_dir, claims_dir), rel_to)
+    return render(collect(tables_dir, figures_dir, claims_dir, findings_dir), rel_to)
 
 
 def _log_excerpt(log: Path, stdout: str) -> str:
@@ -293,8 +311,9 @@ def build_pdf(paper_dir: Path, out_pdf: Path | None = None) -> Path:
     if not (paper_dir / "main.tex").is_file():
         raise EmovecInputError(f"{paper_dir / 'main.tex'} not found: --paper-dir must be the paper/ directory")
     claims = paper_dir / "claims"
+    findings = paper_dir / "findings"
     body = generated_tex(paper_dir / "tables", paper_dir / "figures",
-                         claims if claims.is_dir() else None, paper_dir)
+                         claims if claims.is_dir() else None, paper_dir, findings if findings.is_dir() else None)
     write_text_atomic(paper_dir / GENERATED, body)
     if shutil.which("pdflatex") is None:
         raise PaperBuildError(
@@ -352,7 +371,9 @@ def main(argv: list[str] | None = None) -> None:
     paper_dir = Path(args.paper_dir)
     pdf = build_pdf(paper_dir, Path(args.out) if args.out else None)
     claims = paper_dir / "claims"
-    layout = collect(paper_dir / "tables", paper_dir / "figures", claims if claims.is_dir() else None)
+    findings = paper_dir / "findings"
+    layout = collect(paper_dir / "tables", paper_dir / "figures", claims if claims.is_dir() else None,
+                     findings if findings.is_dir() else None)
     print(f"paper: {pdf} ({page_count(pdf)} pages, {layout.n_tables} tables, {layout.n_figures} figures)")
 
 

@@ -20,6 +20,7 @@ without its side, is an error naming the entry, before anything is computed.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,9 +30,10 @@ from typing import Any
 import yaml
 
 from emovec.errors import EmovecInputError
+from emovec.geometry.rsa_study import RSASettings
 from emovec.paper.finding_statistics import FINDING_STATISTICS, Estimate, FindingsContext, Outcome, Subject
 
-__all__ = ["RULES", "Finding", "FindingRow", "evaluate_findings", "load_findings", "verdict"]
+__all__ = ["RULES", "Finding", "FindingRow", "evaluate_findings", "load_findings", "load_rsa_settings", "verdict"]
 
 RULES = ("ci_side", "ci_overlaps")
 _KEYS = {"id", "source", "claim", "statistic", "args", "rule", "side", "threshold", "reported", "applies", "why"}
@@ -108,15 +110,43 @@ def _entry(raw: Any, i: int, path: Path) -> Finding:
                    applies=applies, why=str(raw.get("why", "")))
 
 
-def load_findings(path: str | Path) -> list[Finding]:
-    """Read and check the ledger; every entry is checked before any is used."""
-    path = Path(path)
+def _read_ledger(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise EmovecInputError(f"{path}: cannot read the findings ledger ({exc})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("findings"), list):
         raise EmovecInputError(f"{path}: expected a mapping with a list under 'findings'")
+    unknown = set(raw) - {"settings", "findings"}
+    if unknown:
+        raise EmovecInputError(f"{path}: unknown top-level key(s) {sorted(unknown)}; expected settings, findings")
+    return raw
+
+
+def load_rsa_settings(path: str | Path) -> RSASettings:
+    """The ledger's ``settings.rsa`` (every field of :class:`RSASettings` required, none other)."""
+    path = Path(path)
+    node = (_read_ledger(path).get("settings") or {}).get("rsa")
+    fields = {f.name for f in dataclasses.fields(RSASettings)}
+    if not isinstance(node, dict) or set(node) != fields:
+        got = sorted(node) if isinstance(node, dict) else node
+        raise EmovecInputError(f"{path}: settings.rsa must hold exactly {sorted(fields)}; got {got}")
+    depths = node["depths"]
+    if not (isinstance(depths, list) and depths and all(isinstance(d, (int, float)) and 0 <= d <= 1 for d in depths)):
+        raise EmovecInputError(f"{path}: settings.rsa.depths must be a non-empty list of numbers in [0, 1]")
+    for key in ("n_perm", "n_boot"):
+        if not isinstance(node[key], int) or node[key] < 1:
+            raise EmovecInputError(f"{path}: settings.rsa.{key} must be an integer >= 1")
+    if not isinstance(node["seed"], int) or not 0 < float(node["level"]) < 1:
+        raise EmovecInputError(f"{path}: settings.rsa.seed must be an integer and level in (0, 1)")
+    return RSASettings(depths=tuple(float(d) for d in depths), n_perm=node["n_perm"], n_boot=node["n_boot"],
+                       seed=node["seed"], level=float(node["level"]))
+
+
+def load_findings(path: str | Path) -> list[Finding]:
+    """Read and check the ledger; every entry is checked before any is used."""
+    path = Path(path)
+    raw = _read_ledger(path)
     findings = [_entry(r, i, path) for i, r in enumerate(raw["findings"])]
     ids = [f.id for f in findings]
     dup = sorted({i for i in ids if ids.count(i) > 1})
