@@ -253,8 +253,8 @@ def write_steering_analyses(raw: dict, inp: dict[str, Path], out: Path) -> None:
     """What the analyses stage writes for a run that steered ``raw``'s models (no separation cells)."""
     from emovec.paper.analyses import compute_analyses, write_analyses
     from emovec.paper.loaders.inputs import PaperInputs, SteeringInputs
-    from emovec.paper.loaders.spec import load_steering_spec
     from emovec.paper.loaders.steering import load_steering
+    from emovec.paper.loaders.steering_spec import load_steering_spec
 
     spec = load_steering_spec(raw, 3, "paper config")
     steering = SteeringInputs(spec=spec, data=load_steering(spec, inp["steering"], inp["classify"]))

@@ -19,7 +19,7 @@ from emovec.geometry.separation import cosine_floor, mean_pairwise_cosine, pair_
 from emovec.paper.latex import latex_escape
 from emovec.paper.loaders.inputs import PaperInputs, SeparationInputs
 from emovec.paper.loaders.separation import load_cells, load_resampling
-from emovec.paper.loaders.spec import load_paper_spec
+from emovec.paper.loaders.separation_spec import load_paper_spec
 from emovec.paper.tables import TABLES, build_tables
 from emovec.paper.analyses import with_analyses
 from emovec.stages.analyses import main as analyses_main

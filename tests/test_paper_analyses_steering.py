@@ -25,8 +25,8 @@ from emovec.paper.analyses import ANALYSES, analysis_file_text, compute_analyses
 from emovec.paper.analysis_json import decode, encode
 from emovec.paper.claims import evaluate_claims, load_claims
 from emovec.paper.loaders.inputs import PaperInputs, SteeringInputs, load_paper_inputs
-from emovec.paper.loaders.spec import load_steering_spec
 from emovec.paper.loaders.steering import load_steering
+from emovec.paper.loaders.steering_spec import load_steering_spec
 from emovec.paper.results.steering_records import RegimeStats, RegimeTable
 from emovec.paper.tables import build_tables
 from emovec.stages.analyses import main as analyses_main

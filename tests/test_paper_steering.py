@@ -26,8 +26,8 @@ from emovec.errors import EmovecInputError
 from emovec.config import RegimeConfig
 from emovec.paper.latex import latex_token
 from emovec.paper.loaders.inputs import PaperInputs, SteeringInputs
-from emovec.paper.loaders.spec import load_steering_spec
 from emovec.paper.loaders.steering import load_steering
+from emovec.paper.loaders.steering_spec import load_steering_spec
 from emovec.paper.results.agreement import agreement_counts
 from emovec.paper.results.steering import classify_regime, token_weighted_ppl
 from emovec.paper.steering_figures import build_steering_figures

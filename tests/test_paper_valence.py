@@ -14,8 +14,8 @@ from emovec.artefacts import VALENCE_LAYERS, VALENCE_NORMS, write_csv
 from emovec.errors import EmovecInputError
 from emovec.paper.latex import latex_escape
 from emovec.paper.loaders.inputs import PaperInputs, ValenceInputs
-from emovec.paper.loaders.spec import load_valence_spec
 from emovec.paper.loaders.valence import load_cka, load_valence_cells
+from emovec.paper.loaders.valence_spec import load_valence_spec
 from emovec.paper.analyses import with_analyses
 from emovec.paper.tables import TABLES, build_tables
 from emovec.paper.valence_figures import build_valence_figures

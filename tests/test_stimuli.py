@@ -30,7 +30,7 @@ from emovec.errors import EmovecInputError
 from emovec.io import read_jsonl
 from emovec.stages import stimuli as stimuli_stage
 from emovec import stimulus_corpus
-from emovec.stages.compose import slices
+from emovec.selection import slices
 
 PROJECT_CSV = PACKAGE_DIR / "stimuli" / "comprehension_passages.csv"
 ANISO_CSV = PACKAGE_DIR / "stimuli" / "anisotropy_sentences.csv"

@@ -1,14 +1,20 @@
-"""The toy training stage (emovec.stages.toy_train): the thread count comes from the config."""
+"""Toy training (emovec.toy.train.run_toy_training, run by the stage emovec.stages.toy_train): the
+thread count comes from the config; a toy the selection does not need is not trained, and deciding
+so imports no torch."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
 
+from emovec.stages.common import NOT_SELECTED
 from emovec.stages.toy_train import main
 from emovec.toy.corpus import generate_stories
 
@@ -54,3 +60,17 @@ def test_non_positive_train_threads_is_refused_naming_the_file(tmp_path, capsys,
     err = capsys.readouterr().err
     assert str(tmp_path / "toy.yaml") in err and f"train_threads={bad}" in err
     assert not (tmp_path / "models").exists()
+
+
+def test_a_toy_not_needed_gets_a_note_and_the_decision_imports_no_torch(tmp_path):
+    """The NOT_SELECTED path runs on every real-model repro: it must stay well under a second."""
+    argv = _inputs(tmp_path, train_threads=2)
+    flag = tmp_path / "selected.yaml"
+    flag.write_text(yaml.safe_dump({"selected": False}))
+    script = ("import sys\n"
+              "from emovec.stages.toy_train import main\n"
+              f"assert main({[*argv, '--selected', str(flag)]!r}) == 0\n"
+              "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'imported before deciding'\n")
+    src = Path(__file__).resolve().parents[1] / "src"
+    subprocess.run([sys.executable, "-c", script], check=True, env={**os.environ, "PYTHONPATH": str(src)})
+    assert [p.name for p in (tmp_path / "models" / "toy-tiny").iterdir()] == [NOT_SELECTED]

@@ -20,7 +20,7 @@ from emovec import story_corpus
 from emovec.stages import story_corpus as story_stage
 from emovec.stages import valence as valence_stage
 from emovec.geometry import valence_study
-from emovec.stages.compose import compose_all
+from emovec.selection import compose_all
 from emovec.toy.corpus import TOY_AFFECT
 
 SELECTION = {"experiment": "separation", "models": ["toy-base", "toy-instruct"], "corpora": ["toy-comprehension"],

@@ -42,8 +42,8 @@ def run_cell(cfg: DictConfig, out: Path) -> dict[str, Any]:
     from emovec.config import to_yaml
     from emovec.geometry.separation_study import run_separation
     from emovec.models.card import write_model_card
+    from emovec.selection import slices
     from emovec.stages.common import cell_name
-    from emovec.stages.compose import slices
     from emovec.stimulus_corpus import run_stimuli
     from emovec.vectors import run_vectors
 

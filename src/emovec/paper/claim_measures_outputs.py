@@ -111,8 +111,8 @@ def _m_loo_d(args: Mapping[str, Any], ctx: ClaimContext) -> float:
 # --------------------------------------------------------------------------------------------
 
 def _steering_spec(ctx: ClaimContext) -> Any:
-    """The paper config's steering spec (``emovec.paper.loaders.spec.SteeringSpec``)."""
-    from emovec.paper.loaders.spec import load_steering_spec
+    """The paper config's steering spec (``emovec.paper.loaders.steering_spec.SteeringSpec``)."""
+    from emovec.paper.loaders.steering_spec import load_steering_spec
 
     if "steering_spec" not in ctx.cache:
         raw = ctx.paper_config.get("steering") or {"models": []}

@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 
 from emovec.paper.figure_style import DPI, figure_style, png_bytes
 from emovec.paper.loaders.separation import CellData
-from emovec.paper.loaders.spec import METHODS, PaperSpec, sort_key
+from emovec.paper.loaders.separation_spec import METHODS, PaperSpec, sort_key
 from emovec.paper.render import FigureJob
 
 __all__ = ["DPI", "build_figures", "cosine_heatmap_png", "figure_jobs", "heatmap_file", "u_curve_png"]

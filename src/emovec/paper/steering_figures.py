@@ -28,8 +28,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
 from emovec.paper.figure_style import DPI, figure_style, png_bytes
-from emovec.paper.loaders.spec import ClassifierSpec, SteeringSpec, steering_sort_key
 from emovec.paper.loaders.steering import SteeringData
+from emovec.paper.loaders.steering_spec import ClassifierSpec, SteeringSpec, steering_sort_key
 from emovec.paper.render import FigureJob
 
 __all__ = ["DPI", "build_steering_figures", "dose_response_file", "dose_response_png", "steering_figure_jobs"]

@@ -25,8 +25,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from emovec.paper.figure_style import DPI, figure_style, png_bytes
-from emovec.paper.loaders.spec import ValenceSpec, valence_sort_key
 from emovec.paper.loaders.valence import CKAData, ValenceCellData
+from emovec.paper.loaders.valence_spec import ValenceSpec, valence_sort_key
 from emovec.paper.render import FigureJob
 
 __all__ = [

@@ -3,7 +3,11 @@
 ``toy-base`` learns the synthetic stories as plain text; ``toy-instruct`` continues from it on
 instruction -> story pairs rendered through a chat template, mirroring the papers' base vs
 instruct contrast. Both are saved with ``save_pretrained`` (config + safetensors + tokenizer)
-and are then loaded through the same path as any hub model.
+and are then loaded through the same path as any hub model. :func:`run_toy_training` trains one
+toy model from its config and the toy corpus (the toy_train stage).
+
+Importing this module imports neither torch nor transformers (each function imports what it
+needs), so a stage that decides not to train stays fast.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from emovec.io import atomic_path
+from emovec.config import ModelConfig, ToyConfig, load_yaml_dataclass
+from emovec.errors import EmovecInputError
+from emovec.io import atomic_path, read_jsonl
+from emovec.progress import progress_enabled
 
 BOS = "<|endoftext|>"
 PAD = "<|pad|>"
@@ -118,3 +125,58 @@ def save_model_dir(model: Any, tokenizer: Any, out_dir: str | Path, chat_templat
     with atomic_path(out_dir) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+
+
+def run_toy_training(model_config: str | Path, toy_config: str | Path, corpus_dir: str | Path,
+                     models_dir: str | Path) -> str:
+    """The toy_train stage: train the toy model of ``model_config`` (build/config/models/<name>.yaml)
+    on the toy corpus in ``corpus_dir`` (stories.jsonl, instruct.jsonl) with the architecture and
+    thread count of ``toy_config``, and save it to ``models_dir/<name>``. A model with
+    ``toy.init_from`` continues from that toy's saved weights and tokenizer (trained first, under
+    ``models_dir``); otherwise a tokenizer is trained and the model built from scratch. Returns a
+    one-line summary (first and final loss)."""
+    import torch
+
+    spec: ModelConfig = load_yaml_dataclass(model_config, ModelConfig)
+    toy: ToyConfig = load_yaml_dataclass(toy_config, ToyConfig)
+    if toy.train_threads < 1:
+        raise EmovecInputError(f"{toy_config}: train_threads={toy.train_threads} must be >= 1")
+    torch.set_num_threads(toy.train_threads)  # the weights depend on it: see ToyConfig.train_threads
+    if spec.toy is None:
+        raise EmovecInputError(f"{model_config}: model {spec.name!r} has no toy: block; only toy models are trained")
+    corpus = Path(corpus_dir)
+    stories = read_jsonl(corpus / "stories.jsonl")
+    if spec.toy.init_from is None:
+        from transformers import AutoTokenizer  # noqa: F401  (import early: fail before training)
+
+        pairs = read_jsonl(corpus / "instruct.jsonl")
+        # The tokenizer sees instructions too, so both variants share one vocabulary.
+        tokenizer = train_tokenizer([s["text"] for s in stories] + [p["instruction"] for p in pairs],
+                                    toy.vocab_size)
+        model = build_model(tokenizer, toy.n_layer, toy.n_embd, toy.n_head, toy.n_positions, spec.toy.seed)
+    else:
+        from transformers import AutoTokenizer, GPT2LMHeadModel
+
+        parent = Path(models_dir) / spec.toy.init_from
+        if not (parent / "config.json").is_file():
+            raise EmovecInputError(f"toy model {spec.name!r} continues from {parent}, which has not been trained")
+        tokenizer = AutoTokenizer.from_pretrained(parent)
+        model = GPT2LMHeadModel.from_pretrained(parent, use_safetensors=True)
+    if spec.toy.data == "stories":
+        examples = [(BOS, s["text"]) for s in stories]
+        template = None
+    elif spec.toy.data == "instruct":
+        examples = [(chat_prompt(p["instruction"]), p["story"]) for p in read_jsonl(corpus / "instruct.jsonl")]
+        template = CHAT_TEMPLATE
+    else:
+        raise EmovecInputError(f"{model_config}: toy.data={spec.toy.data!r} is not 'stories' or 'instruct'")
+    n_layers = model.config.n_layer
+    if n_layers != spec.n_layers or model.config.n_embd != spec.d_model:
+        raise EmovecInputError(f"model {spec.name!r}: conf says n_layers={spec.n_layers}, d_model={spec.d_model} "
+                               f"but conf/toy builds n_layer={n_layers}, n_embd={model.config.n_embd}")
+    losses = train_lm(model, tokenizer, examples, steps=spec.toy.steps, batch_size=spec.toy.batch_size,
+                      lr=spec.toy.lr, seed=spec.toy.seed, progress=progress_enabled(), desc=f"train {spec.name}")
+    out = Path(models_dir) / spec.name
+    save_model_dir(model, tokenizer, out, template)
+    return (f"{spec.name}: loss {losses[0]:.3f} -> {sum(losses[-20:]) / min(20, len(losses)):.3f} "
+            f"({spec.toy.steps} steps) -> {out}")

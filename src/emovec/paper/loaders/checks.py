@@ -1,5 +1,6 @@
-"""Checks shared by the paper's loaders: typed config values, and CSV/JSON files of the
-pipeline read with every required column/key present and every value parsed.
+"""Checks shared by the paper's loaders: typed config values, the composed paper config read as
+a YAML mapping, and CSV/JSON files of the pipeline read with every required column/key present and
+every value parsed.
 
 Errors are ``EmovecInputError`` naming the file, column/key and 0-based data row.
 """
@@ -15,17 +16,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from emovec.errors import EmovecInputError
 
 __all__ = [
+    "MAX_DIGITS",
     "SAFE_NAME",
     "as_float",
     "first_row",
     "is_missing",
     "parse_bool",
     "read_checked_csv",
+    "read_config_mapping",
     "read_json_object",
+    "require_digits",
     "require_int",
     "require_mapping",
     "require_number",
@@ -36,6 +41,8 @@ __all__ = [
 # Cell and model names become file names (heatmaps, directories); keep them to characters safe
 # on every filesystem.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9._+-]+$")
+# The most decimals a table may print.
+MAX_DIGITS = 10
 
 
 def require_int(value: Any, where: str, minimum: int | None = None) -> int:
@@ -58,6 +65,14 @@ def require_number(value: Any, where: str, *, positive: bool = False) -> float:
     if positive and value <= 0:
         raise EmovecInputError(f"{where} must be > 0; got {value!r}")
     return float(value)
+
+
+def require_digits(value: Any, where: str) -> int:
+    """Decimals of every printed float: 0..MAX_DIGITS."""
+    digits = require_int(value, f"{where}: digits", minimum=0)
+    if digits > MAX_DIGITS:
+        raise EmovecInputError(f"{where}: digits={digits} is implausibly large (max {MAX_DIGITS})")
+    return digits
 
 
 def require_mapping(value: Any, where: str) -> Mapping:
@@ -123,6 +138,19 @@ def read_checked_csv(path: Path, required: Sequence[str], numeric: Sequence[str]
             raise EmovecInputError(f"{path}: column {col!r} must hold integers")
         df[col] = df[col].astype(int)
     return df
+
+
+def read_config_mapping(path: Path) -> dict[str, Any]:
+    """The composed paper config (``build/config/paper.yaml``) as a plain mapping (PyYAML)."""
+    if not path.is_file():
+        raise EmovecInputError(f"paper config {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise EmovecInputError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise EmovecInputError(f"{path}: expected a mapping at the top level")
+    return raw
 
 
 def read_json_object(path: Path, required: Sequence[str]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import pandas as pd
 from emovec.artefacts import CLASSIFY_SCORES
 from emovec.errors import EmovecInputError
 from emovec.paper.loaders.checks import first_row, read_checked_csv, require_text_columns
-from emovec.paper.loaders.spec import ClassifierSpec
+from emovec.paper.loaders.steering_spec import ClassifierSpec
 
 __all__ = ["read_classified"]
 

@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from emovec.paper.loaders.separation import CellData, load_cells, load_resampling
-from emovec.paper.loaders.spec import PaperSpec, SteeringSpec, ValenceSpec, load_paper_config
+from emovec.paper.loaders.separation_spec import PaperSpec
+from emovec.paper.loaders.spec import load_paper_config
 from emovec.paper.loaders.steering import SteeringData, load_steering
+from emovec.paper.loaders.steering_spec import SteeringSpec
 from emovec.paper.loaders.valence import CKAData, ValenceCellData, load_cka, load_valence_cells
+from emovec.paper.loaders.valence_spec import ValenceSpec
 
 __all__ = ["EXPERIMENTS", "PaperInputs", "add_analyses_argument", "add_input_arguments", "SeparationInputs", "SteeringInputs", "ValenceInputs", "load_paper_inputs"]
 

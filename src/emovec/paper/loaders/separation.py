@@ -21,7 +21,7 @@ from emovec.emotions import OPPOSITE_PAIRS
 from emovec.errors import EmovecInputError
 from emovec.geometry.separation import mean_pairwise_cosine
 from emovec.paper.loaders.checks import parse_bool, read_checked_csv, read_json_object
-from emovec.paper.loaders.spec import CellSpec, PaperSpec
+from emovec.paper.loaders.separation_spec import CellSpec, PaperSpec
 
 __all__ = [
     "PAIR_COLUMNS",

@@ -40,7 +40,7 @@ from emovec.paper.loaders.checks import (
     require_text_columns,
 )
 from emovec.paper.loaders.classify import read_classified
-from emovec.paper.loaders.spec import SteeringModelSpec, SteeringSpec, steering_sort_key
+from emovec.paper.loaders.steering_spec import SteeringModelSpec, SteeringSpec, steering_sort_key
 
 __all__ = [
     "CONDITIONS",

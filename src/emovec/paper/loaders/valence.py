@@ -23,7 +23,7 @@ import pandas as pd
 from emovec.artefacts import VALENCE_LAYERS, VALENCE_NORMS, VALENCE_SUMMARY_KEYS
 from emovec.errors import EmovecInputError
 from emovec.paper.loaders.checks import as_float, is_missing, read_checked_csv, read_json_object, require_int
-from emovec.paper.loaders.spec import ValenceCellSpec, ValenceSpec, valence_sort_key
+from emovec.paper.loaders.valence_spec import ValenceCellSpec, ValenceSpec, valence_sort_key
 
 __all__ = [
     "LAYER_COLUMNS",

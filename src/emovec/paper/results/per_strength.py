@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from emovec.paper.loaders.spec import ClassifierSpec
 from emovec.paper.loaders.steering import SteeringData, magnitude_key
+from emovec.paper.loaders.steering_spec import ClassifierSpec
 from emovec.paper.results.steering import token_weighted_ppl
 from emovec.paper.results.steering_records import LabelMeans, ModelPPL, StrengthPPL
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from emovec.errors import EmovecInputError
 from emovec.geometry.separation import best_layer
 from emovec.paper.loaders.separation import CellData
-from emovec.paper.loaders.spec import sort_key
+from emovec.paper.loaders.separation_spec import sort_key
 
 __all__ = ["ModelMethods", "by_model", "lowest_layer", "method_pairs", "ordered_cells", "rlhf_delta",
            "rlhf_pairs"]

@@ -15,8 +15,9 @@ import pandas as pd
 
 from emovec.config import RegimeConfig
 from emovec.errors import EmovecInputError
-from emovec.paper.loaders.spec import METHODS, SteeringSpec, steering_sort_key
+from emovec.paper.loaders.separation_spec import METHODS
 from emovec.paper.loaders.steering import SteeringData, magnitude_key, same_strength
+from emovec.paper.loaders.steering_spec import SteeringSpec, steering_sort_key
 from emovec.paper.results.steering_records import (
     LeakageRow,
     MethodSeparation,

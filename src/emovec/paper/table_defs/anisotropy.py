@@ -8,7 +8,7 @@ from emovec.emotions import OPPOSITE_PAIRS
 from emovec.paper.latex import DASH, fmt_num, fmt_signed, latex_escape, table_row, tabular, wrap_table
 from emovec.paper.loaders.inputs import PaperInputs
 from emovec.paper.loaders.separation import PAIR_COLUMNS, CellData
-from emovec.paper.loaders.spec import PaperSpec
+from emovec.paper.loaders.separation_spec import PaperSpec
 from emovec.paper.results.separation import ordered_cells
 from emovec.paper.table_defs.separation_text import common_caption, table_label
 

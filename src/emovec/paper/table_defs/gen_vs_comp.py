@@ -8,7 +8,7 @@ import math
 
 from emovec.paper.latex import fmt_num, fmt_p, fmt_signed, latex_escape, table_row, tabular, wrap_table
 from emovec.paper.loaders.inputs import PaperInputs
-from emovec.paper.loaders.spec import PaperSpec
+from emovec.paper.loaders.separation_spec import PaperSpec
 from emovec.paper.results.gen_vs_comp import GenVsComp
 from emovec.paper.table_defs.separation_text import table_label
 

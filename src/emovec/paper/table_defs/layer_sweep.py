@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from emovec.paper.latex import fmt_num, latex_escape, table_row, tabular, wrap_table
 from emovec.paper.loaders.inputs import PaperInputs
 from emovec.paper.loaders.separation import CellData
-from emovec.paper.loaders.spec import PaperSpec
+from emovec.paper.loaders.separation_spec import PaperSpec
 from emovec.paper.results.separation import lowest_layer, ordered_cells
 from emovec.paper.table_defs.separation_text import common_caption, table_label
 

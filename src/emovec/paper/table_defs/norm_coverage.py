@@ -10,8 +10,8 @@ import pandas as pd
 from emovec.paper.latex import DASH, fmt_num, fmt_setting, latex_escape, table_row, tabular, wrap_table
 from emovec.paper.loaders.checks import is_missing
 from emovec.paper.loaders.inputs import PaperInputs
-from emovec.paper.loaders.spec import ValenceSpec
 from emovec.paper.loaders.valence import NORM_STATUSES, ValenceCellData
+from emovec.paper.loaders.valence_spec import ValenceSpec
 from emovec.paper.table_defs.valence_text import cell_label, ordered_cells, per_cell
 
 __all__ = ["build", "norm_coverage_table"]

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 from emovec.paper.latex import DASH, fmt_num, latex_escape, latex_token, table_row, tabular, wrap_table
 from emovec.paper.loaders.inputs import PaperInputs
-from emovec.paper.loaders.spec import SteeringSpec
 from emovec.paper.loaders.steering import SteeringData
+from emovec.paper.loaders.steering_spec import SteeringSpec
 from emovec.paper.results.steering import TOP_TOKENS, ordered_models
 from emovec.paper.results.steering_records import LeakageTable
 from emovec.paper.table_defs.steering_text import settings_caption, table_label

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from emovec.paper.latex import DASH, fmt_num, fmt_p, fmt_signed, latex_escape, summarise, table_row, tabular, wrap_table
 from emovec.paper.loaders.inputs import PaperInputs
 from emovec.paper.loaders.separation import CellData
-from emovec.paper.loaders.spec import METHODS, PaperSpec
+from emovec.paper.loaders.separation_spec import METHODS, PaperSpec
 from emovec.paper.results.separation import by_model, ordered_cells
 from emovec.paper.table_defs.separation_text import cell_label, common_caption, layer_rule, removed_k_note, table_label
 

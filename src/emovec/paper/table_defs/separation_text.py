@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from emovec.paper.latex import latex_escape, summarise
 from emovec.paper.loaders.checks import is_missing
 from emovec.paper.loaders.separation import CellData
-from emovec.paper.loaders.spec import METHODS, CellSpec, PaperSpec
+from emovec.paper.loaders.separation_spec import METHODS, CellSpec, PaperSpec
 
 __all__ = ["METHOD_ABBREV", "cell_label", "common_caption", "layer_rule", "normalisation", "removed_k_note",
            "table_label"]

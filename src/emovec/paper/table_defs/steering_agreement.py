@@ -18,8 +18,8 @@ from emovec.paper.latex import (
     wrap_table,
 )
 from emovec.paper.loaders.inputs import PaperInputs
-from emovec.paper.loaders.spec import SteeringSpec
 from emovec.paper.loaders.steering import SteeringData
+from emovec.paper.loaders.steering_spec import SteeringSpec
 from emovec.paper.results.agreement import COMPARISONS
 from emovec.paper.results.steering import ordered_models
 from emovec.paper.results.steering_records import AgreementTable, NoHitTable

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 
 from emovec.paper.latex import DASH, fmt_num, fmt_ratio, latex_escape, table_row, tabular, wrap_table
 from emovec.paper.loaders.inputs import PaperInputs
-from emovec.paper.loaders.spec import SteeringSpec
 from emovec.paper.loaders.steering import SteeringData
+from emovec.paper.loaders.steering_spec import SteeringSpec
 from emovec.paper.results.steering import ordered_models
 from emovec.paper.results.steering_records import RegimeTable
 from emovec.paper.table_defs.steering_text import per_model, scoring_model, settings_caption, table_label

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 
 from emovec.paper.latex import DASH, fmt_p_or_dash, fmt_ratio, latex_escape, table_row, tabular, wrap_table
 from emovec.paper.loaders.inputs import PaperInputs
-from emovec.paper.loaders.spec import ValenceSpec
 from emovec.paper.loaders.valence import TARGETS, ValenceCellData
+from emovec.paper.loaders.valence_spec import ValenceSpec
 from emovec.paper.table_defs.valence_text import (
     corpus_label,
     methods_caption,

@@ -9,8 +9,8 @@ from typing import Any
 
 from emovec.paper.latex import fmt_num, fmt_percent, fmt_setting, latex_escape, summarise
 from emovec.paper.loaders.checks import as_float
-from emovec.paper.loaders.spec import valence_sort_key
 from emovec.paper.loaders.valence import TARGETS, ValenceCellData
+from emovec.paper.loaders.valence_spec import valence_sort_key
 
 __all__ = ["cell_label", "corpus_label", "methods_caption", "ordered_cells", "per_cell", "r_with_ci",
            "settings_caption", "stories"]
