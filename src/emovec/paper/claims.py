@@ -27,7 +27,7 @@ from omegaconf import OmegaConf
 
 # Imported for their @register_measure side effect: they fill MEASURES.
 import emovec.paper.claim_measures_data  # noqa: F401
-import emovec.paper.claim_measures_outputs  # noqa: F401
+import emovec.paper.claim_measures_outputs  # noqa: F401  (registers measures)
 from emovec.errors import EmovecInputError
 from emovec.paper.claim_ledger import (
     MEASURES,
