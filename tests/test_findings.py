@@ -80,7 +80,7 @@ def test_duplicate_ids_are_refused(tmp_path: Path):
 
 def test_the_tracked_ledger_loads_and_names_registered_statistics():
     findings = load_findings(LEDGER)
-    assert len(findings) == 9
+    assert len(findings) == 10
     assert {f.statistic for f in findings} <= set(FINDING_STATISTICS)
     assert {f.paper for f in findings} == {"jeong2026", "vanderben2026", "jeong2026b"}
 
@@ -207,3 +207,30 @@ def test_the_rsa_table_lists_every_row_and_the_heatmap_is_deterministic():
     mats = {"a__c": (m, tuple("vwxyz")), "b__c": (m[::-1, ::-1], tuple("zyxwv"))}
     png = rsa_heatmap_png(mats)
     assert png.startswith(b"\x89PNG") and png == rsa_heatmap_png(mats)
+
+
+def test_steering_minus_random_is_the_signed_mean_over_scenarios(tmp_path: Path):
+    import numpy as np
+
+    from emovec.paper.analyses import write_analyses
+    from emovec.paper.results.steering_records import DeltasTable, ModelDeltas, ScenarioDelta, ScenarioInfo
+
+    def delta(name: str, direction: int, emo: float, rnd: float) -> ScenarioDelta:
+        return ScenarioDelta(scenario=name, emotion="e", direction=direction, protocol=0.5, emotion_delta=emo,
+                             random_delta=rnd, n_emotion=1, n_random=2, n_missing=0)
+
+    # toward the target: +3, +2 (a scenario that steers away, direction -1, moved -2 vs 0), +1; NaN row skipped
+    rows = (delta("a", 1, 4.0, 1.0), delta("b", -1, -2.0, 0.0), delta("c", 1, 1.5, 0.5), delta("d", 1, math.nan, 0.0))
+    table = DeltasTable(models=("m",), scenarios=tuple(ScenarioInfo(r.scenario, i, "e", r.direction)
+                                                       for i, r in enumerate(rows)),
+                        per_model=(ModelDeltas(model="m", rows=rows), ModelDeltas(model="lone", rows=rows[:1])))
+    write_analyses({"protocol_deltas": table}, tmp_path / "analyses")
+    cfg = {"steering": {"models": [{"model": "m", "family": "f", "variant": "instruct"},
+                                   {"model": "lone", "family": "g", "variant": "base"}]}}
+    ctx = FindingsContext(cfg, tmp_path, tmp_path / "analyses", tmp_path)
+    m, lone = FINDING_STATISTICS["steering_minus_random"](ctx, {"n_boot": 500, "seed": 1})
+    assert m.estimate.value == 2.0 and m.estimate.n == 3
+    d = np.array([3.0, 2.0, 1.0])
+    boot = d[np.random.default_rng(1).integers(0, 3, size=(500, 3))].mean(axis=1)
+    assert (m.estimate.ci_low, m.estimate.ci_high) == tuple(np.quantile(boot, [0.025, 0.975]))
+    assert lone.estimate is None and lone.not_applicable == "1 scenario(s) with both deltas; need 2 or more"
