@@ -80,7 +80,7 @@ def test_duplicate_ids_are_refused(tmp_path: Path):
 
 def test_the_tracked_ledger_loads_and_names_registered_statistics():
     findings = load_findings(LEDGER)
-    assert len(findings) == 10
+    assert len(findings) == 13
     assert {f.statistic for f in findings} <= set(FINDING_STATISTICS)
     assert {f.paper for f in findings} == {"jeong2026", "vanderben2026", "jeong2026b"}
 
@@ -234,3 +234,49 @@ def test_steering_minus_random_is_the_signed_mean_over_scenarios(tmp_path: Path)
     boot = d[np.random.default_rng(1).integers(0, 3, size=(500, 3))].mean(axis=1)
     assert (m.estimate.ci_low, m.estimate.ci_high) == tuple(np.quantile(boot, [0.025, 0.975]))
     assert lone.estimate is None and lone.not_applicable == "1 scenario(s) with both deltas; need 2 or more"
+
+
+def test_the_u_curve_statistics_read_the_per_layer_bootstrap(tmp_path: Path):
+    """A planted U-curve: every emotion (not neutral) shares one direction, weak at the middle
+    layer and strong at the ends, so the emotion vectors are alike except in the middle. The
+    records are written the way the separation stage writes them."""
+    import dataclasses
+
+    import numpy as np
+
+    from emovec.artefacts import SEPARATION_LAYERS, write_csv
+    from emovec.emotions import JEONG_20
+    from emovec.geometry.resampling import resample_cell
+    from emovec.geometry.separation import separation_by_layer
+
+    rng = np.random.default_rng(0)
+    n_layers, d, n_per = 5, 24, 4
+    weight = np.array([4.0, 3.0, 0.2, 3.0, 4.0])  # the emotions' shared direction, per layer
+    common = rng.normal(size=(n_layers, d))
+    labels = np.array([e for e in JEONG_20 for _ in range(n_per)] + ["neutral"] * 4)
+    centres = {e: rng.normal(size=(n_layers, d)) for e in (*JEONG_20, "neutral")}
+    acts = np.stack([centres[lab] + (lab != "neutral") * weight[:, None] * common + 0.3 * rng.normal(size=(n_layers, d))
+                     for lab in labels])
+    rows = separation_by_layer(acts, labels, JEONG_20, "neutral_mean", True, 19, 0).to_rows()
+    cell = {"cell": "m__c", "model": "m", "corpus": "c", "family": "f", "variant": "base", "n_layers": n_layers,
+            "layer": 2}
+    write_csv(tmp_path / "m__c.csv", SEPARATION_LAYERS,
+              [r | {"n_stimuli": len(labels), "min_n_per_emotion": n_per, "n_neutral": 4, "pooling": "last_token",
+                    "is_reported_layer": r["layer"] == 2} for r in rows])
+    rec = resample_cell(acts, labels, JEONG_20, 2, "neutral_mean", 200, 0)
+    (tmp_path / "m__c.resampling.json").write_text(json.dumps(dataclasses.asdict(rec) | {"pooling": "last_token"}))
+    ctx = FindingsContext({"cells": [cell]}, tmp_path, tmp_path, tmp_path)
+    (q,) = FINDING_STATISTICS["middle_minus_depth"](ctx, {"depth": 0.25})
+    (end,) = FINDING_STATISTICS["middle_minus_depth"](ctx, {"depth": 1.0})
+    cos = {r["layer"]: r["mean_cosine"] for r in rows}
+    assert q.estimate.value == pytest.approx(cos[2] - cos[1], abs=1e-6)  # the CSV holds 6 significant digits
+    assert end.estimate.value == pytest.approx(cos[2] - cos[4], abs=1e-6)
+    assert q.estimate.ci_high < 0 and end.estimate.ci_high < 0  # the planted middle separates better
+    (best,) = FINDING_STATISTICS["best_layer_depth"](ctx, {})
+    assert best.estimate.value == 0.5 and best.estimate.ci_low == best.estimate.ci_high == 0.5
+    # an older record without the per-layer bootstrap: not applicable, saying why
+    node = json.loads((tmp_path / "m__c.resampling.json").read_text())
+    del node["bootstrap_by_layer"]
+    (tmp_path / "m__c.resampling.json").write_text(json.dumps(node))
+    (old,) = FINDING_STATISTICS["best_layer_depth"](ctx, {})
+    assert old.estimate is None and "no per-layer bootstrap" in old.not_applicable

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from emovec.errors import EmovecInputError
-from emovec.geometry.resampling import bootstrap_replicates, loo_replicates, per_emotion_cosine, resample_cell
+from emovec.geometry.resampling import (bootstrap_by_layer, bootstrap_replicates, loo_replicates, per_emotion_cosine,
+                                        resample_cell)
 from emovec.geometry.separation import mean_pairwise_cosine
 from emovec.vectors import compute_emotion_vectors
 
@@ -70,11 +71,25 @@ def test_bootstrap_is_seeded_and_resamples_within_labels() -> None:
     np.testing.assert_allclose(same, float(mean_pairwise_cosine(ev.vectors)[0]), atol=1e-12)
 
 
+@pytest.mark.parametrize("baseline", ["neutral_mean", "grand_mean"])
+def test_bootstrap_by_layer_is_the_single_layer_bootstrap_at_every_layer(baseline: str) -> None:
+    acts, labels = _acts(n_per=4, n_layers=5)
+    by_layer = bootstrap_by_layer(acts, labels, EMOTIONS, baseline, 25, seed=7)
+    assert by_layer.shape == (25, 5)
+    for layer in range(5):
+        single = bootstrap_replicates(acts[:, layer:layer + 1], labels, EMOTIONS, baseline, 25, seed=7)
+        np.testing.assert_allclose(by_layer[:, layer], single, rtol=0, atol=1e-15)  # same draws (up to rounding)
+
+
 def test_resample_cell_reads_the_reported_layer_and_rejects_others() -> None:
     acts, labels = _acts(n_per=3)
     rec = resample_cell(acts, labels, EMOTIONS, 1, "neutral_mean", 10, 0)
     ev = compute_emotion_vectors(acts, labels, EMOTIONS, "neutral_mean", True)
     assert rec.layer == 1 and rec.n_loo == 3 and len(rec.bootstrap) == 10
+    assert len(rec.bootstrap_by_layer) == 10
+    np.testing.assert_allclose([row[1] for row in rec.bootstrap_by_layer], rec.bootstrap, rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(rec.bootstrap, bootstrap_replicates(acts[:, 1:2], labels, EMOTIONS, "neutral_mean",
+                                                                      10, 0))
     assert rec.mean_cosine == pytest.approx(float(mean_pairwise_cosine(ev.vectors)[1]), abs=1e-12)
     assert rec.n_per_emotion == {e: 3 for e in EMOTIONS}
     with pytest.raises(EmovecInputError, match="layer 2 is outside"):

@@ -13,6 +13,10 @@ Three things are computed per cell, all from the pooled activations at one layer
 - ``bootstrap_replicates``: stimuli resampled with replacement within each label (every
   emotion and neutral), vectors recomputed: the stimulus-level sampling distribution of the
   mean pairwise cosine, for a CI of the generation - comprehension difference.
+- ``bootstrap_by_layer``: the same resamples (same seed, same draws) at every layer at once,
+  so layers are compared draw by draw: the CI of where the best layer lies and of the
+  difference between two layers (the U-curve). Its reported-layer column equals
+  ``bootstrap_replicates`` up to float rounding.
 
 Cosines are dimensionless in [-1, 1].
 """
@@ -29,7 +33,8 @@ from emovec.errors import EmovecInputError
 from emovec.geometry.separation import mean_pairwise_cosine
 from emovec.vectors import compute_emotion_vectors, validate_inputs
 
-__all__ = ["CellResampling", "bootstrap_replicates", "loo_replicates", "per_emotion_cosine", "resample_cell"]
+__all__ = ["CellResampling", "bootstrap_by_layer", "bootstrap_replicates", "loo_replicates", "per_emotion_cosine",
+           "resample_cell"]
 
 
 def per_emotion_cosine(vectors: np.ndarray) -> np.ndarray:
@@ -111,6 +116,31 @@ def bootstrap_replicates(acts: np.ndarray, labels: np.ndarray, emotions: Sequenc
     return out
 
 
+def bootstrap_by_layer(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[str], baseline: str,
+                       n_boot: int, seed: int, variance_threshold: float = 0.5) -> np.ndarray:
+    """``bootstrap_replicates`` at every layer: float64 [n_boot, n_layers].
+
+    ``acts`` is [n_stimuli, n_layers, d]; draw b resamples the same stimuli at every layer (the
+    random stream of ``bootstrap_replicates`` with the same seed), so column ``l`` equals
+    ``bootstrap_replicates(acts[:, l:l+1], ...)`` up to float rounding (the layers are reduced
+    together) and two columns are paired draw by draw.
+    """
+    if int(n_boot) < 1:
+        raise EmovecInputError(f"n_boot must be >= 1; got {n_boot}")
+    acts, labels, emotions = validate_inputs(acts, labels, emotions)
+    groups = [np.flatnonzero(labels == e) for e in emotions]
+    neutral = np.flatnonzero(labels == NEUTRAL)
+    if neutral.size:
+        groups.append(neutral)
+    rng = np.random.default_rng(seed)
+    out = np.empty((int(n_boot), acts.shape[1]))
+    for b in range(int(n_boot)):
+        idx = np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups])
+        ev = compute_emotion_vectors(acts[idx], labels[idx], emotions, baseline, False, variance_threshold)
+        out[b] = mean_pairwise_cosine(ev.vectors)
+    return out
+
+
 @dataclass(frozen=True)
 class CellResampling:
     """One cell's resampling record at its reported layer (written as JSON by the stage).
@@ -123,6 +153,7 @@ class CellResampling:
             single stimulus).
         n_per_emotion: stimuli per emotion (after deduplication).
         bootstrap: stimulus-level bootstrap replicates; seed their seed.
+        bootstrap_by_layer: the same draws at every layer, [n_boot][n_layers] (row b is draw b).
         baseline: the vectors' baseline.
     """
 
@@ -136,6 +167,7 @@ class CellResampling:
     bootstrap: list[float]
     seed: int
     baseline: str
+    bootstrap_by_layer: list[list[float]]
 
 
 def resample_cell(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[str], layer: int, baseline: str,
@@ -155,8 +187,13 @@ def resample_cell(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[str],
     else:
         loo, n_loo = np.array([]), 0
     boot = bootstrap_replicates(at, labels, emotions, baseline, n_boot, seed, variance_threshold)
+    # The same draws at every layer; its reported-layer column equals ``boot`` up to float
+    # rounding (1 ulp: the layers are reduced together), so ``boot`` itself stays as it was.
+    by_layer = bootstrap_by_layer(acts.astype(np.float64), labels, emotions, baseline, n_boot, seed,
+                                  variance_threshold)
     return CellResampling(layer=int(layer), mean_cosine=float(mean_pairwise_cosine(ev.vectors)[0]),
                           emotions=list(ev.emotions), per_emotion=[float(x) for x in per],
                           loo=[float(x) for x in loo], n_loo=int(n_loo),
                           n_per_emotion={e: int(ev.n_per_emotion[e]) for e in ev.emotions},
-                          bootstrap=[float(x) for x in boot], seed=int(seed), baseline=baseline)
+                          bootstrap=[float(x) for x in boot], seed=int(seed), baseline=baseline,
+                          bootstrap_by_layer=[[float(x) for x in row] for row in by_layer])

@@ -271,3 +271,70 @@ def steering_minus_random(ctx: FindingsContext, args: Mapping[str, Any]) -> list
             ci_method=f"percentile bootstrap over scenarios ({n_boot} draws, {level:.0%})",
             detail=f"scenarios positive: {int((d > 0).sum())} of {d.size}")))
     return out
+
+
+def _layer_bootstrap(ctx: FindingsContext, c: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | str:
+    """(observed mean cosine per layer [L] from the separation CSV, bootstrap draws [n_boot, L]
+    from the resampling record), or the reason they are unavailable."""
+    import csv
+
+    res = _read_json(ctx.separation_dir / f"{c['cell']}.resampling.json")
+    if "bootstrap_by_layer" not in res:
+        return "the resampling record has no per-layer bootstrap (written by an older separation stage)"
+    with open(ctx.separation_dir / f"{c['cell']}.csv", encoding="utf-8", newline="") as fh:
+        by_layer = {int(r["layer"]): float(r["mean_cosine"]) for r in csv.DictReader(fh)}
+    observed = np.array([by_layer[layer] for layer in range(int(c["n_layers"]))])
+    return observed, np.asarray(res["bootstrap_by_layer"], dtype=float)
+
+
+@register_statistic("middle_minus_depth")
+def middle_minus_depth(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
+    """Per separation cell: mean pairwise cosine at the reported (middle) layer minus at the layer
+    at relative depth ``args.depth`` (layer = round(depth (L - 1))); negative = the middle separates
+    better. CI: the difference draw by draw over the stimulus-level bootstrap at every layer
+    (stimuli resampled within emotion; the same draws at both layers), percentile."""
+    from emovec.geometry.rsa_study import layer_at_depth
+
+    depth, level = float(args["depth"]), float(args.get("level", 0.95))
+    out = []
+    for c in ctx.paper_config.get("cells", []):
+        subject = _cell_subject(c, True)
+        data = _layer_bootstrap(ctx, c)
+        if isinstance(data, str):
+            out.append(Outcome(subject, not_applicable=data))
+            continue
+        observed, boot = data
+        mid, other = int(c["layer"]), layer_at_depth(int(c["n_layers"]), depth)
+        diff = boot[:, mid] - boot[:, other]
+        lo, hi = np.quantile(diff, [(1 - level) / 2, (1 + level) / 2])
+        out.append(Outcome(subject, Estimate(
+            value=float(observed[mid] - observed[other]), ci_low=float(lo), ci_high=float(hi), n=boot.shape[0],
+            unit_of_analysis="stimuli resampled within emotion (n = draws)", unit="mean cosine",
+            ci_method=f"percentile bootstrap, paired across layers ({boot.shape[0]} draws, {level:.0%})",
+            detail=f"layer {mid} ({observed[mid]:.3f}) vs layer {other} ({observed[other]:.3f}) of {c['n_layers']}")))
+    return out
+
+
+@register_statistic("best_layer_depth")
+def best_layer_depth(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
+    """Per separation cell: relative depth layer / (L - 1) of the layer with the lowest mean
+    pairwise cosine (the best separation); CI: percentile of the same over the stimulus-level
+    bootstrap at every layer."""
+    level = float(args.get("level", 0.95))
+    out = []
+    for c in ctx.paper_config.get("cells", []):
+        subject = _cell_subject(c, True)
+        data = _layer_bootstrap(ctx, c)
+        if isinstance(data, str):
+            out.append(Outcome(subject, not_applicable=data))
+            continue
+        observed, boot = data
+        last = int(c["n_layers"]) - 1
+        best = np.argmin(boot, axis=1) / last
+        lo, hi = np.quantile(best, [(1 - level) / 2, (1 + level) / 2])
+        out.append(Outcome(subject, Estimate(
+            value=float(np.argmin(observed) / last), ci_low=float(lo), ci_high=float(hi), n=boot.shape[0],
+            unit_of_analysis="stimuli resampled within emotion (n = draws)", unit="relative depth (0 first, 1 last)",
+            ci_method=f"percentile bootstrap of the argmin layer ({boot.shape[0]} draws, {level:.0%})",
+            detail=f"best layer {int(np.argmin(observed))} of {c['n_layers']}")))
+    return out
