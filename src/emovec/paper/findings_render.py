@@ -72,32 +72,40 @@ def findings_table(rows: Sequence[FindingRow], digits: int = 3) -> str:
 
 
 def findings_forest_png(rows: Sequence[FindingRow]) -> bytes:
-    """A forest plot: one line per claim x subject with an estimate (point and CI, coloured by
-    verdict), grouped by claim, the claimed side's threshold (or the reported range) drawn per row."""
+    """A forest plot, one panel per claim (each on its own x axis: claims are in different units):
+    one line per subject with an estimate (point and CI, coloured by verdict), and the claim's
+    threshold (black line) or the range the papers report (band)."""
     shown = [r for r in rows if r.estimate is not None]
-    with np.errstate(all="ignore"):
-        import matplotlib
+    claims = list(dict.fromkeys(r.finding.id for r in shown))
+    import matplotlib
 
-        with matplotlib.rc_context(figure_style()):
-            fig = Figure(figsize=(7.0, 0.32 * max(len(shown), 1) + 1.0))
-            ax = fig.add_subplot()
-            for i, r in enumerate(shown):
-                e, f = r.estimate, r.finding
-                y = len(shown) - 1 - i
+    with matplotlib.rc_context(figure_style()):
+        sizes = [sum(r.finding.id == c for r in shown) for c in claims]
+        fig = Figure(figsize=(7.0, 0.28 * max(sum(sizes), 1) + 0.45 * max(len(claims), 1) + 0.6))
+        axes = fig.subplots(max(len(claims), 1), 1, squeeze=False,
+                            gridspec_kw={"height_ratios": sizes or [1], "hspace": 0.9})[:, 0]
+        for ax, claim in zip(axes, claims):
+            these = [r for r in shown if r.finding.id == claim]
+            f = these[0].finding
+            for i, r in enumerate(these):
+                e, y = r.estimate, len(these) - 1 - i
                 colour = VERDICT_COLOURS.get(r.verdict, "#636363")
                 if math.isfinite(e.ci_low) and math.isfinite(e.ci_high):
                     ax.plot([e.ci_low, e.ci_high], [y, y], color=colour, lw=1.6)
                 ax.plot([e.value], [y], "o", color=colour, ms=4)
-                if f.rule == "ci_side":
-                    ax.plot([f.threshold, f.threshold], [y - 0.4, y + 0.4], color="black", lw=0.8)
-                elif f.reported is not None:
-                    ax.fill_betweenx([y - 0.4, y + 0.4], f.reported[0], f.reported[1], color="#fdb863", alpha=0.5, lw=0)
-            ax.set_yticks(range(len(shown)))
-            ax.set_yticklabels([f"{r.finding.id}: {r.subject}" for r in reversed(shown)], fontsize=6)
-            ax.set_xlabel("statistic (each claim in its own unit; black tick: threshold; band: reported range)")
-            ax.set_title("Findings: estimate and CI per claim and subject (green supported/consistent, "
-                         "red contradicted/differs, grey inconclusive)", fontsize=7)
-            return png_bytes(fig)
+            if f.rule == "ci_side":
+                ax.axvline(f.threshold, color="black", lw=0.8)
+            elif f.reported is not None:
+                ax.axvspan(f.reported[0], f.reported[1], color="#fdb863", alpha=0.5, lw=0)
+            ax.set_yticks(range(len(these)))
+            ax.set_yticklabels([r.subject for r in reversed(these)], fontsize=5)
+            ax.set_ylim(-0.6, len(these) - 0.4)
+            ax.tick_params(axis="x", labelsize=5)
+            unit = these[0].estimate.unit
+            ax.set_title(f"{claim} ({unit})", fontsize=6, loc="left")
+        fig.suptitle("Findings: estimate and CI per subject; green supported/consistent, red contradicted/differs, "
+                     "grey inconclusive; black line: threshold; band: reported range", fontsize=6)
+        return png_bytes(fig)
 
 
 def rsa_table(rows: Sequence[dict], digits: int = 3) -> str:
