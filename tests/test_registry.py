@@ -27,7 +27,7 @@ PACKAGE_REGISTRIES = [
     ("emovec.steering.classifier_registry", "CLASSIFIERS"),
     ("emovec.steering.classifier_registry", "CLASSIFIER_INFO"),
     ("emovec.paper.claim_ledger", "MEASURES"),
-    ("emovec.paper.finding_statistics", "FINDING_STATISTICS"),
+    ("emovec.paper.finding_core", "FINDING_STATISTICS"),
 ]
 
 

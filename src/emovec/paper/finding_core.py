@@ -1,0 +1,108 @@
+"""What a findings statistic is and returns, and the registry they are registered in (the
+statistics themselves: :mod:`emovec.paper.finding_statistics`, the catalogue).
+
+A statistic is ``fn(ctx, args) -> list[Outcome]``: one outcome per subject it applies to (a model,
+a model's cell, or a pair of models), each an :class:`Estimate` (value, CI, n, unit of analysis)
+or a reason it cannot be computed. Which subjects a claim applies to (e.g. only instruct models)
+is the ledger's business (:mod:`emovec.paper.findings`); a statistic reports every subject the
+run has.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emovec.errors import EmovecInputError
+from emovec.registry import Registry
+
+__all__ = ["FINDING_STATISTICS", "Estimate", "FindingsContext", "Outcome", "Subject", "read_json", "cell_subject",
+           "reported_row", "register_statistic"]
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What one outcome is about: ``models`` (one, or two for a comparison between models) with
+    their family and variant, and a ``label`` for tables (``model``, ``model / corpus``, ``a x b``)."""
+
+    label: str
+    models: tuple[str, ...]
+    families: tuple[str, ...]
+    variants: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A statistic with its CI: ``value`` in ``unit``; [ci_low, ci_high] by ``ci_method``; ``n``
+    units of analysis (``unit_of_analysis``); ``detail``: anything a reader needs beside it."""
+
+    value: float
+    ci_low: float
+    ci_high: float
+    n: int
+    unit_of_analysis: str
+    ci_method: str
+    unit: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One subject's result: an ``estimate``, or ``not_applicable`` saying why there is none."""
+
+    subject: Subject
+    estimate: Estimate | None = None
+    not_applicable: str = ""
+
+
+@dataclass(frozen=True)
+class FindingsContext:
+    """Where the tracked outputs are, and the composed paper config (``paper.yaml`` as a dict)."""
+
+    paper_config: Mapping[str, Any]
+    separation_dir: Path
+    analyses_dir: Path
+    valence_dir: Path
+    rsa_rows: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+
+StatisticFn = Callable[[FindingsContext, Mapping[str, Any]], list[Outcome]]
+FINDING_STATISTICS: Registry[StatisticFn] = Registry("finding statistic")
+register_statistic = FINDING_STATISTICS.register
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise EmovecInputError(f"{path} is missing: run the stage that writes it (dvc repro)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise EmovecInputError(f"{path}: not valid JSON ({exc})") from None
+
+
+def cell_subject(c: Mapping[str, Any], with_corpus: bool) -> Subject:
+    label = f"{c['model']} / {c['corpus']}" if with_corpus else str(c["model"])
+    return Subject(label=label, models=(c["model"],), families=(c["family"],), variants=(c["variant"],))
+
+
+def _number_or_text(value: str) -> float | str:
+    try:
+        return float(value)
+    except ValueError:
+        return value  # labels, booleans and empty cells stay text
+
+
+def reported_row(path: Path, layer: int) -> dict[str, float | str]:
+    """The separation CSV's row of ``layer``, numbers parsed (an empty cell stays "")."""
+    import csv
+
+    if not path.is_file():
+        raise EmovecInputError(f"{path} is missing: run the separation stage of that cell")
+    with open(path, encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if int(row["layer"]) == layer:
+                return {k: _number_or_text(v) for k, v in row.items()}
+    raise EmovecInputError(f"{path}: no row for the reported layer {layer}")

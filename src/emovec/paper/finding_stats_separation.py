@@ -1,0 +1,143 @@
+"""Findings statistics on the separation study (Jeong 2026 §3-4): per separation cell, from
+the separation stage's CSV and resampling record and the analyses stage's ``gen_vs_comp``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from emovec.paper.finding_core import (Estimate, FindingsContext, Outcome, cell_subject, read_json, register_statistic,
+                                       reported_row)
+
+
+@register_statistic("gen_minus_comp")
+def gen_minus_comp(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
+    """Per model: generation minus comprehension mean pairwise cosine at the reported layer
+    (negative = generation separates better), per-emotion paired, bootstrap CI over stimuli within
+    emotion (the analyses stage's ``gen_vs_comp``). With ``null_referenced: true`` each method's
+    cosine is first referenced to its own shuffled-label null mean (cosine minus null mean), so the
+    difference is what generation gains beyond its null; the null means come from 999+ label
+    permutations and are treated as fixed (their Monte Carlo error is ~1e-3)."""
+    cells = {(c["model"], c["method"]): c for c in ctx.paper_config.get("cells", [])}
+    models = list(dict.fromkeys(m for m, _ in cells))
+    node = read_json(ctx.analyses_dir / "gen_vs_comp.json")["result"]
+    comps = {c["model"]: c for c in node["comparisons"]}
+    out: list[Outcome] = []
+    for m in models:
+        subject = cell_subject(cells.get((m, "generation")) or cells[(m, "comprehension")], False)
+        if (m, "generation") not in cells or (m, "comprehension") not in cells or m not in comps:
+            missing = [k for k in ("generation", "comprehension") if (m, k) not in cells]
+            out.append(Outcome(subject, not_applicable=f"needs both a generation and a comprehension cell; "
+                                                       f"{m} has no {' or '.join(missing) or 'gen_vs_comp entry'} cell"))
+            continue
+        c = comps[m]
+        shift = 0.0
+        detail = f"raw: {c['diff']:+.3f}"
+        if args.get("null_referenced"):
+            g, k = cells[(m, "generation")], cells[(m, "comprehension")]
+            null_g = reported_row(ctx.separation_dir / f"{g['cell']}.csv", int(g["layer"]))["null_mean"]
+            null_c = reported_row(ctx.separation_dir / f"{k['cell']}.csv", int(k["layer"]))["null_mean"]
+            shift = -(null_g - null_c)
+            detail = f"raw {c['diff']:+.3f}; null means gen {null_g:.3f}, comp {null_c:.3f}"
+        out.append(Outcome(subject, Estimate(
+            value=c["diff"] + shift, ci_low=c["diff_ci"][0] + shift, ci_high=c["diff_ci"][1] + shift,
+            n=int(c["n_emotions"]), unit_of_analysis="emotions (paired)", unit="mean cosine",
+            ci_method=f"bootstrap over stimuli within emotion ({c['n_boot']} draws, {node['level']:.0%})",
+            detail=detail)))
+    return out
+
+
+@register_statistic("cosine_minus_anisotropy")
+def cosine_minus_anisotropy(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
+    """Per cell: mean pairwise cosine of the emotion vectors minus the anisotropy baseline (mean
+    cosine of unrelated sentences' activations) at the reported layer; negative = the vectors are
+    less alike than arbitrary activations. CI: the cell's bootstrap replicates of the mean cosine
+    (stimuli resampled within emotion) minus the baseline, which is treated as fixed."""
+    level = float(args.get("level", 0.95))
+    out = []
+    for c in ctx.paper_config.get("cells", []):
+        subject = cell_subject(c, True)
+        row = reported_row(ctx.separation_dir / f"{c['cell']}.csv", int(c["layer"]))
+        aniso = row.get("anisotropy")
+        if not isinstance(aniso, float) or not np.isfinite(aniso):
+            out.append(Outcome(subject, not_applicable="the cell has no anisotropy sentences"))
+            continue
+        res = read_json(ctx.separation_dir / f"{c['cell']}.resampling.json")
+        boot = np.asarray(res["bootstrap"], dtype=float)
+        lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) - aniso
+        out.append(Outcome(subject, Estimate(
+            value=row["mean_cosine"] - aniso, ci_low=float(lo), ci_high=float(hi), n=len(res["emotions"]),
+            unit_of_analysis="emotions (vectors from resampled stimuli)", unit="cosine",
+            ci_method=f"bootstrap over stimuli within emotion ({boot.size} draws, percentile, {level:.0%})",
+            detail=f"mean cosine {row['mean_cosine']:.3f}, anisotropy {aniso:.3f}")))
+    return out
+
+
+def _layer_bootstrap(ctx: FindingsContext, c: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | str:
+    """(observed mean cosine per layer [L] from the separation CSV, bootstrap draws [n_boot, L]
+    from the resampling record), or the reason they are unavailable."""
+    import csv
+
+    res = read_json(ctx.separation_dir / f"{c['cell']}.resampling.json")
+    if "bootstrap_by_layer" not in res:
+        return "the resampling record has no per-layer bootstrap (written by an older separation stage)"
+    with open(ctx.separation_dir / f"{c['cell']}.csv", encoding="utf-8", newline="") as fh:
+        by_layer = {int(r["layer"]): float(r["mean_cosine"]) for r in csv.DictReader(fh)}
+    observed = np.array([by_layer[layer] for layer in range(int(c["n_layers"]))])
+    return observed, np.asarray(res["bootstrap_by_layer"], dtype=float)
+
+
+@register_statistic("middle_minus_depth")
+def middle_minus_depth(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
+    """Per separation cell: mean pairwise cosine at the reported (middle) layer minus at the layer
+    at relative depth ``args.depth`` (layer = round(depth (L - 1))); negative = the middle separates
+    better. CI: the difference draw by draw over the stimulus-level bootstrap at every layer
+    (stimuli resampled within emotion; the same draws at both layers), percentile."""
+    from emovec.geometry.rsa_study import layer_at_depth
+
+    depth, level = float(args["depth"]), float(args.get("level", 0.95))
+    out = []
+    for c in ctx.paper_config.get("cells", []):
+        subject = cell_subject(c, True)
+        data = _layer_bootstrap(ctx, c)
+        if isinstance(data, str):
+            out.append(Outcome(subject, not_applicable=data))
+            continue
+        observed, boot = data
+        mid, other = int(c["layer"]), layer_at_depth(int(c["n_layers"]), depth)
+        diff = boot[:, mid] - boot[:, other]
+        lo, hi = np.quantile(diff, [(1 - level) / 2, (1 + level) / 2])
+        out.append(Outcome(subject, Estimate(
+            value=float(observed[mid] - observed[other]), ci_low=float(lo), ci_high=float(hi), n=boot.shape[0],
+            unit_of_analysis="stimuli resampled within emotion (n = draws)", unit="mean cosine",
+            ci_method=f"percentile bootstrap, paired across layers ({boot.shape[0]} draws, {level:.0%})",
+            detail=f"layer {mid} ({observed[mid]:.3f}) vs layer {other} ({observed[other]:.3f}) of {c['n_layers']}")))
+    return out
+
+
+@register_statistic("best_layer_depth")
+def best_layer_depth(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
+    """Per separation cell: relative depth layer / (L - 1) of the layer with the lowest mean
+    pairwise cosine (the best separation); CI: percentile of the same over the stimulus-level
+    bootstrap at every layer."""
+    level = float(args.get("level", 0.95))
+    out = []
+    for c in ctx.paper_config.get("cells", []):
+        subject = cell_subject(c, True)
+        data = _layer_bootstrap(ctx, c)
+        if isinstance(data, str):
+            out.append(Outcome(subject, not_applicable=data))
+            continue
+        observed, boot = data
+        last = int(c["n_layers"]) - 1
+        best = np.argmin(boot, axis=1) / last
+        lo, hi = np.quantile(best, [(1 - level) / 2, (1 + level) / 2])
+        out.append(Outcome(subject, Estimate(
+            value=float(np.argmin(observed) / last), ci_low=float(lo), ci_high=float(hi), n=boot.shape[0],
+            unit_of_analysis="stimuli resampled within emotion (n = draws)", unit="relative depth (0 first, 1 last)",
+            ci_method=f"percentile bootstrap of the argmin layer ({boot.shape[0]} draws, {level:.0%})",
+            detail=f"best layer {int(np.argmin(observed))} of {c['n_layers']}")))
+    return out
