@@ -267,25 +267,35 @@ NORM_REFERENCES: Registry[NormReference] = Registry("norm reference")
 register_norm_reference = NORM_REFERENCES.register
 
 
-def block_outputs_mean_norm(loaded: Any, prompt_ids: Sequence[Sequence[int]], layers: Sequence[int],
-                            batch_size: int = 8) -> torch.Tensor:
-    """[n_prompts, len(layers)]: mean L2 norm over each prompt's real tokens of the raw (unsteered
-    unless called inside :func:`steer`) block outputs, from left-padded batched forward passes."""
+def block_output_token_norms(loaded: Any, prompt_ids: Sequence[Sequence[int]], layers: Sequence[int],
+                             batch_size: int = 8) -> dict[str, torch.Tensor]:
+    """Per prompt and layer, statistics of the L2 norms of the raw (unsteered unless called inside
+    :func:`steer`) block outputs over the prompt's real tokens, from left-padded batched forward
+    passes. Returns float32 tensors [n_prompts, len(layers)] under
+
+    * ``mean``: the mean norm over all real tokens, BOS included (Jeong's per-pass reference);
+    * ``median``: the median norm over the real tokens (midpoint of the two middle values for an
+      even count): the typical token, which one massive-norm position (BOS) cannot move;
+    * ``first``: the norm at the first real token (the BOS position when the tokenizer adds one)."""
     hf_model = loaded.hf_model
     blocks = steering_modules(hf_model)
     pad_id = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else loaded.tokenizer.eos_token_id
-    rows: list[torch.Tensor] = []
+    stats: dict[str, list[torch.Tensor]] = {"mean": [], "median": [], "first": []}
     for start in range(0, len(prompt_ids), batch_size):
         batch = prompt_ids[start: start + batch_size]
         ids, mask = left_pad(batch, pad_id)
         mask_f = mask.to(torch.float32)
-        got: dict[int, torch.Tensor] = {}
+        first = mask.shape[1] - torch.tensor([len(p) for p in batch])  # left padding: first real position
+        got: dict[int, dict[str, torch.Tensor]] = {}
 
         def make_hook(layer: int) -> Callable:
             def hook(module: Any, args: Any, output: Any) -> None:
                 h = output[0] if isinstance(output, tuple) else output
                 norms = h.float().norm(dim=-1).cpu()  # [b, t]
-                got[layer] = (norms * mask_f).sum(dim=1) / mask_f.sum(dim=1)
+                real = [norms[b, int(first[b]):].double().numpy() for b in range(norms.shape[0])]
+                got[layer] = {"mean": (norms * mask_f).sum(dim=1) / mask_f.sum(dim=1),
+                              "median": torch.tensor([float(np.median(r)) for r in real], dtype=torch.float32),
+                              "first": norms[torch.arange(norms.shape[0]), first]}
             return hook
 
         handles = [blocks[l].register_forward_hook(make_hook(l)) for l in layers]
@@ -297,20 +307,47 @@ def block_outputs_mean_norm(loaded: Any, prompt_ids: Sequence[Sequence[int]], la
         finally:
             for h in handles:
                 h.remove()
-        rows.append(torch.stack([got[l] for l in layers], dim=1))
-    return torch.cat(rows, dim=0)
+        for key, rows in stats.items():
+            rows.append(torch.stack([got[l][key] for l in layers], dim=1))
+    return {key: torch.cat(rows, dim=0) for key, rows in stats.items()}
+
+
+def block_outputs_mean_norm(loaded: Any, prompt_ids: Sequence[Sequence[int]], layers: Sequence[int],
+                            batch_size: int = 8) -> torch.Tensor:
+    """[n_prompts, len(layers)]: mean L2 norm over each prompt's real tokens of the raw block
+    outputs (:func:`block_output_token_norms` ``mean``)."""
+    return block_output_token_norms(loaded, prompt_ids, layers, batch_size)["mean"]
+
+
+def _check_prompts(name: str, prompt_ids: Sequence[Sequence[int]] | None) -> Sequence[Sequence[int]]:
+    if prompt_ids is None or len(prompt_ids) == 0:
+        raise EmovecInputError(f"norm_reference {name!r} needs prompt_ids (the prompts to be generated from)")
+    for i, p in enumerate(prompt_ids):
+        if len(p) == 0:
+            raise EmovecInputError(f"prompt_ids[{i}] is empty; {name} needs at least one token")
+    return prompt_ids
 
 
 @register_norm_reference("prompt_mean_norm")
 def prompt_mean_norm(loaded: Any, layers: Sequence[int], *, prompt_ids: Sequence[Sequence[int]] | None = None,
                      dataset_norms: Any = None) -> torch.Tensor:
-    """Per row and layer: mean unsteered residual norm over the prompt's real tokens (BOS included)."""
-    if prompt_ids is None or len(prompt_ids) == 0:
-        raise EmovecInputError("norm_reference 'prompt_mean_norm' needs prompt_ids (the prompts to be generated from)")
-    for i, p in enumerate(prompt_ids):
-        if len(p) == 0:
-            raise EmovecInputError(f"prompt_ids[{i}] is empty; prompt_mean_norm needs at least one token")
-    return block_outputs_mean_norm(loaded, prompt_ids, layers)
+    """Per row and layer: mean unsteered residual norm over the prompt's real tokens, BOS included
+    (Jeong 2026). In real models the first position carries a massive norm (SmolLM2-135M's middle
+    layer: ~24,000 against ~170 for the other tokens), so this reference is set by one token."""
+    return block_outputs_mean_norm(loaded, _check_prompts("prompt_mean_norm", prompt_ids), layers)
+
+
+@register_norm_reference("prompt_median_norm")
+def prompt_median_norm(loaded: Any, layers: Sequence[int], *, prompt_ids: Sequence[Sequence[int]] | None = None,
+                       dataset_norms: Any = None) -> torch.Tensor:
+    """Per row and layer: median unsteered residual norm over the prompt's real tokens (the typical
+    token; a single massive-norm position such as BOS does not move it), so a strength adds the
+    same multiple of a typical token's norm in every model."""
+    return block_output_token_norms(loaded, _check_prompts("prompt_median_norm", prompt_ids), layers)["median"]
+
+
+# References computed per prompt (one row per prompt, kept as [rows, d] additions).
+PER_PROMPT_REFERENCES = ("prompt_mean_norm", "prompt_median_norm")
 
 
 @register_norm_reference("dataset_mean_norm")
@@ -392,7 +429,7 @@ def build_steering(loaded: Any, unit_vectors: np.ndarray | torch.Tensor, layers:
     additions: dict[int, torch.Tensor] = {}
     for j, layer in enumerate(chosen):
         vec = sel[j][None, :] * value * ref[:, j][:, None]  # [rows, d]
-        if vec.shape[0] == 1 and norm_reference != "prompt_mean_norm":
+        if vec.shape[0] == 1 and norm_reference not in PER_PROMPT_REFERENCES:
             vec = vec[0]
         additions[layer] = vec.float()
     steering = Steering(additions=additions)
