@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from emovec.artefacts import CLASSIFY_SCORES, STEERING_MEASURES
+from emovec.artefacts import CLASSIFY_SCORES, STEERING_MEASURES, STEERING_NORMS
 from emovec.activations.cache import write_cache
 from emovec.config import ClassifierConfig, DecodingConfig, ModelConfig, SteeringConfig, VectorsConfig
 from emovec.emotions import JEONG_20, NEUTRAL
@@ -84,11 +84,35 @@ def test_steer_writes_the_planned_grid(steered: Path):
     assert summary["mean_addition_norm"]["random"] == pytest.approx(summary["mean_addition_norm"]["emotion"], rel=1e-6)
 
 
+def test_steer_records_the_reference_against_the_typical_token_norm(steered: Path, tiny_model_dir: Path):
+    """norms.csv: per steered layer, the reference (prompt mean, BOS included) and the median token
+    norm over the distinct prompts, equal to a direct computation on those prompts."""
+    from emovec.models.loading import load_model
+    from emovec.steering.hooks import block_output_token_norms
+
+    norms = pd.read_csv(steered / "norms.csv")
+    assert list(norms.columns) == list(STEERING_NORMS.names)
+    assert list(norms.layer) == [0, 1, 2] and set(norms.norm_reference) == {"prompt_mean_norm"}
+    gens = [json.loads(line) for line in (steered / "generations.jsonl").read_text().splitlines()]
+    distinct = [list(p) for p in dict.fromkeys(tuple(g["prompt_ids"]) for g in gens)]
+    assert set(norms.n_prompts) == {len(distinct)} and len(distinct) < len(gens)
+    spec = ModelConfig(name="tiny", hf_id=None, local_dir=str(tiny_model_dir), family="toy", variant="instruct",
+                       n_layers=N_LAYERS, d_model=D, chat_template=True)
+    stats = {k: v.double().numpy() for k, v in block_output_token_norms(load_model(spec), distinct, [0, 1, 2]).items()}
+    ratio = stats["mean"] / stats["median"]
+    np.testing.assert_allclose(norms.reference_norm, stats["mean"].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(norms.typical_norm, stats["median"].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(norms.first_token_norm, stats["first"].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(norms.ratio_mean, ratio.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(norms.ratio_min, ratio.min(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(norms.ratio_max, ratio.max(axis=0), rtol=1e-6)
+
+
 def test_steer_is_deterministic(steered: Path, tiny_model_dir: Path, tmp_path: Path):
     spec = ModelConfig(name="tiny", hf_id=None, local_dir=str(tiny_model_dir), family="toy", variant="instruct",
                        n_layers=N_LAYERS, d_model=D, chat_template=True)
     steer.run(_raw(spec, _scenarios(tmp_path)), "slice.yaml", str(_cache(tmp_path / "acts")), str(tmp_path / "out"))
-    for name in ("measures.csv", "generations.jsonl"):
+    for name in ("measures.csv", "generations.jsonl", "norms.csv"):
         assert (tmp_path / "out" / name).read_bytes() == (steered / name).read_bytes()
     again, first = (json.loads((d / "summary.json").read_text()) for d in (tmp_path / "out", steered))
     assert again.pop("scenario_path") != first.pop("scenario_path")  # the only difference: where the file was

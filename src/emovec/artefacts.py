@@ -30,7 +30,7 @@ from emovec.io import write_text_atomic
 
 __all__ = [
     "CLAIMS_TABLE", "CLASSIFY_SCORES", "CSV_ARTEFACTS", "Column", "CsvArtefact", "SEPARATION_LAYERS",
-    "STEERING_MEASURES", "STEERING_SUMMARY_KEYS", "VALENCE_LAYERS", "VALENCE_NORMS", "VALENCE_SUMMARY_KEYS",
+    "STEERING_MEASURES", "STEERING_NORMS", "STEERING_SUMMARY_KEYS", "VALENCE_LAYERS", "VALENCE_NORMS", "VALENCE_SUMMARY_KEYS",
     "csv_text", "write_csv",
 ]
 
@@ -131,6 +131,23 @@ STEERING_SUMMARY_KEYS: tuple[str, ...] = (
     "n_random", "n_samples", "decoding", "scoring_model", "n_rows", "n_empty",
 )
 
+# build/steering/<model>/norms.csv (emovec.steering.study): one row per steered layer. What a
+# strength means in this model: the reference norm it multiplies against the typical token's norm
+# (the median over a prompt's tokens), over the run's distinct prompts. The vector added at strength
+# s has norm s x reference, i.e. s x ratio typical-token norms.
+STEERING_NORMS = CsvArtefact(
+    name="steering norms", path="build/steering/<model>/norms.csv", row="one steered layer", float_format="repr",
+    columns=(
+        Column("model", "str"), Column("layer", "int", "block index"), Column("norm_reference", "str"),
+        Column("n_prompts", "int", "distinct prompts"),
+        Column("reference_norm", "float", "mean over prompts of the reference (activation units)"),
+        Column("typical_norm", "float", "mean over prompts of the median token norm (activation units)"),
+        Column("first_token_norm", "float", "mean over prompts of the first token's norm (activation units)"),
+        *_cols("float", ("ratio_mean", "ratio_min", "ratio_max"),
+               "reference / median token norm, per prompt (mean, min, max over prompts)"),
+    ),
+)
+
 # build/steering_classify/<model>.csv (emovec.steering.classify_study): one row per generation
 # and classifier, long form.
 CLASSIFY_SCORES = CsvArtefact(
@@ -195,8 +212,8 @@ CLAIMS_TABLE = CsvArtefact(
     ),
 )
 
-CSV_ARTEFACTS: tuple[CsvArtefact, ...] = (SEPARATION_LAYERS, STEERING_MEASURES, CLASSIFY_SCORES, VALENCE_LAYERS,
-                                          VALENCE_NORMS, CLAIMS_TABLE)
+CSV_ARTEFACTS: tuple[CsvArtefact, ...] = (SEPARATION_LAYERS, STEERING_MEASURES, STEERING_NORMS, CLASSIFY_SCORES,
+                                          VALENCE_LAYERS, VALENCE_NORMS, CLAIMS_TABLE)
 
 
 # ------------------------------------------------------------------------------------ writer

@@ -9,7 +9,9 @@ generated tokens, and the projection the text alone carries). Everything that ca
 the inputs (scenario, emotion, strength, vector width) is checked before the model generates.
 
 Writes ``<out>/generations.jsonl`` (ids and text), ``<out>/measures.csv`` (one row per
-generation) and ``<out>/summary.json`` (every axis value), atomically as one directory.
+generation), ``<out>/norms.csv`` (per steered layer: the norm reference against the typical
+token's norm, i.e. what a strength adds in this model) and ``<out>/summary.json`` (every axis
+value), atomically as one directory.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
-from emovec.artefacts import STEERING_MEASURES, csv_text
+from emovec.artefacts import STEERING_MEASURES, STEERING_NORMS, csv_text
 from emovec.config import ModelConfig, SteeringConfig, VectorsConfig, as_dataclass, resolve_layer
 from emovec.paths import PACKAGE_DIR, REPO_ROOT
 from emovec.corpora.scenarios import Scenario, load_scenarios
@@ -90,6 +92,26 @@ def measures_csv(rows: list[dict[str, Any]]) -> str:
     return csv_text(rows, STEERING_MEASURES.names, STEERING_MEASURES.float_format, "measures.csv")
 
 
+def steering_norm_rows(loaded: Any, prompt_ids: list[list[int]], layers: list[int], norm_reference: str,
+                       dataset_norms: Any = None) -> list[dict[str, Any]]:
+    """The rows of ``norms.csv`` (:data:`emovec.artefacts.STEERING_NORMS`): per steered layer, the
+    reference a strength multiplies against the typical (median) token norm, over the distinct
+    prompts of the run, from the same unsteered forward passes the references use."""
+    from emovec.steering.hooks import NORM_REFERENCES, block_output_token_norms
+
+    distinct = [list(p) for p in dict.fromkeys(tuple(p) for p in prompt_ids)]
+    stats = block_output_token_norms(loaded, distinct, layers)
+    ref = NORM_REFERENCES[norm_reference](loaded, layers, prompt_ids=distinct, dataset_norms=dataset_norms)
+    ref = ref.double().expand(len(distinct), len(layers)).numpy()
+    typical, first = stats["median"].double().numpy(), stats["first"].double().numpy()
+    ratio = ref / typical
+    return [{"model": loaded.spec.name, "layer": layer, "norm_reference": norm_reference, "n_prompts": len(distinct),
+             "reference_norm": float(ref[:, j].mean()), "typical_norm": float(typical[:, j].mean()),
+             "first_token_norm": float(first[:, j].mean()), "ratio_mean": float(ratio[:, j].mean()),
+             "ratio_min": float(ratio[:, j].min()), "ratio_max": float(ratio[:, j].max())}
+            for j, layer in enumerate(layers)]
+
+
 def run(raw: Any, config_path: str, activations: str | Path, out: str | Path) -> None:
     from emovec.steering.experiment import (plan_rows, random_unit_directions, row_directions, score_generations,
                                             token_pieces, unit_per_layer)
@@ -130,6 +152,7 @@ def run(raw: Any, config_path: str, activations: str | Path, out: str | Path) ->
     ds_norms = dataset_norms(loaded, prompt_ids) if st.norm_reference == "dataset_mean_norm" else None
     steering = build_row_steering(loaded, dirs, strengths, layers, st.norm_reference, prompt_ids=prompt_ids,
                                   dataset_norms=ds_norms)
+    norm_rows = steering_norm_rows(loaded, prompt_ids, layers, st.norm_reference, ds_norms)
     d = st.decoding
     progress = progress_enabled()
     gen_ids = steered_generate(loaded, prompt_ids, steering, max_new_tokens=d.max_new_tokens, do_sample=d.do_sample,
@@ -212,6 +235,8 @@ def run(raw: Any, config_path: str, activations: str | Path, out: str | Path) ->
         (tmp / "generations.jsonl").write_text(
             "".join(json.dumps(g, ensure_ascii=False, sort_keys=True) + "\n" for g in gen_rows), encoding="utf-8")
         (tmp / "measures.csv").write_text(measures_csv(out_rows), encoding="utf-8")
+        (tmp / "norms.csv").write_text(csv_text(norm_rows, STEERING_NORMS.names, STEERING_NORMS.float_format,
+                                                "norms.csv"), encoding="utf-8")
         (tmp / "summary.json").write_text(json.dumps({k: v for k, v in summary.items() if k != "seconds"},
                                                      indent=1, sort_keys=True) + "\n")
     print(f"steering {spec.name}: {len(scenarios)} scenarios, {len(rows)} generations, "
