@@ -56,11 +56,11 @@ WEIGHT_FREE_REPLICATED = (
     "jeong.regimes.llama-3.2-3b-instruct.ratio", "jeong.regimes.qwen2.5-1.5b.ratio",
     "jeong.regimes.qwen2.5-1.5b-instruct.ratio", "jeong.sensitivity.gemma-2.ratio", "jeong.sensitivity.qwen2.5.ratio",
     "vanderben.design.n_emotions", "vanderben.design.n_stories", "vanderben.design.n_stories_per_emotion",
-    "vanderben.design.n_neutral_texts", "vanderben.valence.gemma.peak_depth",
+    "vanderben.design.n_neutral_texts", "vanderben.valence.gemma.peak_depth", "jeong2026b.design.n_models",
 )
 WEIGHT_FREE_DIFFERS = ("jeong.sensitivity.llama-3.2.ratio",)
 # The tracked ledger's size: an entry added or lost must be a deliberate edit of this number.
-N_LEDGER_ENTRIES = 263
+N_LEDGER_ENTRIES = 275
 
 
 def _claim(cid: str, value, measure, *, needs_weights: bool = False, tolerance=0.001, **extra) -> dict:
@@ -179,7 +179,7 @@ def test_the_tracked_ledger_is_complete_and_its_weight_free_claims_all_compute(u
     claims = load_claims(LEDGER)
     n_ledger = len(yaml.safe_load(LEDGER.read_text(encoding="utf-8"))["claims"])
     assert n_ledger == N_LEDGER_ENTRIES and len(claims) == n_ledger
-    assert {c.paper for c in claims} == {"jeong2026", "vanderben2026", "anthropic2026"}
+    assert {c.paper for c in claims} == {"jeong2026", "jeong2026b", "vanderben2026", "anthropic2026"}
     used = {c.measure["kind"] for c in claims if c.measure}
     assert used == set(MEASURES), f"measures never used by the ledger: {set(MEASURES) - used}"
     # Headline numbers the papers' readers quote must be present.
@@ -202,6 +202,53 @@ def test_the_tracked_ledger_is_complete_and_its_weight_free_claims_all_compute(u
     tex = claims_table(res, "Provenance: test.")
     assert tex.count("\\begin{longtable}") == 1 and "Provenance: test." in tex
     assert tex.count("\\texttt{") == len(claims)
+
+
+# Jeong's follow-up (arXiv 2604.11050; abstract only, no shared/papers file): every number of its abstract
+# and the exact status each gets on the upstream data alone. Only the design arithmetic (6 architectures x
+# base/instruct = 12) computes without weights; the Gemma-3 1B base anisotropy has a measure but reads a model
+# not in the run; the RDM correlations have no claim measure (the findings stage's RSA computes them on the
+# run's own models), nor do the design facts and labels.
+FOLLOW_UP_STATUS = {
+    "jeong2026b.design.n_emotions": "not measured",
+    "jeong2026b.design.n_architectures": "not measured",
+    "jeong2026b.design.n_models": "replicated",
+    "jeong2026b.design.model_param_range": "not measured",
+    "jeong2026b.design.precision": "not measured",
+    "jeong2026b.rsa.n_mature_architectures": "not measured",
+    "jeong2026b.rsa.mature_pairwise_range": "not measured",
+    "jeong2026b.rsa.qwen2.5_vs_llama3.2": "not measured",
+    "jeong2026b.rsa.base_instruct_min": "not measured",
+    "jeong2026b.rsa.mistral-7b-v0.3.base_instruct": "not measured",
+    "jeong2026b.anisotropy.gemma-3-1b-pt.baseline": "not run: needs weights",
+    "jeong2026b.method_effect.precision_contrast": "not measured",
+}
+
+
+def test_follow_up_entries_cite_the_abstract_and_get_their_exact_status(upstream_root: Path, tmp_path: Path) -> None:
+    claims = load_claims(LEDGER)
+    follow = [c for c in claims if c.paper == "jeong2026b"]
+    assert {c.id for c in follow} == set(FOLLOW_UP_STATUS)
+    assert all(c.id.startswith("jeong2026b.") for c in follow)
+    assert not [c.id for c in claims if c.id.startswith("jeong2026b.") and c.paper != "jeong2026b"]
+    for c in follow:
+        # No shared/papers file holds it: the doc is the arXiv id, never a 3-digit file prefix.
+        assert c.source == {"doc": "arXiv:2604.11050", "section": "abstract", "table": None}, c.id
+    values = {c.id: c.value for c in follow}
+    assert values["jeong2026b.rsa.mature_pairwise_range"] == [0.74, 0.92]
+    assert values["jeong2026b.rsa.qwen2.5_vs_llama3.2"] == 0.81
+    assert values["jeong2026b.rsa.base_instruct_min"] == 0.92
+    assert values["jeong2026b.rsa.mistral-7b-v0.3.base_instruct"] == 0.985
+    assert values["jeong2026b.anisotropy.gemma-3-1b-pt.baseline"] == 0.997
+    assert (values["jeong2026b.design.n_emotions"], values["jeong2026b.design.n_models"],
+            values["jeong2026b.design.n_architectures"]) == (21, 12, 6)
+    data = materialised(upstream_root, tmp_path, *UPSTREAM_FILES)
+    res = {r.claim.id: r for r in evaluate_claims(claims, _ctx(tmp_path, data)) if r.claim.paper == "jeong2026b"}
+    assert {cid: r.status for cid, r in res.items()} == FOLLOW_UP_STATUS
+    assert res["jeong2026b.design.n_models"].replicated == 12
+    assert "gemma-3-1b-pt__jeong-comprehension.csv absent" in res["jeong2026b.anisotropy.gemma-3-1b-pt.baseline"].detail
+    rows = [r for r in csv.DictReader(io.StringIO(claims_csv(list(res.values()))))]
+    assert {r["source"] for r in rows} == {"Jeong 2026b (abstract), §abstract"}
 
 
 def test_stage_writes_both_files_or_nothing(tmp_path: Path, capsys) -> None:

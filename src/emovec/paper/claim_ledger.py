@@ -22,7 +22,8 @@ __all__ = ["MEASURES", "PAPERS", "STATUSES", "Claim", "ClaimContext", "ClaimResu
            "is_number", "measure_arg", "register_measure"]
 
 STATUSES = ("replicated", "differs", "not run: needs weights", "not run", "not measured")
-PAPERS = {"jeong2026": "Jeong 2026", "vanderben2026": "van der Ben et al. 2026",
+# Key -> display name; the order of the summary table. jeong2026b: Jeong's follow-up (arXiv 2604.11050), abstract only.
+PAPERS = {"jeong2026": "Jeong 2026", "jeong2026b": "Jeong 2026b (abstract)", "vanderben2026": "van der Ben et al. 2026",
           "anthropic2026": "Anthropic 2026 (Claude, as quoted)"}
 
 
