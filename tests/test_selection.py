@@ -374,3 +374,47 @@ def test_bad_steering_selection_is_rejected(tmp_path: Path, bad: dict, message: 
     with pytest.raises(EmovecInputError, match=re.escape(message)):
         compose_all(read_selection(sel_path), tmp_path / "config")
     assert not (tmp_path / "config").exists()
+
+
+# ---------------------------------------------------------------- the steering check
+
+CHECK = {"label": "median token norm",
+         "overrides": ["steering.norm_reference=prompt_median_norm", "steering.strengths=[0.005,0.05]"]}
+
+
+def test_steering_check_is_the_steer_slice_with_its_overrides_and_touches_nothing_else(
+        tmp_path: Path, steer_baseline: dict[str, bytes]):
+    for m in SELECTION["models"]:  # no check: a NOT_SELECTED flag per steered model
+        assert yaml.safe_load(steer_baseline[f"steering/{m}/steer_check.yaml"]) == {"selected": False}
+    assert yaml.safe_load(steer_baseline["paper.yaml"])["steering_check"] is None
+    compose_all({**STEER_SELECTION, "steering_check": CHECK}, tmp_path / "after")
+    after = _files(tmp_path / "after")
+    diff = {k for k in steer_baseline if steer_baseline[k] != after[k] and not k.startswith("resolved/")}
+    assert diff == {f"steering/{m}/steer_check.yaml" for m in SELECTION["models"]} | {"paper.yaml"}
+    for m in SELECTION["models"]:
+        main, check = (yaml.safe_load(after[f"steering/{m}/{n}.yaml"]) for n in ("steer", "steer_check"))
+        assert check["steering"].pop("norm_reference") == "prompt_median_norm"
+        assert check["steering"].pop("strengths") == [0.005, 0.05]
+        assert main["steering"].pop("norm_reference") == "prompt_mean_norm"
+        main["steering"].pop("strengths")
+        assert check == main  # same model, vectors, scenarios, decoding: only the overridden choices differ
+    entry = yaml.safe_load(after["paper.yaml"])["steering_check"]
+    assert entry == {"label": "median token norm", "overrides": CHECK["overrides"], "models": SELECTION["models"],
+                     "norm_reference": ["prompt_median_norm"], "strengths": [0.005, 0.05]}
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"label": "x"}, "steering_check must hold exactly label and overrides; got ['label']"),
+    ({"label": "", "overrides": ["steering.n_random=2"]}, "steering_check.label must be a non-empty string"),
+    ({"label": "x", "overrides": []}, "steering_check.overrides must be a non-empty list"),
+    ({"label": "x", "overrides": ["vectors.baseline=grand_mean"]},
+     "steering_check.overrides may change steering.* only (the check steers with the main run's vectors); "
+     "'vectors.baseline=grand_mean' sets 'vectors.baseline'"),
+    ({"label": "x", "overrides": ["steering.norm_reference=bos_free"]}, "steering.norm_reference='bos_free'"),
+])
+def test_bad_steering_check_is_rejected_and_nothing_written(tmp_path: Path, bad: dict, message: str):
+    sel_path = tmp_path / "selection.yaml"
+    sel_path.write_text(yaml.safe_dump({**STEER_SELECTION, "steering_check": bad}))
+    with pytest.raises(EmovecInputError, match=re.escape(message)):
+        compose_all(read_selection(sel_path), tmp_path / "config")
+    assert not (tmp_path / "config").exists()

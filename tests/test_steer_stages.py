@@ -257,3 +257,14 @@ def test_classify_stage_refuses_a_map_of_another_classifier(tmp_path: Path):
     with pytest.raises(EmovecInputError, match=r"emotion_to_ekman7\.csv: data row 1: label 'joy' for 'happy' is not "
                                                r"one of \['valence_positive', 'valence_negative'\]"):
         steer_classify.classify([{"id": "a", "emotion": "happy", "text": "x"}], [wrong], "g.jsonl")
+
+
+def test_steer_check_stage_writes_a_not_selected_note_when_the_selection_has_no_check(tmp_path: Path):
+    from emovec.stages import steer_check
+    from emovec.stages.common import NOT_SELECTED
+
+    (tmp_path / "steer_check.yaml").write_text("selected: false\n")
+    assert steer_check.main(["--config", str(tmp_path / "steer_check.yaml"), "--activations", str(tmp_path / "none"),
+                             "--out", str(tmp_path / "out")]) == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [NOT_SELECTED]
+    assert (tmp_path / "out" / NOT_SELECTED).read_text() == "the selection has no steering_check\n"

@@ -48,7 +48,8 @@ def read_selection(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise EmovecInputError(f"selection file {path} does not exist")
     sel = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    allowed = {"experiment", "models", "corpora", "story_corpora", "steering_vectors", "overrides", "cell_overrides"}
+    allowed = {"experiment", "models", "corpora", "story_corpora", "steering_vectors", "steering_check", "overrides",
+               "cell_overrides"}
     unknown = sorted(set(sel) - allowed)  # type: ignore[arg-type]
     if unknown:
         raise EmovecInputError(f"{path}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
@@ -78,7 +79,31 @@ def read_selection(path: Path) -> dict[str, Any]:
     if unknown_cells:
         raise EmovecInputError(f"{path}: cell_overrides names cells that are not selected: {unknown_cells}; "
                                f"cells are <model>__<corpus>, e.g. {sorted(cells)[0]}")
+    sel["steering_check"] = read_steering_check(sel.get("steering_check"), path)  # type: ignore[index]
     return sel  # type: ignore[return-value]
+
+
+def read_steering_check(node: Any, path: Path) -> dict[str, Any] | None:
+    """The selection's ``steering_check``: the steering study run once more for every steered
+    model with ``overrides`` (Hydra overrides of ``steering.*`` only: the vectors, model and cell
+    stay those of the main run) on top, under a ``label`` for tables. None when absent."""
+    if node is None:
+        return None
+    if not isinstance(node, dict) or set(node) != {"label", "overrides"}:
+        got = sorted(node) if isinstance(node, dict) else repr(node)
+        raise EmovecInputError(f"{path}: steering_check must hold exactly label and overrides; got {got}")
+    label, overrides = node["label"], node["overrides"]
+    if not isinstance(label, str) or not label.strip():
+        raise EmovecInputError(f"{path}: steering_check.label must be a non-empty string; got {label!r}")
+    if not isinstance(overrides, list) or not overrides or not all(isinstance(o, str) for o in overrides):
+        raise EmovecInputError(f"{path}: steering_check.overrides must be a non-empty list of Hydra overrides; "
+                               f"got {overrides!r}")
+    for o in overrides:
+        key = o.lstrip("+~").split("=", 1)[0]
+        if not key.startswith("steering."):
+            raise EmovecInputError(f"{path}: steering_check.overrides may change steering.* only (the check steers "
+                                   f"with the main run's vectors); {o!r} sets {key!r}")
+    return {"label": label, "overrides": list(overrides)}
 
 
 def upstream_sha256(rel_path: str, manifest: Path = CONF_DIR / "data" / "upstream.yaml") -> str:
@@ -211,6 +236,16 @@ def steering_paper_entry(cells: list[CellConfig]) -> dict[str, Any]:
             "regimes": asdict(first.regimes), "ci_level": first.ci_level}
 
 
+def steering_check_entry(check: dict[str, Any] | None, cells: list[CellConfig]) -> dict[str, Any] | None:
+    """The paper's view of the steering check: its label, overrides and the norm reference and
+    strengths it ran (None when the selection has no check)."""
+    if not check:
+        return None
+    return {"label": check["label"], "overrides": check["overrides"], "models": [c.model.name for c in cells],
+            "norm_reference": sorted({c.steering.norm_reference for c in cells}),
+            "strengths": sorted({float(x) for c in cells for x in c.steering.strengths})}
+
+
 def model_source_phrase(m: ModelConfig) -> str:
     """Where a model's weights came from, for provenance lines and captions: a packaged GGUF says
     package, version, sha256 and that it is a quantised checkpoint dequantised to ``dtype``."""
@@ -337,6 +372,13 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
     scorers = {c.model.name: (composed_cell(c.steering.scoring_model, selection["corpora"][0], selection["experiment"],
                                            overrides, conf_dir) if c.steering.scoring_model != "self" else None)
                for c in steering_cells}
+    # The steering check: the same cells composed once more with the check's overrides last.
+    check = selection.get("steering_check")
+    check_cells = {c.model.name: composed_cell(c.model.name, c.corpus.name, selection["experiment"] if c in cells
+                                               else VALENCE_EXPERIMENT,
+                                               [*overrides_for(c.model.name, c.corpus.name), *check["overrides"]],
+                                               conf_dir)
+                   for c in steering_cells} if check else {}
     models = {c.model.name: c.model for c in cells} | {m: c.model for m, c in toy_cells.items()}
     toys_selected = needed_toys([*cells, *story_cells, *(g for g in generators.values() if g)], toy_cells)
     with atomic_path(out_dir) as tmp:
@@ -383,10 +425,15 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
             sdir.mkdir(parents=True)
             for stage, content in steering_slices(cell, scorers[cell.model.name]).items():
                 (sdir / f"{stage}.yaml").write_text(to_yaml(content))
+            # Always written: the steer_check stage iterates over steering_vectors like steer.
+            checked = (steering_slices(check_cells[cell.model.name], scorers[cell.model.name])["steer"]
+                       if check else {"selected": False})
+            (sdir / "steer_check.yaml").write_text(to_yaml(checked))
         paper = {"digits": first.paper.digits, "experiment": selection["experiment"],
                  "cells": [paper_cell_entry(c) for c in cells],
                  "valence_cells": [valence_cell_entry(c) for c in story_cells],
-                 "steering": steering_paper_entry(steering_cells)}
+                 "steering": steering_paper_entry(steering_cells),
+                 "steering_check": steering_check_entry(check, list(check_cells.values()))}
         # The CKA stage needs only the valence cells: a separation-only edit must not re-run it.
         (tmp / "cka.yaml").write_text(to_yaml({"valence_cells": paper["valence_cells"]}))
         # Written last: the hash covers every other slice (so any config change shows in it).
