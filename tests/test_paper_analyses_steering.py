@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import struct
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from emovec.artefacts import STEERING_NORMS, write_csv
 from emovec.errors import EmovecInputError
 from emovec.paper.analyses import ANALYSES, analysis_file_text, compute_analyses, read_analyses, with_analyses
 from emovec.paper.analysis_json import decode, encode
@@ -134,6 +136,52 @@ def test_the_files_hold_the_hand_computed_numbers(tmp_path):
     joy = [x for x in r["classifier_scores"].rows
            if (x.classifier, x.model, x.magnitude, x.scenario) == ("toy_lexicon", st.BASE, st.HIGH, "up")]
     assert len(joy) == 1 and joy[0].mean("joy") == 0.75 and joy[0].n == 1
+
+
+def test_protocol_deltas_carry_the_text_and_induction_deltas(tmp_path):
+    r = compute_analyses(_steering_inputs(st._write_inputs(tmp_path / "in")))["protocol_deltas"]
+    up, down = r.of(st.BASE).of("up"), r.of(st.INST).of("down")
+    # the fixture's delta_text is half its delta; induction rows hold their own delta
+    assert (up.emotion_delta_text, up.random_delta_text) == (0.75, (0.25 - 0.0625) / 4)
+    assert (up.induction_delta, up.induction_delta_text, up.n_induction) == (0.75, 0.375, 1)
+    assert math.isnan(down.induction_delta) and down.n_induction == 0  # no delta on record: left out, not zero
+
+
+def test_regime_check_compares_the_runs_per_scenario_and_relays_the_norm_scale(tmp_path):
+    inp = _run_inputs(tmp_path / "in")
+    check = tmp_path / "check"
+    for model in (st.BASE, st.INST):  # the check: the same outputs, one scenario less repetitive, other norms
+        shutil.copytree(inp["steering"] / model, check / model)
+        m = pd.read_csv(check / model / "measures.csv")
+        hi = (m.scenario == "up") & (m.condition == "emotion") & (m.magnitude == st.HIGH)
+        m.loc[hi, "distinct_2"] = 0.96875
+        m.to_csv(check / model / "measures.csv", index=False)
+        summary = json.loads((check / model / "summary.json").read_text())
+        summary["norm_reference"] = "prompt_median_norm"
+        (check / model / "summary.json").write_text(json.dumps(summary))
+        write_csv(check / model / "norms.csv", STEERING_NORMS,
+                  [st.norms_row(model, layer, "prompt_median_norm") for layer in summary["layers"]])
+    cfg = yaml.safe_load(inp["config"].read_text())
+    cfg["steering_check"] = {"label": "median token norm", "overrides": ["steering.norm_reference=prompt_median_norm"]}
+    inp["config"].write_text(yaml.safe_dump(cfg))
+    inputs = load_paper_inputs(inp["config"], inp["separation"], inp["vectors"], "absent", "absent", inp["steering"],
+                               inp["classify"], check)
+    rc = compute_analyses(inputs)["regime_check"]
+    assert rc.check_label == "median token norm" and [r.model for r in rc.check] == list(rc.models)
+    scen = {(x.model, x.run, x.scenario): x for x in rc.scenarios}
+    assert len(scen) == 8
+    assert scen[(st.BASE, "main", "up")].distinct2_high == st.DISTINCT2_HIGH[(st.BASE, "up")]
+    assert scen[(st.BASE, "check", "up")].distinct2_high == 0.96875
+    assert scen[(st.BASE, "check", "down")] == dataclasses.replace(scen[(st.BASE, "main", "down")], run="check")
+    assert scen[(st.BASE, "main", "up")].repeat_high == st.REPEAT_HIGH[(st.BASE, "up")]
+    assert scen[(st.BASE, "main", "up")].ppl_high == math.exp(60.0 / 20)
+    assert rc.main == compute_analyses(inputs)["regime_stats"].rows
+    norms = {(n.model, n.run, n.layer): n for n in rc.norms}
+    assert len(norms) == 2 * 2 * 4 and norms[(st.INST, "check", 2)].norm_reference == "prompt_median_norm"
+    assert (norms[(st.INST, "main", 2)].ratio_mean, norms[(st.INST, "main", 2)].first_token_norm) == (15.0, 50.0)
+    # without a check directory (the paper stage) or without a check in the config: an empty check
+    plain = compute_analyses(_steering_inputs(st._write_inputs(tmp_path / "plain")))["regime_check"]
+    assert (plain.check, plain.check_label) == ((), "") and {x.run for x in plain.scenarios} == {"main"}
 
 
 def test_every_analysis_states_unit_ci_and_correction():

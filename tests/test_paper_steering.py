@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
-from emovec.artefacts import CLASSIFY_SCORES, STEERING_MEASURES, write_csv
+from emovec.artefacts import CLASSIFY_SCORES, STEERING_MEASURES, STEERING_NORMS, write_csv
 from emovec.errors import EmovecInputError
 from emovec.config import RegimeConfig
 from emovec.paper.latex import latex_token
@@ -137,6 +137,13 @@ def _fill_missing_keys() -> None:
 _fill_missing_keys()
 
 
+def norms_row(model: str, layer: int, reference: str = "prompt_mean_norm") -> dict:
+    """A planted norms.csv row: the reference is 5 (layer + 1) typical-token norms."""
+    return {"model": model, "layer": layer, "norm_reference": reference, "n_prompts": len(SCENARIOS),
+            "reference_norm": 10.0 * (layer + 1), "typical_norm": 2.0, "first_token_norm": 50.0,
+            "ratio_mean": 5.0 * (layer + 1), "ratio_min": 4.0 * (layer + 1), "ratio_max": 6.0 * (layer + 1)}
+
+
 def _write_inputs(root: Path) -> dict[str, Path]:
     steer, classify = root / "steering", root / "classify"
     classify.mkdir(parents=True)
@@ -156,6 +163,7 @@ def _write_inputs(root: Path) -> dict[str, Path]:
             "n_rows": len(rows), "n_empty": int((df["n_gen_tokens"] == 0).sum()),
         }
         (d / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        write_csv(d / "norms.csv", STEERING_NORMS, [norms_row(model, layer) for layer in summary["layers"]])
         cls = []
         for r in rows:  # long form: the toy_lexicon block, then the vader block
             label = SCENARIOS[r["scenario"]][3]

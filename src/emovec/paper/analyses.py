@@ -118,10 +118,13 @@ def write_analyses(results: dict[str, Any], out: str | Path) -> None:
 
 
 def run_analyses(config: str | Path, separation_dir: str | Path, vectors_dir: str | Path, valence_dir: str | Path,
-                 cka_dir: str | Path, steering_dir: str | Path, classify_dir: str | Path, out: str | Path) -> str:
-    """The analyses stage: read and check the paper's inputs, compute every analysis, write
-    ``out/<name>.json`` (one directory, atomically). Returns a one-line summary."""
-    inputs = load_paper_inputs(config, separation_dir, vectors_dir, valence_dir, cka_dir, steering_dir, classify_dir)
+                 cka_dir: str | Path, steering_dir: str | Path, classify_dir: str | Path, out: str | Path,
+                 steering_check_dir: str | Path | None = None) -> str:
+    """The analyses stage: read and check the paper's inputs (the steering check's from
+    ``steering_check_dir``), compute every analysis, write ``out/<name>.json`` (one directory,
+    atomically). Returns a one-line summary."""
+    inputs = load_paper_inputs(config, separation_dir, vectors_dir, valence_dir, cka_dir, steering_dir, classify_dir,
+                               steering_check_dir)
     results = compute_analyses(inputs)
     write_analyses(results, out)
     return f"analyses: {', '.join(results) or 'none'} -> {out}"

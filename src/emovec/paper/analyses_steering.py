@@ -17,10 +17,12 @@ from emovec.paper.results.agreement import agreement_counts, model_counts, no_hi
 from emovec.paper.results.per_strength import label_means, ppl_by_strength
 from emovec.paper.results.steering import (
     TOP_TOKENS,
+    norm_scales,
     ordered_models,
     protocol_deltas,
     regime_stats,
     rlhf_steering,
+    scenario_regimes,
     script_leakage,
     shared_scenarios,
 )
@@ -33,6 +35,7 @@ from emovec.paper.results.steering_records import (
     NoHit,
     NoHitTable,
     PPLTable,
+    RegimeCheck,
     RegimeTable,
     RLHFTable,
     ScoreTable,
@@ -123,6 +126,19 @@ def score_table(inputs: PaperInputs) -> ScoreTable:
                                                 for m in label_means(d, c)))
 
 
+def regime_check(inputs: PaperInputs) -> RegimeCheck:
+    st, ordered, models = _steering(inputs)
+    rg = st.spec.regimes
+    assert rg is not None
+    check = [st.check[m] for m in models if m in st.check]
+    runs = [("main", d) for d in ordered] + [("check", d) for d in check]
+    return RegimeCheck(models=models, check_label=st.check_label, low_strength=float(rg.low_strength),
+                       high_strength=float(rg.high_strength), main=tuple(regime_stats(d, rg) for d in ordered),
+                       check=tuple(regime_stats(d, rg) for d in check),
+                       scenarios=tuple(r for run, d in runs for r in scenario_regimes(d, run, rg)),
+                       norms=tuple(n for run, d in runs for n in norm_scales(d, run)))
+
+
 # name -> (compute, result type, about), in the order the stage runs them.
 STEERING_ANALYSES: dict[str, tuple[Callable[[PaperInputs], Any], type, str]] = {
     "regime_stats": (regime_table, RegimeTable, (
@@ -169,8 +185,21 @@ STEERING_ANALYSES: dict[str, tuple[Callable[[PaperInputs], Any], type, str]] = {
         "mean delta (target-emotion projection of the generated tokens with steering minus the same for the "
         "unsteered generation of the scenario and sample) of the emotion-vector generations, n_emotion of them "
         "(samples); random_delta: the same for the random-direction generations, n_random of them (directions x "
-        "samples); n_missing: protocol generations without tokens (no delta, left out). scenarios: the union over "
-        "the models, by smallest scenario_index then name. " + _NO_CI)),
+        "samples); n_missing: protocol generations without tokens (no delta, left out). *_delta_text: the same "
+        "deltas read by the unsteered model from the generated text alone (delta_text: without the added vector, "
+        "which a delta read inside the steered pass contains). induction_delta / induction_delta_text: the "
+        "prompt-induction generations of the scenario (no steering; their own prompt), n_induction of them. "
+        "scenarios: the union over the models, by smallest scenario_index then name. " + _NO_CI)),
+    "regime_check": (regime_check, RegimeCheck, (
+        "the regimes under the main run's steering and under the steering check (the selection's steering_check: "
+        "the same models and vectors under its steering.* overrides, e.g. the median token norm as reference; "
+        "check_label names it; check and its scenarios are empty when the run has none). main / check: "
+        "regime_stats rows (see regime_stats). scenarios: per model x run x scenario, the emotion-vector "
+        "generations at high_strength (distinct2_high: mean distinct-2 of those with one; repeat_high: median "
+        "longest repeated span, tokens; n_high) and the token-weighted perplexity at low and high: the units a "
+        "bootstrap over scenarios resamples. norms: per model x run x steered layer, norms.csv: the reference a "
+        "strength multiplies and the typical (median) token norm over the run's distinct prompts; ratio_mean = "
+        "mean over prompts of reference / typical, so strength s adds s x ratio_mean typical-token norms. " + _NO_CI)),
     "steering_ppl": (ppl_table, PPLTable, (
         "per model x magnitude (merged up to float noise, 9 significant digits) of the emotion-vector "
         "generations; unit of analysis: generations, n per magnitude (all scenarios and samples), n_tokens their "

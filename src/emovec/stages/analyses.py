@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", required=True, help="build/analyses (a directory)")
     args = ap.parse_args(argv)
     print(run_analyses(args.config, args.separation_dir, args.vectors_dir, args.valence_dir, args.cka_dir,
-                       args.steering_dir, args.classify_dir, args.out))
+                       args.steering_dir, args.classify_dir, args.out, args.steering_check_dir))
 
 
 if __name__ == "__main__":

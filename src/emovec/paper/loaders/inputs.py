@@ -48,6 +48,10 @@ class SteeringInputs:
     spec: SteeringSpec
     data: dict[str, SteeringData]
     separation: dict[tuple[str, str], float] = field(default_factory=dict)
+    # The steering check (the selection's steering_check): the same models steered once more under
+    # the check's steering.* overrides, by model name ({} when the run has no check), and its label.
+    check: dict[str, SteeringData] = field(default_factory=dict)
+    check_label: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,9 +87,11 @@ class PaperInputs:
 
 def load_paper_inputs(config: str | Path, separation_dir: str | Path, vectors_dir: str | Path,
                       valence_dir: str | Path, cka_dir: str | Path, steering_dir: str | Path,
-                      classify_dir: str | Path) -> PaperInputs:
+                      classify_dir: str | Path, steering_check_dir: str | Path | None = None) -> PaperInputs:
     """Read and cross-check the paper config and every listed cell's and model's outputs; nothing
-    is written. Raises ``EmovecInputError`` (naming the file) on the first problem."""
+    is written. The steering check's outputs are read from ``steering_check_dir`` when the config
+    has a ``steering_check`` (an error when it has one and no directory is given). Raises
+    ``EmovecInputError`` (naming the file) on the first problem."""
     cfg = load_paper_config(config)
     cells = load_cells(cfg.separation, separation_dir, vectors_dir)
     separation = SeparationInputs(spec=cfg.separation, cells=cells, resampling=load_resampling(cells, separation_dir))
@@ -97,14 +103,20 @@ def load_paper_inputs(config: str | Path, separation_dir: str | Path, vectors_di
     if cfg.steering.models:
         # The RLHF table compares each model's separation at its reported layer, per method.
         reported = {(c.spec.model, c.spec.method): float(c.reported["mean_cosine"]) for c in cells.values()}
+        check_node = cfg.raw.get("steering_check")
+        check: dict[str, SteeringData] = {}
+        if check_node and steering_check_dir is not None:  # the paper stage formats analyses: it need not read it
+            check = load_steering(cfg.steering, steering_check_dir, None)
         steering = SteeringInputs(spec=cfg.steering, data=load_steering(cfg.steering, steering_dir, classify_dir),
-                                  separation=reported)
+                                  separation=reported, check=check,
+                                  check_label=str(check_node["label"]) if check_node else "")
     return PaperInputs(separation=separation, valence=valence, steering=steering, provenance=cfg.provenance)
 
 
 def add_input_arguments(parser: Any) -> None:
     """The command-line flags naming the paper's inputs (the analyses and paper stages read the same):
-    --config, --separation-dir, --vectors-dir, --valence-dir, --cka-dir, --steering-dir, --classify-dir."""
+    --config, --separation-dir, --vectors-dir, --valence-dir, --cka-dir, --steering-dir, --classify-dir,
+    --steering-check-dir."""
     parser.add_argument("--config", required=True, help="composed paper config (build/config/paper.yaml)")
     parser.add_argument("--separation-dir", required=True, help="directory of <cell>.csv separation outputs")
     parser.add_argument("--vectors-dir", required=True, help="directory of <cell>.npz emotion vectors")
@@ -113,6 +125,8 @@ def add_input_arguments(parser: Any) -> None:
     parser.add_argument("--steering-dir", default="build/steering", help="directory of <model>/ steering outputs")
     parser.add_argument("--classify-dir", default="build/steering_classify",
                         help="directory of <model>.csv classifier outputs")
+    parser.add_argument("--steering-check-dir", default="build/steering_check",
+                        help="directory of <model>/ outputs of the steering check (the selection's steering_check)")
 
 
 def add_analyses_argument(parser: Any) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from emovec.artefacts import STEERING_MEASURES as M
-from emovec.artefacts import STEERING_SUMMARY_KEYS
+from emovec.artefacts import STEERING_NORMS, STEERING_SUMMARY_KEYS
 from emovec.errors import EmovecInputError
 from emovec.paper.loaders.checks import (
     first_row,
@@ -86,7 +86,8 @@ class SteeringData:
     scenarios: pd.DataFrame
     measures_path: Path
     summary_path: Path
-    classify_path: Path
+    classify_path: Path | None
+    norms: pd.DataFrame | None = None
 
     def scores(self, classifier: str) -> pd.DataFrame:
         """``classified[classifier]``; an unknown name lists the classifiers that were read."""
@@ -276,16 +277,20 @@ def _scenario_table(df: pd.DataFrame, summary: dict[str, Any], mpath: Path, spat
     return table
 
 
-def load_steering(spec: SteeringSpec, steering_dir: str | Path, classify_dir: str | Path) -> dict[str, SteeringData]:
+def load_steering(spec: SteeringSpec, steering_dir: str | Path,
+                  classify_dir: str | Path | None) -> dict[str, SteeringData]:
     """Read and cross-check every listed model's steering and classifier outputs.
 
-    Files: ``steering_dir/<model>/measures.csv``, ``steering_dir/<model>/summary.json`` and
-    ``classify_dir/<model>.csv``; missing ones are reported all at once.
+    Files: ``steering_dir/<model>/measures.csv``, ``steering_dir/<model>/summary.json``,
+    ``steering_dir/<model>/norms.csv`` and ``classify_dir/<model>.csv`` (none with
+    ``classify_dir=None``: the steering check is not classified); missing ones are reported all at
+    once.
 
     Checks: exact columns/keys; types (ints, +-1 directions, known conditions, magnitude =
     |strength|, random_index on random rows only, JSON token lists); the summary's model, scenarios
     (emotion, direction), strengths, n_rows, n_empty, n_random and n_samples agree with the rows;
-    protocol rows sit at the scenario's protocol magnitude and every scenario has some; the
+    protocol rows sit at the scenario's protocol magnitude and every scenario has some; norms.csv
+    has one row per steered layer of the summary, of this model and norm reference; the
     classify CSV holds rows of exactly the configured classifiers, each with exactly the
     measures' ids (an error names both files) and the configured display name, target labels of
     that classifier, scores over its labels within its range, and p_target equal to the score
@@ -294,11 +299,12 @@ def load_steering(spec: SteeringSpec, steering_dir: str | Path, classify_dir: st
     Returns:
         {model: SteeringData} in ``steering_sort_key`` order ({} when no models are listed).
     """
-    steering_dir, classify_dir = Path(steering_dir), Path(classify_dir)
+    steering_dir = Path(steering_dir)
     ordered = sorted(spec.models, key=steering_sort_key)
     paths = {m.model: (steering_dir / m.model / "measures.csv", steering_dir / m.model / "summary.json",
-                       classify_dir / f"{m.model}.csv") for m in ordered}
-    absent = [str(p) for group in paths.values() for p in group if not p.is_file()]
+                       steering_dir / m.model / "norms.csv",
+                       None if classify_dir is None else Path(classify_dir) / f"{m.model}.csv") for m in ordered}
+    absent = [str(p) for group in paths.values() for p in group if p is not None and not p.is_file()]
     if absent:
         raise EmovecInputError(f"missing steering output file(s) for listed models: {', '.join(absent)}")
     if not ordered:
@@ -306,15 +312,32 @@ def load_steering(spec: SteeringSpec, steering_dir: str | Path, classify_dir: st
     assert spec.classifiers  # load_steering_spec requires them when models are listed
     out: dict[str, SteeringData] = {}
     for m in ordered:
-        mpath, spath, cpath = paths[m.model]
+        mpath, spath, npath, cpath = paths[m.model]
         measures = _read_measures(mpath, m.model)
         summary = _read_summary(spath, m.model)
         scenarios = _scenario_table(measures, summary, mpath, spath)
-        classified = read_classified(cpath, measures, mpath, spec.classifiers)
+        classified = {} if cpath is None else read_classified(cpath, measures, mpath, spec.classifiers)
         out[m.model] = SteeringData(spec=m, measures=measures, classified=classified, summary=summary,
-                                    scenarios=scenarios, measures_path=mpath, summary_path=spath, classify_path=cpath)
+                                    scenarios=scenarios, measures_path=mpath, summary_path=spath, classify_path=cpath,
+                                    norms=_read_norms(npath, m.model, summary))
     _check_shared_scenarios(out)
     return out
+
+
+def _read_norms(path: Path, model: str, summary: Mapping[str, Any]) -> pd.DataFrame:
+    """``norms.csv`` (:data:`emovec.artefacts.STEERING_NORMS`): one row per steered layer of the
+    summary, in order, of this model and the summary's norm reference."""
+    df = read_checked_csv(path, STEERING_NORMS.names, STEERING_NORMS.numeric, STEERING_NORMS.integer,
+                          STEERING_NORMS.nullable)
+    if list(df["layer"]) != list(summary["layers"]):
+        raise EmovecInputError(f"{path}: layers {list(df['layer'])} are not the steered layers {summary['layers']} "
+                               "of the summary")
+    for col, want in (("model", model), ("norm_reference", summary["norm_reference"])):
+        wrong = df[col] != want
+        if wrong.any():
+            row = int(np.flatnonzero(wrong.to_numpy())[0])
+            raise EmovecInputError(f"{path}: column {col!r} row {row}: {df[col].iloc[row]!r}, expected {want!r}")
+    return df
 
 
 def _check_shared_scenarios(data: Mapping[str, SteeringData]) -> None:

@@ -20,6 +20,8 @@ from emovec.paper.loaders.steering import SteeringData, magnitude_key, same_stre
 from emovec.paper.loaders.steering_spec import SteeringSpec, steering_sort_key
 from emovec.paper.results.steering_records import (
     LeakageRow,
+    NormScale,
+    ScenarioRegime,
     MethodSeparation,
     ModelDeltas,
     ModelLeakage,
@@ -38,6 +40,8 @@ __all__ = [
     "at_magnitude",
     "check_separation",
     "classify_regime",
+    "norm_scales",
+    "scenario_regimes",
     "mean_finite",
     "ordered_models",
     "protocol_deltas",
@@ -90,16 +94,21 @@ def protocol_deltas(d: SteeringData) -> ModelDeltas:
         rows with a delta; n_missing counts protocol rows whose delta is empty: no generated token).
     """
     df = d.measures[d.measures["is_protocol"]]
+    induction = d.measures[d.measures["condition"] == "induction"]
     rows = []
     for sc in d.scenarios.itertuples(index=False):
         part = df[df["scenario"] == sc.scenario]
-        emo = part.loc[part["condition"] == "emotion", "delta"]
-        rnd = part.loc[part["condition"] == "random", "delta"]
+        emo = part.loc[part["condition"] == "emotion", ["delta", "delta_text"]]
+        rnd = part.loc[part["condition"] == "random", ["delta", "delta_text"]]
+        ind = induction.loc[induction["scenario"] == sc.scenario, ["delta", "delta_text"]]
         rows.append(ScenarioDelta(
             scenario=str(sc.scenario), emotion=str(sc.emotion), direction=int(sc.direction),
-            protocol=float(sc.protocol), emotion_delta=mean_finite(emo), random_delta=mean_finite(rnd),
-            n_emotion=int(emo.notna().sum()), n_random=int(rnd.notna().sum()),
-            n_missing=int(emo.isna().sum() + rnd.isna().sum())))
+            protocol=float(sc.protocol), emotion_delta=mean_finite(emo["delta"]), random_delta=mean_finite(rnd["delta"]),
+            n_emotion=int(emo["delta"].notna().sum()), n_random=int(rnd["delta"].notna().sum()),
+            n_missing=int(emo["delta"].isna().sum() + rnd["delta"].isna().sum()),
+            emotion_delta_text=mean_finite(emo["delta_text"]), random_delta_text=mean_finite(rnd["delta_text"]),
+            induction_delta=mean_finite(ind["delta"]), induction_delta_text=mean_finite(ind["delta_text"]),
+            n_induction=int(ind["delta"].notna().sum())))
     return ModelDeltas(model=d.spec.model, rows=tuple(rows))
 
 
@@ -165,6 +174,32 @@ def regime_stats(d: SteeringData, regimes: RegimeConfig) -> RegimeStats:
     return RegimeStats(model=d.spec.model, ppl_low=ppl_low, ppl_high=ppl_high, ratio=ratio, random_ratio=random_ratio,
                        distinct2_high=distinct2, repeat_high=repeat, n_low=len(emo_low), n_high=len(emo_high),
                        regime=classify_regime(ratio, distinct2, repeat, regimes))
+
+
+def scenario_regimes(d: SteeringData, run: str, regimes: RegimeConfig) -> list[ScenarioRegime]:
+    """Per scenario of ``d``: the regime inputs of its emotion-vector generations (``ScenarioRegime``)."""
+    emo_low = _rows_at_strength(d, "emotion", regimes.low_strength, "low_strength")
+    emo_high = _rows_at_strength(d, "emotion", regimes.high_strength, "high_strength")
+    out = []
+    for sc in d.scenarios.itertuples(index=False):
+        lo, hi = (x[x["scenario"] == sc.scenario] for x in (emo_low, emo_high))
+        repeats = hi["longest_repeat"].to_numpy(dtype=float)
+        out.append(ScenarioRegime(model=d.spec.model, run=run, scenario=str(sc.scenario), direction=int(sc.direction),
+                                  distinct2_high=mean_finite(hi["distinct_2"]),
+                                  repeat_high=float(np.median(repeats)) if repeats.size else math.nan,
+                                  ppl_low=token_weighted_ppl(lo), ppl_high=token_weighted_ppl(hi), n_high=len(hi)))
+    return out
+
+
+def norm_scales(d: SteeringData, run: str) -> list[NormScale]:
+    """``d``'s norms.csv as records (none when it was not read)."""
+    if d.norms is None:
+        return []
+    return [NormScale(model=d.spec.model, run=run, norm_reference=str(r.norm_reference), layer=int(r.layer),
+                      reference_norm=float(r.reference_norm), typical_norm=float(r.typical_norm),
+                      first_token_norm=float(r.first_token_norm), ratio_mean=float(r.ratio_mean),
+                      ratio_min=float(r.ratio_min), ratio_max=float(r.ratio_max))
+            for r in d.norms.itertuples(index=False)]
 
 
 def rlhf_steering_pairs(spec: SteeringSpec,

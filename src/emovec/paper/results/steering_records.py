@@ -18,7 +18,7 @@ __all__ = [
     "AgreementCount", "AgreementTable", "ClassifierAgreement", "DeltasTable", "LabelMeans", "LeakageRow",
     "LeakageTable", "MethodSeparation", "ModelCount", "ModelDeltas", "ModelLeakage", "ModelPPL", "NoHit",
     "NoHitTable", "PPLTable", "RLHFPair", "RLHFTable", "RegimeStats", "RegimeTable", "ScenarioDelta", "ScenarioInfo",
-    "ScoreTable", "Sensitivity", "StrengthPPL", "find",
+    "ScoreTable", "Sensitivity", "StrengthPPL", "find", "NormScale", "RegimeCheck", "ScenarioRegime",
 ]
 
 R = TypeVar("R")
@@ -274,6 +274,14 @@ class ScenarioDelta:
     n_emotion: int
     n_random: int
     n_missing: int
+    # The same read by the unsteered model from the generated text alone (``delta_text``): what
+    # the text carries, without the added vector itself (which ``delta``, read inside the steered
+    # pass, contains). induction: the prompt-induction generations (no steering) of the scenario.
+    emotion_delta_text: float = float("nan")
+    random_delta_text: float = float("nan")
+    induction_delta: float = float("nan")
+    induction_delta_text: float = float("nan")
+    n_induction: int = 0
 
 
 @dataclass(frozen=True)
@@ -362,3 +370,57 @@ class ScoreTable:
 
     models: tuple[str, ...]
     rows: tuple[LabelMeans, ...]
+
+
+# ---------------------------------------------------------------------------- regime_check
+
+
+@dataclass(frozen=True)
+class ScenarioRegime:
+    """One scenario of one model in one run (``main`` or ``check``): its emotion-vector
+    generations at the high magnitude (mean distinct-2 of those with one, median longest repeat,
+    n_high) and the token-weighted perplexity at low and high."""
+
+    model: str
+    run: str
+    scenario: str
+    direction: int
+    distinct2_high: float
+    repeat_high: float
+    ppl_low: float
+    ppl_high: float
+    n_high: int
+
+
+@dataclass(frozen=True)
+class NormScale:
+    """One steered layer of one model in one run: the norm reference against the typical (median)
+    token norm over the run's distinct prompts (norms.csv), i.e. a strength s adds s x ratio_mean
+    typical-token norms."""
+
+    model: str
+    run: str
+    norm_reference: str
+    layer: int
+    reference_norm: float
+    typical_norm: float
+    first_token_norm: float
+    ratio_mean: float
+    ratio_min: float
+    ratio_max: float
+
+
+@dataclass(frozen=True)
+class RegimeCheck:
+    """Analysis ``regime_check``: the regimes of the main run and of the steering check (the same
+    models under the check's overrides, ``check_label``; empty ``check`` when the run has none),
+    per scenario, and the norm scale of both runs."""
+
+    models: tuple[str, ...]
+    check_label: str
+    low_strength: float
+    high_strength: float
+    main: tuple[RegimeStats, ...]
+    check: tuple[RegimeStats, ...]
+    scenarios: tuple[ScenarioRegime, ...]
+    norms: tuple[NormScale, ...]
