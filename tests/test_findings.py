@@ -138,7 +138,7 @@ def test_not_applicable_subjects_say_why_and_a_claim_without_subjects_gets_one_r
             ("g", "a", "supported", ""), ("g", "b", "inconclusive", ""), ("g", "c", "not applicable", "no vectors"),
             ("h", "(run)", "not applicable", "no subject in this run: the run has no subject this statistic applies to"),
             ("k", "a", "not applicable", "g base (applies to family g; this is f)"),
-            ("k", "b", "not applicable", "g base (applies to variant base; this is instruct)"),
+            ("k", "b", "not applicable", "g base (applies to variant base, family g; this is instruct, f)"),
             ("k", "c", "not applicable", "no vectors"),
         ]
     finally:

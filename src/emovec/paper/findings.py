@@ -191,13 +191,13 @@ def verdict(f: Finding, est: Estimate) -> str:
 
 
 def _not_applying(f: Finding, s: Subject, kind: str) -> str:
-    """Which ``applies`` key the subject fails, in words ("" when the claim applies to it)."""
+    """Every ``applies`` key the subject fails, in words ("" when the claim applies to it)."""
     have = {"variant": s.variants, "family": s.families, "kind": (kind,)}
-    for key in APPLIES:
-        want = f.applies.get(key)
-        if want is not None and want not in have[key]:
-            return f"applies to {key} {want}; this is {' / '.join(dict.fromkeys(have[key]))}"
-    return ""
+    failed = [key for key in APPLIES if f.applies.get(key) is not None and f.applies[key] not in have[key]]
+    if not failed:
+        return ""
+    return (f"applies to {', '.join(f'{k} {f.applies[k]}' for k in failed)}; this is "
+            f"{', '.join(' / '.join(dict.fromkeys(have[k])) for k in failed)}")
 
 
 def _kind(s: Subject) -> str:
