@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -59,7 +60,12 @@ GOOD = {"id": "x", "source": {"paper": "p", "section": "s"}, "claim": "c", "stat
     ({"rule": "ci_overlaps", "reported": [0.9, 0.1]}, "finding 'x': rule ci_overlaps needs reported: [low, high]"),
     ({"units": "x"}, "finding 'x': unknown key(s) ['units']"),
     ({"claim": None}, "missing key(s) ['claim']"),
-    ({"applies": {"variant": "instruct"}}, "finding 'x': applies may hold variant and kind, and needs a why"),
+    ({"applies": {"variant": "instruct"}}, "finding 'x': applies may hold variant, kind, family, and needs a why"),
+    ({"applies": {"family": "gemma3"}}, "finding 'x': applies may hold variant, kind, family, and needs a why"),
+    ({"applies": {"size": "1b"}, "why": "w"}, "finding 'x': applies may hold variant, kind, family, and needs a why"),
+    ({"applies": {"family": "gemma-3"}, "why": "w"}, "finding 'x': applies.family 'gemma-3' is not one of ['gemma3', "
+                                                      "'smollm2']"),
+    ({"applies": {"variant": "it"}, "why": "w"}, "finding 'x': applies.variant 'it' is not one of ['base', 'instruct']"),
     ({"source": {"paper": "p"}}, "finding 'x': source needs paper and section"),
 ])
 def test_a_bad_entry_is_refused_naming_it(tmp_path: Path, edit: dict, fragment: str):
@@ -67,8 +73,22 @@ def test_a_bad_entry_is_refused_naming_it(tmp_path: Path, edit: dict, fragment: 
     path = tmp_path / "findings.yaml"
     path.write_text(yaml.safe_dump({"findings": [GOOD | {"id": "ok"}, entry]}))
     with pytest.raises(EmovecInputError) as err:
-        load_findings(path)
+        load_findings(path, families=("smollm2", "gemma3"))
     assert fragment in str(err.value) and str(path) in str(err.value)
+
+
+def test_the_family_names_are_the_model_configs_and_the_default_of_the_loader(tmp_path: Path):
+    from emovec.paper.findings import known_families
+
+    assert {"gemma3", "smollm2", "gemma2", "llama3.2", "mistral"} <= set(known_families())
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "a.yaml").write_text("family: fam_a\nvariant: base\n")
+    (tmp_path / "model" / "b.yaml").write_text("family: fam_b\n")
+    (tmp_path / "model" / "c.yaml").write_text("variant: base\n")
+    assert known_families(tmp_path) == ("fam_a", "fam_b")
+    path = tmp_path / "findings.yaml"
+    path.write_text(yaml.safe_dump({"findings": [GOOD | {"applies": {"family": "toy"}, "why": "w"}]}))
+    assert load_findings(path)[0].applies == {"family": "toy"}  # conf/model/toy-*.yaml name family toy
 
 
 def test_duplicate_ids_are_refused(tmp_path: Path):
@@ -80,7 +100,14 @@ def test_duplicate_ids_are_refused(tmp_path: Path):
 
 def test_the_tracked_ledger_loads_and_names_registered_statistics():
     findings = load_findings(LEDGER)
-    assert len(findings) == 13
+    assert len(findings) == 17
+    by_id = {f.id: f for f in findings}
+    assert by_id["jeong.opposite_pairs_not_negative"].statistic == "opposite_pair_cosine"
+    assert by_id["jeong.gemma3_anisotropy_extreme"].applies == {"family": "gemma3"}
+    assert by_id["jeong.gemma3_anisotropy_extreme"].threshold == 0.808
+    assert by_id["jeong.gemma3_anisotropy_extreme.magnitude"].reported == (0.988, 0.988)
+    assert by_id["jeong2026b.gemma3_base_anisotropy"].applies == {"family": "gemma3", "variant": "base"}
+    assert by_id["jeong2026b.gemma3_base_anisotropy"].reported == (0.997, 0.997)
     assert {f.statistic for f in findings} <= set(FINDING_STATISTICS)
     assert {f.paper for f in findings} == {"jeong2026", "vanderben2026", "jeong2026b"}
 
@@ -100,14 +127,19 @@ def test_not_applicable_subjects_say_why_and_a_claim_without_subjects_gets_one_r
 
     try:
         fs = [_finding(statistic="test_only_planted", applies={"variant": "instruct"}, why="instruct only"),
-              _finding(id="g", statistic="test_only_planted"), _finding(id="h", statistic="test_only_empty")]
+              _finding(id="g", statistic="test_only_planted"), _finding(id="h", statistic="test_only_empty"),
+              _finding(id="k", statistic="test_only_planted", applies={"family": "g", "variant": "base"}, why="g base")]
         ctx = FindingsContext({}, Path("."), Path("."), Path("."))
         rows = [(r.finding.id, r.subject, r.verdict, r.reason) for r in evaluate_findings(fs, ctx)]
         assert rows == [
-            ("f", "a", "not applicable", "instruct only"), ("f", "b", "inconclusive", ""),
+            ("f", "a", "not applicable", "instruct only (applies to variant instruct; this is base)"),
+            ("f", "b", "inconclusive", ""),
             ("f", "c", "not applicable", "no vectors"),
             ("g", "a", "supported", ""), ("g", "b", "inconclusive", ""), ("g", "c", "not applicable", "no vectors"),
             ("h", "(run)", "not applicable", "no subject in this run: the run has no subject this statistic applies to"),
+            ("k", "a", "not applicable", "g base (applies to family g; this is f)"),
+            ("k", "b", "not applicable", "g base (applies to variant base, family g; this is instruct, f)"),
+            ("k", "c", "not applicable", "no vectors"),
         ]
     finally:
         FINDING_STATISTICS.unregister("test_only_planted")
@@ -280,3 +312,82 @@ def test_the_u_curve_statistics_read_the_per_layer_bootstrap(tmp_path: Path):
     (tmp_path / "m__c.resampling.json").write_text(json.dumps(node))
     (old,) = FINDING_STATISTICS["best_layer_depth"](ctx, {})
     assert old.estimate is None and "no per-layer bootstrap" in old.not_applicable
+
+
+def _planted_cell(tmp_path: Path, with_pairs: bool = True) -> tuple[FindingsContext, dict, np.ndarray]:
+    """A cell whose stimuli are identical within each label, so every bootstrap draw is the sample:
+    happy - neutral and sad - neutral have cosine -0.5, the other vectors are random; the 6 neutral
+    sentences are 3 e0 + e_(i+1), every pair of them at cosine 9/10. Written as the stage writes it."""
+    import dataclasses
+
+    from emovec.artefacts import SEPARATION_LAYERS, write_csv
+    from emovec.emotions import JEONG_20
+    from emovec.geometry.resampling import resample_cell
+    from emovec.geometry.separation import separation_by_layer
+
+    rng = np.random.default_rng(0)
+    n_layers, d, n_per = 3, 48, 2
+    neutral = rng.normal(size=(n_layers, d))
+    x = {e: rng.normal(size=(n_layers, d)) for e in JEONG_20}
+    e0, e1 = np.eye(d)[0], np.eye(d)[1]
+    x["happy"] = np.tile(e0, (n_layers, 1))
+    x["sad"] = np.tile(-0.5 * e0 + np.sqrt(0.75) * e1, (n_layers, 1))
+    labels = np.array([e for e in JEONG_20 for _ in range(n_per)] + ["neutral"] * 3)
+    acts = np.stack([neutral + (x[lab] if lab != "neutral" else 0.0) for lab in labels])
+    sents = np.stack([np.tile(3.0 * np.eye(d)[0] + np.eye(d)[i + 10], (n_layers, 1)) for i in range(6)])
+    rows = separation_by_layer(acts, labels, JEONG_20, "neutral_mean", True, 19, 0, anisotropy_acts=sents).to_rows()
+    cell = {"cell": "m__c", "model": "m", "corpus": "c", "family": "gemma3", "variant": "base", "n_layers": n_layers,
+            "layer": 1, "pooling": "mid_generation"}
+    write_csv(tmp_path / "m__c.csv", SEPARATION_LAYERS,
+              [r | {"n_stimuli": len(labels), "min_n_per_emotion": n_per, "n_neutral": 3, "pooling": "mid_generation",
+                    "is_reported_layer": r["layer"] == 1} for r in rows])
+    rec = dataclasses.asdict(resample_cell(acts, labels, JEONG_20, 1, "neutral_mean", 50, 0, anisotropy_acts=sents))
+    if not with_pairs:
+        del rec["pair_bootstrap"], rec["anisotropy_bootstrap"]
+    (tmp_path / "m__c.resampling.json").write_text(json.dumps(rec | {"pooling": "mid_generation"}))
+    return FindingsContext({"cells": [cell]}, tmp_path, tmp_path, tmp_path), x, acts
+
+
+def test_opposite_pair_cosine_is_the_planted_cosine_with_a_zero_width_ci(tmp_path: Path):
+    ctx, x, _ = _planted_cell(tmp_path)
+    outs = FINDING_STATISTICS["opposite_pair_cosine"](ctx, {})
+    assert [o.subject.label for o in outs] == ["m / c: happy-sad", "m / c: calm-desperate", "m / c: loving-hostile",
+                                               "m / c: proud-guilty"]
+    hs = outs[0].estimate
+    assert hs.value == pytest.approx(-0.5, abs=1e-6)  # the CSV holds 6 significant digits
+    assert hs.ci_low == pytest.approx(-0.5, abs=1e-12) and hs.ci_high == pytest.approx(-0.5, abs=1e-12)
+    assert hs.n == 50 and "50 draws" in hs.ci_method
+    for o, (a, b) in zip(outs[1:], [("calm", "desperate"), ("loving", "hostile"), ("proud", "guilty")]):
+        va, vb = x[a][1], x[b][1]
+        cos = va @ vb / np.linalg.norm(va) / np.linalg.norm(vb)
+        assert o.estimate.value == pytest.approx(cos, abs=1e-6)
+        assert o.estimate.ci_low == pytest.approx(cos, abs=1e-12) and o.estimate.ci_high == pytest.approx(cos, abs=1e-12)
+    rule = _finding(statistic="opposite_pair_cosine", side="greater")
+    assert verdict(rule, hs) == "contradicted"  # a negative cosine: the planted pair breaks "no negative cosine"
+    (only,) = FINDING_STATISTICS["opposite_pair_cosine"](ctx, {"pairs": ["happy-sad"]})
+    assert only.estimate == hs
+    (tmp_path / "old").mkdir()
+    ctx_old, _, _ = _planted_cell(tmp_path / "old", with_pairs=False)
+    old = FINDING_STATISTICS["opposite_pair_cosine"](ctx_old, {"pairs": ["happy-sad"]})
+    assert old[0].estimate is None and "no per-pair bootstrap" in old[0].not_applicable
+
+
+def test_anisotropy_baseline_is_the_planted_value_and_applies_by_family(tmp_path: Path):
+    ctx, _, _ = _planted_cell(tmp_path)
+    (o,) = FINDING_STATISTICS["anisotropy_baseline"](ctx, {})
+    assert o.estimate.value == pytest.approx(0.9, abs=1e-6)
+    assert o.estimate.ci_low == pytest.approx(0.9, abs=1e-12) and o.estimate.ci_high == pytest.approx(0.9, abs=1e-12)
+    assert o.estimate.n == 6 and "pooled at last_token" in o.estimate.detail
+    findings = [_finding(id="extreme", statistic="anisotropy_baseline", threshold=0.808, applies={"family": "gemma3"},
+                         why="Gemma-3 only"),
+                _finding(id="mag", statistic="anisotropy_baseline", rule="ci_overlaps", side=None,
+                         reported=(0.988, 0.988), applies={"family": "gemma3"}, why="Gemma-3 only"),
+                _finding(id="other", statistic="anisotropy_baseline", applies={"family": "smollm2"}, why="SmolLM2 only")]
+    rows = [(r.finding.id, r.verdict, r.reason) for r in evaluate_findings(findings, ctx)]
+    assert rows == [("extreme", "supported", ""), ("mag", "differs", ""),
+                    ("other", "not applicable", "SmolLM2 only (applies to family smollm2; this is gemma3)")]
+    node = json.loads((tmp_path / "m__c.resampling.json").read_text())
+    node["anisotropy_bootstrap"] = []
+    (tmp_path / "m__c.resampling.json").write_text(json.dumps(node))
+    (old,) = FINDING_STATISTICS["anisotropy_baseline"](ctx, {})
+    assert old.estimate is None and "no anisotropy bootstrap" in old.not_applicable

@@ -17,6 +17,14 @@ Three things are computed per cell, all from the pooled activations at one layer
   so layers are compared draw by draw: the CI of where the best layer lies and of the
   difference between two layers (the U-curve). Its reported-layer column equals
   ``bootstrap_replicates`` up to float rounding.
+- ``pair_bootstrap``: the cosine of each opposite pair (Jeong §4.5: happy-sad, calm-desperate,
+  loving-hostile, proud-guilty) in the same draws as ``bootstrap_replicates`` (the vectors of
+  draw b give both), for a per-pair CI.
+- ``anisotropy_bootstrap``: the anisotropy baseline (:func:`~emovec.geometry.separation.anisotropy_baseline`:
+  mean cosine over pairs of distinct neutral sentences' raw pooled activations) with the
+  sentences resampled with replacement; a pair of a sentence with its own copy is left out, as
+  the baseline never pairs a sentence with itself. Its own random stream (seed, 1), so the
+  stimulus draws above are untouched.
 
 Cosines are dimensionless in [-1, 1].
 """
@@ -24,17 +32,21 @@ Cosines are dimensionless in [-1, 1].
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from emovec.emotions import NEUTRAL
+from emovec.emotions import NEUTRAL, OPPOSITE_PAIRS
 from emovec.errors import EmovecInputError
-from emovec.geometry.separation import mean_pairwise_cosine
+from emovec.geometry.separation import mean_pairwise_cosine, pair_cosines
 from emovec.vectors import compute_emotion_vectors, validate_inputs
 
-__all__ = ["CellResampling", "bootstrap_by_layer", "bootstrap_replicates", "loo_replicates", "per_emotion_cosine",
-           "resample_cell"]
+__all__ = ["CellResampling", "anisotropy_bootstrap", "bootstrap_by_layer", "bootstrap_draws", "bootstrap_replicates",
+           "bootstrap_with_pairs", "loo_replicates", "per_emotion_cosine", "resample_cell"]
+
+# The anisotropy bootstrap's random stream is np.random.default_rng((seed, _ANISOTROPY_STREAM)),
+# independent of the stimulus bootstrap's default_rng(seed).
+_ANISOTROPY_STREAM = 1
 
 
 def per_emotion_cosine(vectors: np.ndarray) -> np.ndarray:
@@ -93,27 +105,62 @@ def loo_replicates(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[str]
     return out, n_max
 
 
-def bootstrap_replicates(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[str], baseline: str,
-                         n_boot: int, seed: int, variance_threshold: float = 0.5) -> np.ndarray:
-    """Stimulus-level bootstrap of the mean pairwise cosine: float64 [n_boot].
+def bootstrap_draws(labels: np.ndarray, emotions: Sequence[str], n_boot: int, seed: int) -> list[np.ndarray]:
+    """The stimulus indices of each bootstrap draw: n_boot int arrays.
 
-    Each replicate resamples, with replacement and within each label (every emotion, and
-    neutral when present), as many stimuli as the label has, then recomputes the vectors under
-    the same baseline. Deterministic for a seed.
+    Draw b resamples, with replacement and within each label (every emotion in order, then
+    neutral when present), as many stimuli as the label has; one ``np.random.default_rng(seed)``
+    stream serves all draws in order. Every stimulus bootstrap here uses these draws, so a seed
+    gives the same resamples to all of them.
     """
     if int(n_boot) < 1:
         raise EmovecInputError(f"n_boot must be >= 1; got {n_boot}")
-    acts, labels, emotions = validate_inputs(acts, labels, emotions)
+    labels = np.asarray(labels)
     groups = [np.flatnonzero(labels == e) for e in emotions]
     neutral = np.flatnonzero(labels == NEUTRAL)
     if neutral.size:
         groups.append(neutral)
     rng = np.random.default_rng(seed)
-    out = np.empty(int(n_boot))
-    for b in range(int(n_boot)):
-        idx = np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups])
-        out[b] = _cosine_of(acts[idx], labels[idx], emotions, baseline, variance_threshold)
-    return out
+    return [np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups]) for _ in range(int(n_boot))]
+
+
+def _bootstrap(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[str], baseline: str, n_boot: int, seed: int,
+               variance_threshold: float, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Mean pairwise cosine [n_boot, n_layers] and each pair's cosine {"a-b": [n_boot, n_layers]} per draw."""
+    if int(n_boot) < 1:
+        raise EmovecInputError(f"n_boot must be >= 1; got {n_boot}")
+    acts, labels, emotions = validate_inputs(acts, labels, emotions)
+    draws = bootstrap_draws(labels, emotions, n_boot, seed)
+    out = np.empty((len(draws), acts.shape[1]))
+    per_pair = {f"{a}-{b}": np.empty((len(draws), acts.shape[1])) for a, b in pairs}
+    for b, idx in enumerate(draws):
+        ev = compute_emotion_vectors(acts[idx], labels[idx], emotions, baseline, False, variance_threshold)
+        out[b] = mean_pairwise_cosine(ev.vectors)
+        for key, values in pair_cosines(ev.vectors, ev.emotions, pairs).items():
+            per_pair[key][b] = values
+    return out, per_pair
+
+
+def bootstrap_replicates(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[str], baseline: str,
+                         n_boot: int, seed: int, variance_threshold: float = 0.5) -> np.ndarray:
+    """Stimulus-level bootstrap of the mean pairwise cosine: float64 [n_boot].
+
+    Each replicate resamples, with replacement and within each label (every emotion, and
+    neutral when present), as many stimuli as the label has (:func:`bootstrap_draws`), then
+    recomputes the vectors under the same baseline. Deterministic for a seed. ``acts`` is
+    [n_stimuli, 1, d] (one layer).
+    """
+    return bootstrap_with_pairs(acts, labels, emotions, baseline, n_boot, seed, (), variance_threshold)[0]
+
+
+def bootstrap_with_pairs(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[str], baseline: str, n_boot: int,
+                         seed: int, pairs: Sequence[tuple[str, str]] = OPPOSITE_PAIRS,
+                         variance_threshold: float = 0.5) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``bootstrap_replicates`` and, from the same vectors of each draw, the cosine of each named
+    pair: (float64 [n_boot], {"a-b": float64 [n_boot]} in the order of ``pairs``). ``acts`` is
+    [n_stimuli, 1, d] (one layer)."""
+    out, per_pair = _bootstrap(acts, labels, emotions, baseline, n_boot, seed, variance_threshold, pairs)
+    return out[:, 0], {k: v[:, 0] for k, v in per_pair.items()}
 
 
 def bootstrap_by_layer(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[str], baseline: str,
@@ -121,24 +168,45 @@ def bootstrap_by_layer(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[
     """``bootstrap_replicates`` at every layer: float64 [n_boot, n_layers].
 
     ``acts`` is [n_stimuli, n_layers, d]; draw b resamples the same stimuli at every layer (the
-    random stream of ``bootstrap_replicates`` with the same seed), so column ``l`` equals
+    draws of ``bootstrap_replicates`` with the same seed), so column ``l`` equals
     ``bootstrap_replicates(acts[:, l:l+1], ...)`` up to float rounding (the layers are reduced
     together) and two columns are paired draw by draw.
     """
+    return _bootstrap(acts, labels, emotions, baseline, n_boot, seed, variance_threshold, ())[0]
+
+
+def anisotropy_bootstrap(acts: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Bootstrap of the anisotropy baseline over sentences at one layer: float64 [n_boot].
+
+    ``acts``: [n_sentences, d] raw pooled activations of the neutral sentences (n >= 2). The
+    baseline is the mean cosine over pairs of distinct sentences
+    (:func:`~emovec.geometry.separation.anisotropy_baseline`). Draw b resamples n sentences with
+    replacement and takes the mean cosine over the pairs of resampled positions that hold two
+    different sentences (a sentence and its own copy are not a pair of the baseline; counting
+    them, at cosine 1, would bias every draw upward by about 1/n of the headroom). With every
+    sentence drawn once this is the baseline itself. A draw of one sentence n times has no pair
+    and is NaN. Random stream: ``np.random.default_rng((seed, 1))``.
+    """
+    a = np.asarray(acts, dtype=np.float64)
+    if a.ndim != 2 or a.shape[0] < 2:
+        raise EmovecInputError(f"anisotropy acts must have shape [n >= 2, d]; got {a.shape}")
     if int(n_boot) < 1:
         raise EmovecInputError(f"n_boot must be >= 1; got {n_boot}")
-    acts, labels, emotions = validate_inputs(acts, labels, emotions)
-    groups = [np.flatnonzero(labels == e) for e in emotions]
-    neutral = np.flatnonzero(labels == NEUTRAL)
-    if neutral.size:
-        groups.append(neutral)
-    rng = np.random.default_rng(seed)
-    out = np.empty((int(n_boot), acts.shape[1]))
-    for b in range(int(n_boot)):
-        idx = np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups])
-        ev = compute_emotion_vectors(acts[idx], labels[idx], emotions, baseline, False, variance_threshold)
-        out[b] = mean_pairwise_cosine(ev.vectors)
-    return out
+    norms = np.linalg.norm(a, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise EmovecInputError(f"anisotropy sentence {int(np.flatnonzero(norms[:, 0] == 0)[0])} has zero norm")
+    u = a / norms
+    sim = u @ u.T
+    n = a.shape[0]
+    rng = np.random.default_rng((int(seed), _ANISOTROPY_STREAM))
+    idx = rng.integers(0, n, size=(int(n_boot), n))
+    counts = np.zeros((int(n_boot), n))
+    np.add.at(counts, (np.arange(int(n_boot))[:, None], idx), 1.0)
+    # sum over ordered pairs of positions (p != q) holding different sentences i != j: c_i c_j S_ij
+    num = np.einsum("bi,ij,bj->b", counts, sim, counts) - (counts**2 * np.diag(sim)).sum(axis=1)
+    den = counts.sum(axis=1) ** 2 - (counts**2).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan)
 
 
 @dataclass(frozen=True)
@@ -155,6 +223,10 @@ class CellResampling:
         bootstrap: stimulus-level bootstrap replicates; seed their seed.
         bootstrap_by_layer: the same draws at every layer, [n_boot][n_layers] (row b is draw b).
         baseline: the vectors' baseline.
+        pair_bootstrap: {"a-b": [n_boot]} each opposite pair's cosine in the draws of ``bootstrap``.
+        anisotropy_bootstrap: the anisotropy baseline at ``layer`` over resampled sentences
+            (:func:`anisotropy_bootstrap`, seed ``seed``); n_anisotropy the sentences (both empty /
+            0 without anisotropy sentences).
     """
 
     layer: int
@@ -168,11 +240,20 @@ class CellResampling:
     seed: int
     baseline: str
     bootstrap_by_layer: list[list[float]]
+    pair_bootstrap: dict[str, list[float]] = field(default_factory=dict)
+    anisotropy_bootstrap: list[float] = field(default_factory=list)
+    n_anisotropy: int = 0
 
 
 def resample_cell(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[str], layer: int, baseline: str,
-                  n_boot: int, seed: int, variance_threshold: float = 0.5) -> CellResampling:
-    """Everything above for one cell at ``layer``; acts is [n_stimuli, n_layers, d]."""
+                  n_boot: int, seed: int, variance_threshold: float = 0.5,
+                  anisotropy_acts: np.ndarray | None = None,
+                  pairs: Sequence[tuple[str, str]] | None = None) -> CellResampling:
+    """Everything above for one cell at ``layer``; acts is [n_stimuli, n_layers, d], anisotropy_acts
+    (the neutral sentences, or None) [n_sentences, n_layers, d]; ``pairs`` None: the opposite pairs
+    (``OPPOSITE_PAIRS``) whose two emotions are both in ``emotions``."""
+    if pairs is None:
+        pairs = tuple((a, b) for a, b in OPPOSITE_PAIRS if a in emotions and b in emotions)
     acts = np.asarray(acts)
     if acts.ndim != 3 or not 0 <= layer < acts.shape[1]:
         raise EmovecInputError(f"layer {layer} is outside the activations' {acts.shape[1] if acts.ndim == 3 else '?'} layers")
@@ -186,14 +267,24 @@ def resample_cell(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[str],
         loo, n_loo = loo_replicates(at, labels, emotions, baseline, variance_threshold)
     else:
         loo, n_loo = np.array([]), 0
-    boot = bootstrap_replicates(at, labels, emotions, baseline, n_boot, seed, variance_threshold)
+    boot, per_pair = bootstrap_with_pairs(at, labels, emotions, baseline, n_boot, seed, pairs, variance_threshold)
     # The same draws at every layer; its reported-layer column equals ``boot`` up to float
     # rounding (1 ulp: the layers are reduced together), so ``boot`` itself stays as it was.
     by_layer = bootstrap_by_layer(acts.astype(np.float64), labels, emotions, baseline, n_boot, seed,
                                   variance_threshold)
+    aniso_boot = np.array([])
+    if anisotropy_acts is not None:
+        anisotropy_acts = np.asarray(anisotropy_acts)
+        if anisotropy_acts.ndim != 3 or anisotropy_acts.shape[1:] != acts.shape[1:]:
+            raise EmovecInputError(f"anisotropy_acts must have shape [n, {acts.shape[1]}, {acts.shape[2]}]; "
+                                   f"got {anisotropy_acts.shape}")
+        aniso_boot = anisotropy_bootstrap(anisotropy_acts[:, layer, :], n_boot, seed)
     return CellResampling(layer=int(layer), mean_cosine=float(mean_pairwise_cosine(ev.vectors)[0]),
                           emotions=list(ev.emotions), per_emotion=[float(x) for x in per],
                           loo=[float(x) for x in loo], n_loo=int(n_loo),
                           n_per_emotion={e: int(ev.n_per_emotion[e]) for e in ev.emotions},
                           bootstrap=[float(x) for x in boot], seed=int(seed), baseline=baseline,
-                          bootstrap_by_layer=[[float(x) for x in row] for row in by_layer])
+                          bootstrap_by_layer=[[float(x) for x in row] for row in by_layer],
+                          pair_bootstrap={k: [float(x) for x in v] for k, v in per_pair.items()},
+                          anisotropy_bootstrap=[float(x) for x in aniso_boot],
+                          n_anisotropy=0 if anisotropy_acts is None else int(anisotropy_acts.shape[0]))

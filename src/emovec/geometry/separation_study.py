@@ -2,7 +2,8 @@
 
 Separation at every layer with floor, shuffled-label null and anisotropy baseline
 (:func:`emovec.geometry.separation.separation_by_layer`), and, at the reported layer, the
-leave-one-out, per-emotion and bootstrap replicates (:func:`emovec.geometry.resampling.resample_cell`).
+leave-one-out, per-emotion and bootstrap replicates (with the opposite pairs' cosines in the same
+draws and a bootstrap of the anisotropy baseline over its sentences) (:func:`emovec.geometry.resampling.resample_cell`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def run_separation(config: str | Path, activations: str | Path, out: str | Path,
     resampling = None
     if resampling_out:
         resampling = resample_cell(acts, labels, emotions, int(raw.layer), vc.baseline, sc.n_boot, sc.seed,
-                                   vc.variance_threshold)
+                                   vc.variance_threshold, anisotropy_acts=aniso)
     write_csv(out, SEPARATION_LAYERS, rows)
     if resampling is not None and resampling_out:
         write_json_atomic(resampling_out, dataclasses.asdict(resampling) | {"pooling": raw.pooling})

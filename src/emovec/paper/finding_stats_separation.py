@@ -4,6 +4,7 @@ the separation stage's CSV and resampling record and the analyses stage's ``gen_
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -140,4 +141,79 @@ def best_layer_depth(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outc
             unit_of_analysis="stimuli resampled within emotion (n = draws)", unit="relative depth (0 first, 1 last)",
             ci_method=f"percentile bootstrap of the argmin layer ({boot.shape[0]} draws, {level:.0%})",
             detail=f"best layer {int(np.argmin(observed))} of {c['n_layers']}")))
+    return out
+
+
+@register_statistic("opposite_pair_cosine")
+def opposite_pair_cosine(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
+    """Per separation cell and opposite pair (Jeong §4.5: happy-sad, calm-desperate, loving-hostile,
+    proud-guilty; ``args.pairs`` to choose): the cosine of the pair's two emotion vectors at the
+    reported layer (the CSV's ``cos_<a>-<b>``), CI: percentile over the stimulus-level bootstrap
+    (stimuli resampled within emotion; the resampling record's ``pair_bootstrap``, the same draws as
+    its ``bootstrap``)."""
+    from emovec.emotions import OPPOSITE_PAIRS
+
+    pairs = [str(p) for p in args.get("pairs", [f"{a}-{b}" for a, b in OPPOSITE_PAIRS])]
+    level = float(args.get("level", 0.95))
+    out = []
+    for c in ctx.paper_config.get("cells", []):
+        base = cell_subject(c, True)
+        row = reported_row(ctx.separation_dir / f"{c['cell']}.csv", int(c["layer"]))
+        res = read_json(ctx.separation_dir / f"{c['cell']}.resampling.json")
+        for pair in pairs:
+            subject = dataclasses.replace(base, label=f"{base.label}: {pair}")
+            draws = (res.get("pair_bootstrap") or {}).get(pair)
+            if draws is None:
+                why = ("the resampling record has no per-pair bootstrap (written by an older separation stage)"
+                       if "pair_bootstrap" not in res else f"the resampling record has no pair {pair!r}")
+                out.append(Outcome(subject, not_applicable=why))
+                continue
+            boot = np.asarray(draws, dtype=float)
+            lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+            out.append(Outcome(subject, Estimate(
+                value=float(row[f"cos_{pair}"]), ci_low=float(lo), ci_high=float(hi), n=boot.size,
+                unit_of_analysis="stimuli resampled within emotion (n = draws)", unit="cosine",
+                ci_method=f"percentile bootstrap over stimuli within emotion ({boot.size} draws, {level:.0%})",
+                detail=f"layer {int(c['layer'])} of {c['n_layers']}")))
+    return out
+
+
+def _anisotropy_pooling(pooling: str) -> str:
+    """The anisotropy sentences have no generated part: under mid_generation they are pooled at
+    their last token (emovec.activations.cache.cell_activations)."""
+    return "last_token" if pooling == "mid_generation" else pooling
+
+
+@register_statistic("anisotropy_baseline")
+def anisotropy_baseline_stat(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
+    """Per separation cell: the anisotropy baseline at the reported layer (the CSV's ``anisotropy``:
+    mean cosine over pairs of distinct neutral factual sentences' raw pooled activations,
+    :func:`emovec.geometry.separation.anisotropy_baseline`); CI: percentile over the sentences
+    resampled with replacement (the resampling record's ``anisotropy_bootstrap``; a sentence is
+    never paired with its own copy). A draw of one sentence only (no pair) is dropped and counted
+    in ``detail``."""
+    level = float(args.get("level", 0.95))
+    out = []
+    for c in ctx.paper_config.get("cells", []):
+        subject = cell_subject(c, True)
+        row = reported_row(ctx.separation_dir / f"{c['cell']}.csv", int(c["layer"]))
+        aniso = row.get("anisotropy")
+        if not isinstance(aniso, float) or not np.isfinite(aniso):
+            out.append(Outcome(subject, not_applicable="the cell has no anisotropy sentences"))
+            continue
+        res = read_json(ctx.separation_dir / f"{c['cell']}.resampling.json")
+        if not res.get("anisotropy_bootstrap"):
+            out.append(Outcome(subject, not_applicable="the resampling record has no anisotropy bootstrap "
+                                                       "(written by an older separation stage)"))
+            continue
+        boot = np.asarray(res["anisotropy_bootstrap"], dtype=float)
+        kept = boot[np.isfinite(boot)]
+        lo, hi = np.quantile(kept, [(1 - level) / 2, (1 + level) / 2])
+        dropped = f"; {boot.size - kept.size} single-sentence draw(s) dropped" if kept.size < boot.size else ""
+        out.append(Outcome(subject, Estimate(
+            value=float(aniso), ci_low=float(lo), ci_high=float(hi), n=int(res["n_anisotropy"]),
+            unit_of_analysis="neutral sentences (resampled)", unit="cosine",
+            ci_method=f"percentile bootstrap over sentences ({kept.size} draws, {level:.0%})",
+            detail=f"{res['n_anisotropy']} sentences at layer {int(c['layer'])} of {c['n_layers']}, pooled at "
+                   f"{_anisotropy_pooling(str(c.get('pooling', '?')))}{dropped}")))
     return out

@@ -4,8 +4,9 @@ model of the run, with a verdict per subject.
 ``paper/findings.yaml`` lists the claims. Each entry: ``id``; ``source`` (``paper``, ``section``);
 ``claim`` (one sentence); ``statistic`` (a :data:`~emovec.paper.finding_statistics.FINDING_STATISTICS`
 entry) and its ``args``; the decision ``rule`` and its parameters; optionally ``applies`` (which
-subjects the claim is about, by ``variant`` or ``kind``) with ``why`` (the reason another subject
-is not applicable). The rules, written before any result is seen:
+subjects the claim is about, by ``variant`` (base | instruct), ``kind`` (model | base_instruct |
+cross_model) or ``family`` (a ``family:`` of ``conf/model/*.yaml``, e.g. gemma3)) with ``why`` (the
+reason another subject is not applicable; its row names the key it fails). The rules, written before any result is seen:
 
 * ``ci_side`` (``side``: greater | less, ``threshold``, default 0): *supported* when the CI lies
   wholly on the claimed side of the threshold, *contradicted* when wholly on the other side,
@@ -31,11 +32,16 @@ import yaml
 
 from emovec.errors import EmovecInputError
 from emovec.geometry.rsa_study import RSASettings
+from emovec.paths import CONF_DIR
 from emovec.paper.finding_statistics import FINDING_STATISTICS, Estimate, FindingsContext, Outcome, Subject
 
-__all__ = ["RULES", "Finding", "FindingRow", "evaluate_findings", "load_findings", "load_rsa_settings", "verdict"]
+__all__ = ["APPLIES", "RULES", "Finding", "FindingRow", "evaluate_findings", "known_families", "load_findings",
+           "load_rsa_settings", "verdict"]
 
 RULES = ("ci_side", "ci_overlaps")
+# applies: key -> its allowed values (family: read from conf/model, see known_families)
+APPLIES: dict[str, tuple[str, ...] | None] = {"variant": ("base", "instruct"),
+                                              "kind": ("model", "base_instruct", "cross_model"), "family": None}
 _KEYS = {"id", "source", "claim", "statistic", "args", "rule", "side", "threshold", "reported", "applies", "why"}
 
 
@@ -76,7 +82,17 @@ class FindingRow:
     reason: str = ""
 
 
-def _entry(raw: Any, i: int, path: Path) -> Finding:
+def known_families(conf_dir: Path = CONF_DIR) -> tuple[str, ...]:
+    """The model families the configs name: every ``family:`` of ``conf_dir/model/*.yaml``."""
+    out = set()
+    for p in sorted((conf_dir / "model").glob("*.yaml")):
+        family = (yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("family")
+        if isinstance(family, str):
+            out.add(family)
+    return tuple(sorted(out))
+
+
+def _entry(raw: Any, i: int, path: Path, families: Sequence[str]) -> Finding:
     where = f"{path}: findings[{i}]"
     if not isinstance(raw, dict):
         raise EmovecInputError(f"{where}: expected a mapping, got {type(raw).__name__}")
@@ -102,8 +118,12 @@ def _entry(raw: Any, i: int, path: Path) -> Finding:
     if not isinstance(source, dict) or not {"paper", "section"} <= set(source):
         raise EmovecInputError(f"{where}: source needs paper and section")
     applies = raw.get("applies") or {}
-    if set(applies) - {"variant", "kind"} or (applies and not raw.get("why")):
-        raise EmovecInputError(f"{where}: applies may hold variant and kind, and needs a why")
+    if not isinstance(applies, dict) or set(applies) - set(APPLIES) or (applies and not raw.get("why")):
+        raise EmovecInputError(f"{where}: applies may hold {', '.join(APPLIES)}, and needs a why")
+    for key, value in applies.items():
+        allowed = APPLIES[key] if APPLIES[key] is not None else families
+        if value not in allowed:
+            raise EmovecInputError(f"{where}: applies.{key} {value!r} is not one of {sorted(allowed)}")
     return Finding(id=str(raw["id"]), paper=str(source["paper"]), section=str(source["section"]),
                    claim=str(raw["claim"]), statistic=raw["statistic"], rule=raw["rule"], args=raw.get("args") or {},
                    side=raw.get("side"), threshold=float(raw.get("threshold", 0.0)), reported=reported,
@@ -143,11 +163,13 @@ def load_rsa_settings(path: str | Path) -> RSASettings:
                        seed=node["seed"], level=float(node["level"]))
 
 
-def load_findings(path: str | Path) -> list[Finding]:
-    """Read and check the ledger; every entry is checked before any is used."""
+def load_findings(path: str | Path, families: Sequence[str] | None = None) -> list[Finding]:
+    """Read and check the ledger; every entry is checked before any is used. ``families``: the
+    names ``applies.family`` may take (default :func:`known_families`)."""
     path = Path(path)
     raw = _read_ledger(path)
-    findings = [_entry(r, i, path) for i, r in enumerate(raw["findings"])]
+    families = known_families() if families is None else tuple(families)
+    findings = [_entry(r, i, path, families) for i, r in enumerate(raw["findings"])]
     ids = [f.id for f in findings]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
@@ -168,11 +190,14 @@ def verdict(f: Finding, est: Estimate) -> str:
     return "differs" if hi < f.reported[0] or lo > f.reported[1] else "consistent"
 
 
-def _applies(f: Finding, s: Subject, kind: str) -> bool:
-    want = f.applies.get("variant")
-    if want is not None and want not in s.variants:
-        return False
-    return f.applies.get("kind") in (None, kind)
+def _not_applying(f: Finding, s: Subject, kind: str) -> str:
+    """Every ``applies`` key the subject fails, in words ("" when the claim applies to it)."""
+    have = {"variant": s.variants, "family": s.families, "kind": (kind,)}
+    failed = [key for key in APPLIES if f.applies.get(key) is not None and f.applies[key] not in have[key]]
+    if not failed:
+        return ""
+    return (f"applies to {', '.join(f'{k} {f.applies[k]}' for k in failed)}; this is "
+            f"{', '.join(' / '.join(dict.fromkeys(have[k])) for k in failed)}")
 
 
 def _kind(s: Subject) -> str:
@@ -188,8 +213,9 @@ def evaluate_findings(findings: Sequence[Finding], ctx: FindingsContext) -> list
         outcomes: list[Outcome] = FINDING_STATISTICS[f.statistic](ctx, f.args)
         these = []
         for o in outcomes:
-            if o.estimate is not None and not _applies(f, o.subject, _kind(o.subject)):
-                these.append(FindingRow(f, o.subject.label, "not applicable", None, f.why))
+            fails = _not_applying(f, o.subject, _kind(o.subject)) if o.estimate is not None else ""
+            if fails:
+                these.append(FindingRow(f, o.subject.label, "not applicable", None, f"{f.why} ({fails})"))
             elif o.estimate is None:
                 these.append(FindingRow(f, o.subject.label, "not applicable", None, o.not_applicable))
             else:
