@@ -4,6 +4,8 @@ tracked numbers they are read from."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import math
 from pathlib import Path
@@ -100,7 +102,7 @@ def test_duplicate_ids_are_refused(tmp_path: Path):
 
 def test_the_tracked_ledger_loads_and_names_registered_statistics():
     findings = load_findings(LEDGER)
-    assert len(findings) == 17
+    assert len(findings) == 25
     by_id = {f.id: f for f in findings}
     assert by_id["jeong.opposite_pairs_not_negative"].statistic == "opposite_pair_cosine"
     assert by_id["jeong.gemma3_anisotropy_extreme"].applies == {"family": "gemma3"}
@@ -260,12 +262,112 @@ def test_steering_minus_random_is_the_signed_mean_over_scenarios(tmp_path: Path)
     cfg = {"steering": {"models": [{"model": "m", "family": "f", "variant": "instruct"},
                                    {"model": "lone", "family": "g", "variant": "base"}]}}
     ctx = FindingsContext(cfg, tmp_path, tmp_path / "analyses", tmp_path)
-    m, lone = FINDING_STATISTICS["steering_minus_random"](ctx, {"n_boot": 500, "seed": 1})
+    m, lone = FINDING_STATISTICS["steering_minus_random"](ctx, {"measure": "steered", "n_boot": 500, "seed": 1})
     assert m.estimate.value == 2.0 and m.estimate.n == 3
     d = np.array([3.0, 2.0, 1.0])
     boot = d[np.random.default_rng(1).integers(0, 3, size=(500, 3))].mean(axis=1)
     assert (m.estimate.ci_low, m.estimate.ci_high) == tuple(np.quantile(boot, [0.025, 0.975]))
     assert lone.estimate is None and lone.not_applicable == "1 scenario(s) with both deltas; need 2 or more"
+    assert "inside the steered pass" in m.estimate.unit
+    with pytest.raises(EmovecInputError, match=r"args.measure, one of \['steered', 'text'\]; got ''"):
+        FINDING_STATISTICS["steering_minus_random"](ctx, {})
+
+
+def test_text_and_induction_comparisons_read_their_own_columns(tmp_path: Path):
+    from emovec.paper.analyses import write_analyses
+    from emovec.paper.results.steering_records import DeltasTable, ModelDeltas, ScenarioDelta, ScenarioInfo
+
+    def delta(name: str, direction: int, emo: float, emo_text: float, rnd_text: float, ind: float,
+              ind_text: float) -> ScenarioDelta:
+        return ScenarioDelta(scenario=name, emotion="e", direction=direction, protocol=0.5, emotion_delta=emo,
+                             random_delta=0.0, n_emotion=1, n_random=2, n_missing=0, emotion_delta_text=emo_text,
+                             random_delta_text=rnd_text, induction_delta=ind, induction_delta_text=ind_text,
+                             n_induction=1)
+
+    rows = (delta("a", 1, 100.0, 1.0, 0.5, 2.0, 3.0), delta("b", -1, -100.0, -1.0, 0.0, -1.0, 0.5))
+    table = DeltasTable(models=("m",), scenarios=tuple(ScenarioInfo(r.scenario, i, "e", r.direction)
+                                                       for i, r in enumerate(rows)),
+                        per_model=(ModelDeltas(model="m", rows=rows),))
+    write_analyses({"protocol_deltas": table}, tmp_path / "analyses")
+    ctx = FindingsContext({"steering": {"models": [{"model": "m", "family": "f", "variant": "instruct"}]}},
+                          tmp_path, tmp_path / "analyses", tmp_path)
+    run = lambda name, measure: FINDING_STATISTICS[name](ctx, {"measure": measure, "n_boot": 50})[0].estimate  # noqa: E731
+    assert run("steering_minus_random", "text").value == (0.5 + 1.0) / 2  # +1 x (1 - 0.5), -1 x (-1 - 0)
+    assert run("steering_minus_induction", "steered").value == (98.0 + 99.0) / 2
+    ind_text = run("steering_minus_induction", "text")
+    assert ind_text.value == (-2.0 + 1.5) / 2 and "unsteered model" in ind_text.unit
+
+
+def _regime_ctx(tmp_path: Path, with_check: bool) -> FindingsContext:
+    from emovec.paper.analyses import write_analyses
+    from emovec.paper.results.steering_records import NormScale, RegimeCheck, ScenarioRegime
+
+    def sc(run: str, name: str, d2: float) -> ScenarioRegime:
+        return ScenarioRegime(model="m", run=run, scenario=name, direction=1, distinct2_high=d2, repeat_high=3.0,
+                              ppl_low=2.0, ppl_high=4.0, n_high=1)
+
+    def ns(run: str, layer: int, ratio: float) -> NormScale:
+        return NormScale(model="m", run=run, norm_reference="r", layer=layer, reference_norm=ratio, typical_norm=1.0,
+                         first_token_norm=10.0, ratio_mean=ratio, ratio_min=ratio, ratio_max=ratio)
+
+    scen = [sc("main", "a", 0.1), sc("main", "b", 0.2), sc("main", "c", 0.3)]
+    norms = [ns("main", 0, 10.0), ns("main", 1, 20.0), ns("main", 2, 40.0)]
+    if with_check:
+        scen += [sc("check", "a", 0.7), sc("check", "b", 0.6), sc("check", "c", 0.9)]
+        norms += [ns("check", l, 1.0) for l in range(3)]
+    rc = RegimeCheck(models=("m",), check_label="median token norm" if with_check else "", low_strength=0.005,
+                     high_strength=0.05, main=(), check=() if not with_check else (), scenarios=tuple(scen),
+                     norms=tuple(norms))
+    if with_check:  # a non-empty check: one placeholder regime row is enough for the statistics
+        from emovec.paper.results.steering_records import RegimeStats
+        row = RegimeStats(model="m", ppl_low=2.0, ppl_high=4.0, ratio=2.0, random_ratio=1.0, distinct2_high=0.7,
+                          repeat_high=3.0, n_low=3, n_high=3, regime="surgical")
+        rc = dataclasses.replace(rc, check=(row,))
+    write_analyses({"regime_check": rc}, tmp_path / "analyses")
+    return FindingsContext({"steering": {"models": [{"model": "m", "family": "f", "variant": "base"}]}},
+                           tmp_path, tmp_path / "analyses", tmp_path)
+
+
+def test_regime_statistics_pair_the_runs_by_scenario(tmp_path: Path):
+    import numpy as np
+
+    ctx = _regime_ctx(tmp_path, with_check=True)
+    (main,) = FINDING_STATISTICS["collapse_distinct2"](ctx, {"run": "main", "n_boot": 400, "seed": 2})
+    assert main.estimate.value == pytest.approx(0.2) and main.estimate.n == 3
+    d = np.array([0.1, 0.2, 0.3])
+    boot = d[np.random.default_rng(2).integers(0, 3, size=(400, 3))].mean(axis=1)
+    assert (main.estimate.ci_low, main.estimate.ci_high) == tuple(np.quantile(boot, [0.025, 0.975]))
+    # the norm scale: strength 0.05 x the median layer ratio 20 = 1 typical-token norm (0.5 to 2 over layers)
+    assert main.estimate.detail == "main; main run: strength 0.05 adds 1 typical-token norms (median over layers; 0.5-2)"
+    (shift,) = FINDING_STATISTICS["check_minus_main_distinct2"](ctx, {"n_boot": 100})
+    assert shift.estimate.value == pytest.approx((0.6 + 0.4 + 0.6) / 3) and shift.estimate.n == 3
+    assert "check run: strength 0.05 adds 0.05 typical-token norms" in shift.estimate.detail
+    plain = _regime_ctx(tmp_path / "plain", with_check=False)
+    (none,) = FINDING_STATISTICS["check_minus_main_distinct2"](plain, {})
+    (none_c,) = FINDING_STATISTICS["collapse_distinct2"](plain, {"run": "check"})
+    assert none.not_applicable == none_c.not_applicable == "the selection has no steering_check"
+    with pytest.raises(EmovecInputError, match="collapse_distinct2 needs args.run, main or check; got 'both'"):
+        FINDING_STATISTICS["collapse_distinct2"](ctx, {"run": "both"})
+
+
+def test_leakage_is_a_newcombe_difference_of_generation_counts(tmp_path: Path):
+    from emovec.paper.analyses import write_analyses
+    from emovec.paper.results.steering_records import LeakageRow, LeakageTable, ModelLeakage
+    from emovec.stats.proportions import newcombe_difference
+
+    def row(condition: str, k: int, n: int) -> LeakageRow:
+        return LeakageRow(condition=condition, n=n, k_foreign=k, leak_share=0.1, cjk_share=0.0, top_tokens=())
+
+    table = LeakageTable(models=("m",), high_strength=0.05, top=5, per_model=(
+        ModelLeakage(model="m", rows=(row("emotion", 4, 5), row("random", 1, 20), row("unsteered", 0, 5))),))
+    write_analyses({"script_leakage": table}, tmp_path / "analyses")
+    ctx = FindingsContext({"steering": {"models": [{"model": "m", "family": "f", "variant": "base"}]}},
+                          tmp_path, tmp_path / "analyses", tmp_path)
+    (o,) = FINDING_STATISTICS["leakage_minus_control"](ctx, {})
+    assert (o.estimate.value, o.estimate.ci_low, o.estimate.ci_high) == newcombe_difference(4, 5, 0, 5)
+    assert o.estimate.detail == "emotion 4/5, unsteered 0/5" and o.estimate.n == 10
+    (r,) = FINDING_STATISTICS["leakage_minus_control"](ctx, {"control": "random"})
+    assert r.estimate.value == pytest.approx(0.8 - 0.05)
 
 
 def test_the_u_curve_statistics_read_the_per_layer_bootstrap(tmp_path: Path):
