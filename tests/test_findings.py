@@ -58,8 +58,23 @@ GOOD = {"id": "x", "source": {"paper": "p", "section": "s"}, "claim": "c", "stat
     ({"statistic": "gen_minus_compp"}, "finding 'x': statistic 'gen_minus_compp' is not registered; known: ["),
     ({"side": None}, "finding 'x': rule ci_side needs side: greater or less"),
     ({"side": "higher"}, "finding 'x': rule ci_side needs side: greater or less (got 'higher')"),
-    ({"rule": "p_below"}, "finding 'x': rule 'p_below' is not one of ['ci_side', 'ci_overlaps']"),
-    ({"rule": "ci_overlaps", "reported": [0.9, 0.1]}, "finding 'x': rule ci_overlaps needs reported: [low, high]"),
+    ({"rule": "p_below"}, "finding 'x': rule 'p_below' is not one of ['ci_side', 'ci_overlaps', 'ci_excludes', "
+                          "'ci_within']"),
+    ({"rule": "ci_overlaps", "side": None, "reported": [0.9, 0.1]},
+     "finding 'x': rule ci_overlaps needs reported: [low, high]"),
+    ({"rule": "ci_overlaps", "reported": [0.1, 0.9]}, "finding 'x': rule ci_overlaps does not take ['side']"),
+    ({"rule": "ci_excludes", "side": None}, "finding 'x': rule ci_excludes needs threshold"),
+    ({"rule": "ci_excludes", "threshold": 0}, "finding 'x': rule ci_excludes does not take ['side'] (it takes "
+                                              "['threshold'])"),
+    ({"threshold": "zero"}, "finding 'x': threshold must be a number (got 'zero')"),
+    ({"rule": "ci_within", "side": None}, "finding 'x': rule ci_within needs margin: [low, high] with low < high "
+                                          "(got None)"),
+    ({"rule": "ci_within", "side": None, "margin": [0.2, -0.2]}, "finding 'x': rule ci_within needs margin"),
+    ({"rule": "ci_within", "side": None, "margin": [0.1, 0.1]}, "finding 'x': rule ci_within needs margin"),
+    ({"rule": "ci_within", "side": None, "margin": [-0.1, "a"]}, "finding 'x': rule ci_within needs margin"),
+    ({"rule": "ci_within", "side": None, "margin": [-0.1, 0.1], "threshold": 0},
+     "finding 'x': rule ci_within does not take ['threshold'] (it takes ['margin'])"),
+    ({"margin": [-0.1, 0.1]}, "finding 'x': rule ci_side does not take ['margin']"),
     ({"units": "x"}, "finding 'x': unknown key(s) ['units']"),
     ({"claim": None}, "missing key(s) ['claim']"),
     ({"applies": {"variant": "instruct"}}, "finding 'x': applies may hold variant, kind, family, and needs a why"),
@@ -102,7 +117,7 @@ def test_duplicate_ids_are_refused(tmp_path: Path):
 
 def test_the_tracked_ledger_loads_and_names_registered_statistics():
     findings = load_findings(LEDGER)
-    assert len(findings) == 25
+    assert len(findings) == 29
     by_id = {f.id: f for f in findings}
     assert by_id["jeong.opposite_pairs_not_negative"].statistic == "opposite_pair_cosine"
     assert by_id["jeong.gemma3_anisotropy_extreme"].applies == {"family": "gemma3"}
@@ -110,6 +125,9 @@ def test_the_tracked_ledger_loads_and_names_registered_statistics():
     assert by_id["jeong.gemma3_anisotropy_extreme.magnitude"].reported == (0.988, 0.988)
     assert by_id["jeong2026b.gemma3_base_anisotropy"].applies == {"family": "gemma3", "variant": "base"}
     assert by_id["jeong2026b.gemma3_base_anisotropy"].reported == (0.997, 0.997)
+    assert by_id["vanderben.valence_independent_of_corpus"].margin == (-0.24, 0.24)
+    assert by_id["vanderben.arousal_depends_on_corpus"].rule == "ci_excludes"
+    assert by_id["vanderben.valence_peak_depth_differs_between_models"].threshold == 0.0
     assert {f.statistic for f in findings} <= set(FINDING_STATISTICS)
     assert {f.paper for f in findings} == {"jeong2026", "vanderben2026", "jeong2026b"}
 

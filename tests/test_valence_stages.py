@@ -154,7 +154,8 @@ def test_valence_stage_recovers_a_planted_axis_and_writes_every_output(config_di
     out = tmp_path / "valence"
     assert valence_stage.main(["--config", str(_valence_slice(config_dir, tmp_path)), "--activations",
                                str(tmp_path / "acts"), "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["grams.npz", "layers.csv", "norms.csv", "scores.npz", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["bootstrap.npz", "grams.npz", "layers.csv", "norms.csv",
+                                                      "scores.npz", "summary.json"]
     layers = pd.read_csv(out / "layers.csv")
     assert list(layers["layer"]) == [0, 1, 2]
     assert (layers["valence_r"] > 0.9).all() and (layers["valence_r_ci_low"] > 0).all()
@@ -168,6 +169,13 @@ def test_valence_stage_recovers_a_planted_axis_and_writes_every_output(config_di
     with np.load(out / "grams.npz") as z:
         assert z["grams"].shape == (3, 20, 20)
         np.testing.assert_allclose(z["grams"].sum(axis=2), 0, atol=1e-8)  # centred across emotions
+    with np.load(out / "bootstrap.npz") as z:  # the draws behind the CIs of layers.csv, draw by draw
+        assert z["r"].shape == (60, 3, 2) and z["boot_idx"].shape == (60, 20)
+        assert list(z["emotions"]) == summary["emotions"] and list(z["targets"]) == ["valence", "arousal"]
+        np.testing.assert_array_equal(z["boot_idx"], np.random.default_rng(summary["seed"]).integers(0, 20, (60, 20)))
+        for j, t in enumerate(("valence", "arousal")):
+            ci = np.nanquantile(z["r"][:, :, j], [0.025, 0.975], axis=0)
+            np.testing.assert_allclose(ci, layers[[f"{t}_r_ci_low", f"{t}_r_ci_high"]].to_numpy().T, atol=1e-5)
 
 
 def test_token_weighting_is_a_recorded_choice_that_changes_the_vectors(config_dir: Path, tmp_path: Path):

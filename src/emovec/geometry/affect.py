@@ -31,7 +31,7 @@ from emovec.errors import EmovecInputError
 from emovec.geometry.pca import PCAFit, bootstrap_scores, fit_pca, orient
 from emovec.stats.multiple import bh_adjust, max_statistic_p, percentile_ci, permutation_p
 
-__all__ = ["AffectResult", "affect_by_layer"]
+__all__ = ["TARGETS", "AffectResult", "affect_by_layer"]
 
 # (target, 0-based PC index): valence is read off PC1, arousal off PC2.
 TARGETS: tuple[tuple[str, int], ...] = (("valence", 0), ("arousal", 1))
@@ -174,6 +174,12 @@ class AffectResult:
             max-statistic p over layers (the honest p for a post-hoc peak).
         scores: float64 [n_layers, n_emotions, 2] oriented PC1/PC2 scores.
         n_boot, n_perm, seed, ci_level, orientation, anchors: the settings behind the numbers.
+        boot_r: float64 [n_boot, n_layers, 2] Pearson r of every bootstrap resample at every
+            layer (index 0 = PC1 vs valence, 1 = PC2 vs arousal), aligned as the CIs are; NaN
+            where the resample is invalid at that layer. What a per-draw peak layer needs.
+        boot_idx: int [n_boot, n_emotions] the resampled emotion indices (rows of ``emotions``),
+            drawn first from ``np.random.default_rng(seed)``: two runs with the same seed,
+            n_boot and number of emotions resample the same indices, draw by draw.
     """
 
     emotions: tuple[str, ...]
@@ -186,6 +192,8 @@ class AffectResult:
     ci_level: float
     orientation: str
     anchors: tuple[str, ...]
+    boot_r: np.ndarray | None = None
+    boot_idx: np.ndarray | None = None
 
     def to_summary(self) -> dict:
         """JSON-serialisable settings and peaks."""
@@ -407,4 +415,6 @@ def affect_by_layer(
         ci_level=float(ci_level),
         orientation=orientation,
         anchors=anchors,
+        boot_r=np.stack([s.r_boot for s in stats], axis=1),
+        boot_idx=boot_idx,
     )

@@ -9,7 +9,11 @@ configured source, rescaled to [-1, 1]; the per-emotion record of what was used 
 Outputs (one directory, written atomically): ``layers.csv`` (one row per layer), ``summary.json``
 (settings, counts and the peaks), ``scores.npz`` (PC scores per layer + ratings), ``norms.csv``
 (per emotion: value used, source, fallback) and ``grams.npz`` (centred Gram matrices of the
-contrast vectors per layer, [n_layers, n_emotions, n_emotions]: all that linear CKA needs).
+contrast vectors per layer, [n_layers, n_emotions, n_emotions]: all that linear CKA needs) and
+``bootstrap.npz`` (the bootstrap over emotions draw by draw: ``r`` [n_boot, n_layers, 2], Pearson r
+of PC1-valence and PC2-arousal per resample and layer, NaN where invalid; ``boot_idx``
+[n_boot, n_emotions], the resampled rows of ``emotions``; ``emotions``; ``targets``): what a
+per-draw peak layer and a draw-by-draw paired comparison of two cells need.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from emovec.paths import REPO_ROOT
 from emovec.corpora.norms import resolve_norms
 from emovec.emotions import NEUTRAL, emotion_set
 from emovec.errors import EmovecInputError
-from emovec.geometry.affect import affect_by_layer
+from emovec.geometry.affect import TARGETS, affect_by_layer
 from emovec.io import atomic_path
 from emovec.progress import progress_enabled
 from emovec.corpora.manifest import verify_upstream_file
@@ -121,6 +125,9 @@ def run_valence(config: str | Path, activations: str | Path, out: str | Path) ->
                                                     valence=kept["valence"].to_numpy(float),
                                                     arousal=kept["arousal"].to_numpy(float)))
         (tmp / "grams.npz").write_bytes(_npz_bytes(grams=centred_grams(ev.vectors), emotions=np.array(kept_emotions)))
+        (tmp / "bootstrap.npz").write_bytes(_npz_bytes(r=res.boot_r, boot_idx=res.boot_idx,
+                                                       emotions=np.array(kept_emotions),
+                                                       targets=np.array([t for t, _ in TARGETS])))
     pv, pa = summary["peaks"]["valence"], summary["peaks"]["arousal"]
     print(f"valence {raw.cell}: PC1-valence r={pv['r']:.3f} [{pv['r_ci_low']:.3f}, {pv['r_ci_high']:.3f}] at layer "
           f"{pv['layer']} (p_max {pv['p_max']:.3g}); PC2-arousal r={pa['r']:.3f} at layer {pa['layer']} "

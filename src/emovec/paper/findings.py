@@ -13,10 +13,25 @@ reason another subject is not applicable; its row names the key it fails). The r
   *inconclusive* otherwise.
 * ``ci_overlaps`` (``reported``: [low, high], the papers' own range): *consistent* when the CI
   overlaps the reported range, *differs* when it lies wholly outside it.
+* ``ci_excludes`` (``threshold``, required): the two-sided "differs" test. *supported* when the CI
+  lies wholly above or wholly below the threshold (on either side), *inconclusive* otherwise; never
+  *contradicted*: a CI that covers the threshold does not show that there is no difference, only
+  that this run cannot tell. A claim of no difference is a ``ci_within`` claim with its margin.
+* ``ci_within`` (``margin``: [low, high], required, low < high): the equivalence test ("does not
+  differ by more than the margin"). *supported* when the CI lies wholly inside the closed margin
+  (low <= CI low and CI high <= high), *contradicted* when it lies wholly outside it (CI high < low
+  or CI low > high: the difference is established to exceed the margin), *inconclusive* otherwise
+  (the CI straddles a margin bound). The margin is the size of difference that matters, fixed in
+  the ledger with the claim, never from the result.
+
+Each rule takes only its own parameters (``side`` and ``threshold`` for ci_side, ``threshold``
+for ci_excludes, ``reported`` for ci_overlaps, ``margin`` for ci_within); a parameter of another
+rule is refused, as is a rule without its required parameters.
 
 A claim with no subject in the run (no base/instruct pair, no instruct model) gets one row
-"not applicable" naming what is missing; an entry naming an unknown statistic or rule, or a rule
-without its side, is an error naming the entry, before anything is computed.
+"not applicable" naming what is missing; an entry naming an unknown statistic or rule, a rule
+without its parameters or with another rule's, is an error naming the entry, before anything is
+computed.
 """
 
 from __future__ import annotations
@@ -38,11 +53,15 @@ from emovec.paper.finding_statistics import FINDING_STATISTICS, Estimate, Findin
 __all__ = ["APPLIES", "RULES", "Finding", "FindingRow", "evaluate_findings", "known_families", "load_findings",
            "load_rsa_settings", "verdict"]
 
-RULES = ("ci_side", "ci_overlaps")
+RULES = ("ci_side", "ci_overlaps", "ci_excludes", "ci_within")
+# The parameters each rule may take (any other rule's parameter in an entry is an error).
+_RULE_PARAMS = {"ci_side": {"side", "threshold"}, "ci_overlaps": {"reported"}, "ci_excludes": {"threshold"},
+                "ci_within": {"margin"}}
 # applies: key -> its allowed values (family: read from conf/model, see known_families)
 APPLIES: dict[str, tuple[str, ...] | None] = {"variant": ("base", "instruct"),
                                               "kind": ("model", "base_instruct", "cross_model"), "family": None}
-_KEYS = {"id", "source", "claim", "statistic", "args", "rule", "side", "threshold", "reported", "applies", "why"}
+_KEYS = {"id", "source", "claim", "statistic", "args", "rule", "side", "threshold", "reported", "margin", "applies",
+         "why"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,7 @@ class Finding:
     side: str | None = None
     threshold: float = 0.0
     reported: tuple[float, float] | None = None
+    margin: tuple[float, float] | None = None
     applies: Mapping[str, str] = field(default_factory=dict)
     why: str = ""
 
@@ -67,6 +87,13 @@ class Finding:
         if self.rule == "ci_side":
             where = "above" if self.side == "greater" else "below"
             return f"supported if the CI lies wholly {where} {self.threshold:g}; contradicted if wholly on the other side"
+        if self.rule == "ci_excludes":
+            return (f"supported if the CI excludes {self.threshold:g} (wholly above or below); inconclusive "
+                    f"otherwise (never contradicted)")
+        if self.rule == "ci_within":
+            lo, hi = self.margin or (math.nan, math.nan)
+            return (f"supported if the CI lies wholly inside the margin [{lo:g}, {hi:g}]; contradicted if wholly "
+                    f"outside it; inconclusive otherwise")
         lo, hi = self.reported or (math.nan, math.nan)
         return f"consistent if the CI overlaps the reported [{lo:g}, {hi:g}]; differs if wholly outside"
 
@@ -106,14 +133,30 @@ def _entry(raw: Any, i: int, path: Path, families: Sequence[str]) -> Finding:
                                f"known: {sorted(FINDING_STATISTICS)}")
     if raw["rule"] not in RULES:
         raise EmovecInputError(f"{where}: rule {raw['rule']!r} is not one of {list(RULES)}")
-    if raw["rule"] == "ci_side" and raw.get("side") not in ("greater", "less"):
+    rule = raw["rule"]
+    foreign = sorted(k for k in set().union(*_RULE_PARAMS.values()) - _RULE_PARAMS[rule] if k in raw)
+    if foreign:
+        raise EmovecInputError(f"{where}: rule {rule} does not take {foreign} (it takes {sorted(_RULE_PARAMS[rule])})")
+    if rule == "ci_side" and raw.get("side") not in ("greater", "less"):
         raise EmovecInputError(f"{where}: rule ci_side needs side: greater or less (got {raw.get('side')!r})")
+    threshold = raw.get("threshold", 0.0)
+    if rule == "ci_excludes" and "threshold" not in raw:
+        raise EmovecInputError(f"{where}: rule ci_excludes needs threshold (the value the CI must exclude)")
+    if not _is_number(threshold):
+        raise EmovecInputError(f"{where}: threshold must be a number (got {threshold!r})")
     reported = raw.get("reported")
-    if raw["rule"] == "ci_overlaps":
-        if not (isinstance(reported, list) and len(reported) == 2 and all(isinstance(x, (int, float)) for x in reported)
+    if rule == "ci_overlaps":
+        if not (isinstance(reported, list) and len(reported) == 2 and all(_is_number(x) for x in reported)
                 and reported[0] <= reported[1]):
             raise EmovecInputError(f"{where}: rule ci_overlaps needs reported: [low, high] (got {reported!r})")
         reported = (float(reported[0]), float(reported[1]))
+    margin = raw.get("margin")
+    if rule == "ci_within":
+        if not (isinstance(margin, list) and len(margin) == 2 and all(_is_number(x) for x in margin)
+                and margin[0] < margin[1] and all(math.isfinite(x) for x in margin)):
+            raise EmovecInputError(f"{where}: rule ci_within needs margin: [low, high] with low < high "
+                                   f"(got {margin!r})")
+        margin = (float(margin[0]), float(margin[1]))
     source = raw["source"]
     if not isinstance(source, dict) or not {"paper", "section"} <= set(source):
         raise EmovecInputError(f"{where}: source needs paper and section")
@@ -126,8 +169,12 @@ def _entry(raw: Any, i: int, path: Path, families: Sequence[str]) -> Finding:
             raise EmovecInputError(f"{where}: applies.{key} {value!r} is not one of {sorted(allowed)}")
     return Finding(id=str(raw["id"]), paper=str(source["paper"]), section=str(source["section"]),
                    claim=str(raw["claim"]), statistic=raw["statistic"], rule=raw["rule"], args=raw.get("args") or {},
-                   side=raw.get("side"), threshold=float(raw.get("threshold", 0.0)), reported=reported,
+                   side=raw.get("side"), threshold=float(threshold), reported=reported, margin=margin,
                    applies=applies, why=str(raw.get("why", "")))
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def _read_ledger(path: Path) -> dict[str, Any]:
@@ -186,6 +233,14 @@ def verdict(f: Finding, est: Estimate) -> str:
         above, below = lo > f.threshold, hi < f.threshold
         claimed, other = (above, below) if f.side == "greater" else (below, above)
         return "supported" if claimed else "contradicted" if other else "inconclusive"
+    if f.rule == "ci_excludes":
+        return "supported" if lo > f.threshold or hi < f.threshold else "inconclusive"
+    if f.rule == "ci_within":
+        assert f.margin is not None
+        low, high = f.margin
+        if low <= lo and hi <= high:
+            return "supported"
+        return "contradicted" if hi < low or lo > high else "inconclusive"
     assert f.reported is not None
     return "differs" if hi < f.reported[0] or lo > f.reported[1] else "consistent"
 
