@@ -550,3 +550,31 @@ def test_bad_classify_csv_is_named(tmp_path, edit, pattern: str):
     with pytest.raises(EmovecInputError, match=pattern) as err:
         _load(inp)
     assert str(path) in str(err.value)
+
+
+def test_norm_scale_table_states_what_each_strength_adds_under_each_reference():
+    from emovec.paper.results.steering_records import NormScale, RegimeCheck, RegimeStats
+    from emovec.paper.table_defs.steering_norm_scale import steering_norm_scale_table
+
+    def ns(run: str, layer: int, ratio: float, ref: str) -> NormScale:
+        return NormScale(model=INST, run=run, norm_reference=ref, layer=layer, reference_norm=ratio,
+                         typical_norm=1.0, first_token_norm=9.0, ratio_mean=ratio, ratio_min=ratio, ratio_max=ratio)
+
+    def regime(d2: float, label: str) -> RegimeStats:
+        return RegimeStats(model=INST, ppl_low=2.0, ppl_high=3.0, ratio=1.5, random_ratio=1.0, distinct2_high=d2,
+                           repeat_high=2.0, n_low=2, n_high=2, regime=label)
+
+    rc = RegimeCheck(models=(INST,), check_label="median token norm", low_strength=0.005, high_strength=0.05,
+                     main=(regime(0.25, "repetitive collapse"),), check=(regime(0.75, "surgical"),), scenarios=(),
+                     norms=(ns("main", 0, 4.0, "prompt_mean_norm"), ns("main", 1, 12.0, "prompt_mean_norm"),
+                            ns("main", 2, 20.0, "prompt_mean_norm"), ns("check", 0, 1.0, "prompt_median_norm"),
+                            ns("check", 1, 1.0, "prompt_median_norm"), ns("check", 2, 1.0, "prompt_median_norm")))
+    tex = steering_norm_scale_table(rc, 3)
+    # main: median ratio 12 over [4, 20]; 0.005 x 12 = 0.06 and 0.05 x 12 = 0.6 typical-token norms
+    assert ("toy-instruct & Jeong & prompt\\_mean\\_norm & 12.0 [4.0, 20.0] & 0.060 & 0.600 & 0.250 & "
+            "repetitive collapse \\\\") in tex
+    assert ("toy-instruct & median token norm & prompt\\_median\\_norm & 1.0 [1.0, 1.0] & 0.005 & 0.050 & 0.750 & "
+            "surgical \\\\") in tex
+    assert "The check (median token norm) steers the same models" in tex
+    plain = steering_norm_scale_table(dataclasses.replace(rc, check=(), check_label=""), 3)
+    assert "& median token norm &" not in plain and "The run has no steering check." in plain

@@ -12,6 +12,7 @@ Slow (minutes): deselected by default, run with ``make test-slow`` / ``pytest -m
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -162,13 +163,13 @@ def test_pipeline_end_to_end(project: Path):
     assert {r for r in ran if r.startswith("story_corpus@")} == {f"story_corpus@{c}" for c in STORY_CORPORA}
     for stage in ("story_extract", "valence"):
         assert {r for r in ran if r.startswith(f"{stage}@")} == {f"{stage}@{c}" for c in story_cells}, sorted(ran)
-    for stage in ("steer", "steer_classify"):
+    for stage in ("steer", "steer_classify", "steer_check"):
         assert {r for r in ran if r.startswith(f"{stage}@")} == {f"{stage}@{m}" for m in MODELS}, sorted(ran)
 
     tables = sorted(p.name for p in (root / "paper" / "tables").glob("*.tex"))
     assert tables == ["anisotropy.tex", "gen_vs_comp.tex", "layer_sweep.tex", "norm_coverage.tex", "rlhf_deltas.tex",
                       "rlhf_separation.tex", "script_leakage.tex", "separation_by_model.tex", "steering_agreement.tex",
-                      "steering_deltas.tex", "steering_regimes.tex", "valence_arousal.tex",
+                      "steering_deltas.tex", "steering_norm_scale.tex", "steering_regimes.tex", "valence_arousal.tex",
                       "valence_by_corpus.tex"], tables
     assert all((root / "paper" / "figures" / f"dose_response_{m}.png").stat().st_size > 0 for m in MODELS)
     assert all((root / "paper" / "tables" / t).stat().st_size > 0 for t in tables)
@@ -189,6 +190,13 @@ def test_pipeline_end_to_end(project: Path):
                         "rsa.tex", "rsa_heatmap.png"], findings
     # the toy models are one family's base and instruct: the within-family geometry claim applies
     assert "base instruct" in (root / "paper" / "findings" / "rsa.tex").read_text()
+    # the toy selection's steering check ran: its regime and norm scale reach the table and the findings
+    assert (root / "build" / "steering_check" / MODELS[0] / "norms.csv").is_file()
+    assert "median token norm" in (root / "paper" / "tables" / "steering_norm_scale.tex").read_text()
+    rows = json.loads((root / "paper" / "findings" / "findings.json").read_text())
+    shift = [r for r in (rows["rows"] if isinstance(rows, dict) else rows)
+             if r["id"] == "jeong.regimes.depend_on_norm_reference"]
+    assert len(shift) == len(MODELS) and all(r["verdict"] != "not applicable" for r in shift), shift
 
     # 2. nothing left to do, and `make verify` passes: outputs match dvc.lock, the tables
     # regenerate byte-identically, the claims table is summarised

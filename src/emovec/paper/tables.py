@@ -20,6 +20,7 @@ from emovec.paper.table_defs import (
     separation_by_model,
     steering_agreement,
     steering_deltas,
+    steering_norm_scale,
     steering_regimes,
     valence_arousal,
     valence_by_corpus,
@@ -41,6 +42,7 @@ TABLES.register("norm_coverage.tex", "valence", norm_coverage.build)
 # Steering (Jeong 2026, §5-6)
 TABLES.register("steering_deltas.tex", "steering", steering_deltas.build)
 TABLES.register("steering_regimes.tex", "steering", steering_regimes.build)
+TABLES.register("steering_norm_scale.tex", "steering", steering_norm_scale.build)
 TABLES.register("steering_agreement.tex", "steering", steering_agreement.build)
 TABLES.register("rlhf_deltas.tex", "steering", rlhf_deltas.build)
 TABLES.register("script_leakage.tex", "steering", script_leakage.build)
