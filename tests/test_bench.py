@@ -32,3 +32,37 @@ def test_generation_bench_makes_every_token_and_restores_eos(loaded) -> None:
     res = bench_generation(loaded, ["Anna was happy.", "Ben sat alone."], max_new_tokens=3, repeats=1)
     assert res["tokens"] == 6 and res["ratio"] > 0
     assert (loaded.hf_model.generation_config.eos_token_id, loaded.tokenizer.eos_token_id) == eos
+
+
+def test_mean_pairwise_cosine_of_orthonormal_means_is_minus_one_over_k_minus_one() -> None:
+    import numpy as np
+
+    from emovec.bench_real import mean_pairwise_cosine
+
+    k, per, d = 4, 3, 8
+    means = np.eye(d)[:k] * 5.0
+    pooled = np.zeros((k * per, 2, d))
+    for i in range(k):  # each label's stories average exactly to its planted mean
+        noise = np.random.default_rng(i).normal(size=(per, d))
+        pooled[i * per:(i + 1) * per, 1] = means[i] + noise - noise.mean(axis=0)
+    labels = [f"e{i}" for i in range(k) for _ in range(per)]
+    assert mean_pairwise_cosine(pooled, labels, 1) == pytest.approx(-1 / (k - 1), abs=1e-12)
+
+
+def test_stimulus_generation_bench_compares_three_batchings_of_the_same_tokens(loaded) -> None:
+    from emovec.bench_real import bench_stimulus_generation
+
+    prompts = [loaded.tokenizer(p)["input_ids"] for p in ["Anna was happy.", "Ben sat alone.", "It rained all day."]]
+    res = bench_stimulus_generation(loaded, prompts, batch_size=2, max_new_tokens=4, repeats=1)
+    assert res["identical"] is True and res["prompts"] == 3 and 0 < res["tokens"] <= 12
+    assert set(res["tok_s"]) == {"package", "one_at_a_time", "one_batch"}
+    best = max(res["tok_s"]["one_at_a_time"], res["tok_s"]["one_batch"])
+    assert res["ratio_vs_best"] == pytest.approx(res["tok_s"]["package"] / best)
+
+
+def test_real_model_spec_names_the_stage_to_run_when_absent(tmp_path) -> None:
+    from emovec.bench_real import load_real_spec
+    from emovec.errors import EmovecInputError
+
+    with pytest.raises(EmovecInputError, match=r"models/smollm2-135m-instruct.yaml is missing: run `dvc repro"):
+        load_real_spec("smollm2-135m-instruct", tmp_path)

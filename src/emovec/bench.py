@@ -175,7 +175,8 @@ def _run_child(args: list[str]) -> dict[str, Any]:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def bench_memory(model_dir: Path, n_stories: int, batch_size: int, device: str, work: Path) -> dict[str, Any]:
+def bench_memory(model_dir: Path | None, n_stories: int, batch_size: int, device: str, work: Path,
+                 model_name: str | None = None) -> dict[str, Any]:
     """Peak memory of an all-layer extraction above the memory of the loaded model, vs the cache size.
 
     On Linux the child resets its peak-RSS mark (``/proc/self/clear_refs``) once the model is
@@ -183,8 +184,8 @@ def bench_memory(model_dir: Path, n_stories: int, batch_size: int, device: str, 
     weights in), so the peak is that of extraction alone: loading's own transient peak would
     otherwise hide it. Elsewhere the peak RSS of a load-only child is subtracted instead, which
     mixes both and can under- or over-state it."""
-    common = ["--model-dir", str(model_dir), "--stories", str(n_stories), "--batch-size", str(batch_size),
-              "--device", device]
+    common = [*(["--model-name", model_name] if model_name else ["--model-dir", str(model_dir)]),
+              "--stories", str(n_stories), "--batch-size", str(batch_size), "--device", device]
     info = _run_child(["_child", "--out", str(work / "cache"), *common])
     if info["peak_reset"]:
         extra, method = info["peak_rss_bytes"] - info["rss_before_bytes"], "peak RSS reset after loading"
@@ -226,7 +227,8 @@ def child(argv: Sequence[str]) -> None:
     from emovec.models.loading import load_model
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model-dir", required=True)
+    ap.add_argument("--model-dir")
+    ap.add_argument("--model-name", help="a real model: build/config/models/<name>.yaml (emovec.bench_real)")
     ap.add_argument("--stories", type=int, required=True)
     ap.add_argument("--batch-size", type=int, required=True)
     ap.add_argument("--device", default="cpu")
@@ -234,7 +236,12 @@ def child(argv: Sequence[str]) -> None:
     ap.add_argument("--load-only", action="store_true")
     a = ap.parse_args(argv)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    loaded = load_model(_spec(Path(a.model_dir), a.device))
+    if a.model_name:
+        from emovec.bench_real import load_real_spec
+
+        loaded = load_model(load_real_spec(a.model_name, REPO))
+    else:
+        loaded = load_model(_spec(Path(a.model_dir), a.device))
     texts, corpus = corpus_texts(a.stories, REPO / "data")
     stimuli = tokenise_stimuli(loaded.tokenizer, [{"id": str(i), "text": t} for i, t in enumerate(texts)], 1024)
     tokens = sum(len(s.ids) for s in stimuli)
@@ -328,10 +335,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--device", default="cuda" if _cuda() else "cpu")
     ap.add_argument("--skip-dvc", action="store_true", help="skip the incremental dvc repro measurement")
-    ap.add_argument("--only", choices=["extraction", "generation", "memory", "dvc"], action="append",
-                    help="run only these measurements (repeatable); default: all four")
+    ap.add_argument("--only", choices=["extraction", "generation", "memory", "dvc", "real"], action="append",
+                    help="run only these measurements (repeatable); default: all")
+    ap.add_argument("--real", action="append", default=None,
+                    help="real models to measure (default: smollm2-135m-instruct and gemma-3-270m, each skipped "
+                         "with the stage to run when its converted weights are absent)")
+    ap.add_argument("--stimulus-prompts", type=int, default=32, help="prompts in the stimulus generation ratio")
+    ap.add_argument("--stimulus-batch", type=int, default=16, help="the package's generation batch size")
+    ap.add_argument("--stimulus-tokens", type=int, default=64, help="new tokens per stimulus prompt")
+    ap.add_argument("--bf16-emotions", type=int, default=20, help="story emotions in the bfloat16 comparison")
+    ap.add_argument("--bf16-per-emotion", type=int, default=4, help="stories per emotion in it")
     args = ap.parse_args(argv)
-    only = set(args.only or ["extraction", "generation", "memory", "dvc"]) - ({"dvc"} if args.skip_dvc else set())
+    only = set(args.only or ["extraction", "generation", "memory", "dvc", "real"]) - ({"dvc"} if args.skip_dvc
+                                                                                       else set())
     import torch
 
     from emovec.models.loading import load_model
@@ -339,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     print(f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__} threads {torch.get_num_threads()}, "
           f"device {args.device}" + (f" ({torch.cuda.get_device_name(0)})" if args.device == "cuda" else ""))
+    if "real" in only:
+        run_real_models(args)
     with tempfile.TemporaryDirectory(prefix="emovec-bench-") as tmp:
         work = Path(tmp)
         texts, corpus = corpus_texts(max(args.stories, args.throughput_stories), REPO / "data")
@@ -377,6 +395,29 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("4. incremental dvc repro: skipped")
     return 0
+
+
+def run_real_models(args: Any) -> None:
+    """The real-model ratios (:mod:`emovec.bench_real`) and the story extraction's peak memory, per
+    model whose converted weights exist."""
+    from emovec.bench_real import run_real
+
+    for name in args.real or ["smollm2-135m-instruct", "gemma-3-270m"]:
+        if not (REPO / "build" / "weights" / name).is_dir():
+            print(f"real model {name}: skipped (no build/weights/{name}: run `dvc repro model@{name}`)")
+            continue
+        run_real(name, REPO, args)
+        with tempfile.TemporaryDirectory(prefix="emovec-bench-mem-") as tmp:
+            me = bench_memory(None, args.stories, args.batch_size, args.device, Path(tmp), model_name=name)
+        line = (f"  5. memory: extracting {me['stories']} stories ({me['tokens']} tokens) at all layers took "
+                f"{me['peak_extra_bytes'] / 2**20:.0f} MiB above the loaded model; pooled cache "
+                f"{me['cache_bytes'] / 2**20:.1f} MiB -> ratio {me['ratio_cache']:.2f}")
+        if me["hf_longest_batch_extra_bytes"]:
+            rows, width = me["longest_batch"]
+            line += (f"; one bare HF forward of its most demanding batch ({rows} x {width} tokens) "
+                     f"{me['hf_longest_batch_extra_bytes'] / 2**20:.0f} MiB -> extraction / that = "
+                     f"{me['peak_extra_bytes'] / me['hf_longest_batch_extra_bytes']:.2f} (goal <= 1.2)")
+        print(line)
 
 
 def _cuda() -> bool:

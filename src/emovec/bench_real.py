@@ -1,0 +1,188 @@
+"""``make bench`` on the real default models (SmolLM2-135M-Instruct, Gemma-3-270M): the package
+against bare Hugging Face on the architectures the default run uses, as ratios measured in one
+run on one machine (never as timed tests).
+
+Per model, loaded through the package's one loading path from the weights the ``model@<m>``
+stage converted (``build/config/models/<m>.yaml`` -> ``build/weights/<m>``; run
+``dvc repro model@<m>`` first):
+
+1. extraction of all layers (``extract_pooled``) vs a bare HF forward with
+   ``output_hidden_states=True`` over the same batches, under the model's configured attention
+   kernel (``sdpa``: the fastest exact kernel HF offers on CPU); tokens/s, goal >= 1.0;
+2. steered generation (``steered_generate``: per-row vectors at every layer) vs plain HF
+   ``generate`` on the same left-padded batch, greedy, every token made; goal >= 0.95;
+3. stimulus generation: generated tokens/s of the package's batched ``generate_ids`` (the
+   configured batch size) on the model's own Jeong generation prompts (``build/stimuli``) vs the
+   same prompts one at a time and vs one HF batch of all of them; the package should be no slower
+   than the best of them;
+4. bfloat16 vs float32 on this CPU: the speed ratios of 1. and 2., and how far bfloat16 moves the
+   pooled activations (max abs and relative difference per layer) and a headline statistic on the
+   same stories: the mean pairwise cosine of the story emotion vectors (per-emotion means minus
+   the grand mean) at the middle layer.
+
+Peak memory and the incremental re-run are measured by :mod:`emovec.bench` (``--only memory
+--model <m>``, ``--only dvc``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emovec.errors import EmovecInputError
+
+__all__ = ["bench_bf16", "bench_stimulus_generation", "load_real_spec", "mean_pairwise_cosine", "run_real"]
+
+
+def load_real_spec(name: str, repo: Path, dtype: str | None = None) -> Any:
+    """The composed config of model ``name`` (build/config/models/<name>.yaml), its weights
+    directory resolved under ``repo``; an error naming the stage to run when it is absent."""
+    from omegaconf import OmegaConf
+
+    from emovec.config import ModelConfig, as_dataclass
+
+    path = repo / "build" / "config" / "models" / f"{name}.yaml"
+    if not path.is_file():
+        raise EmovecInputError(f"{path} is missing: run `dvc repro compose` (and model@{name}) first")
+    spec = as_dataclass(OmegaConf.load(path), ModelConfig, str(path))
+    if spec.local_dir is not None:
+        local = repo / spec.local_dir
+        if not local.is_dir():
+            raise EmovecInputError(f"{local} is missing: run `dvc repro model@{name}` to convert its weights")
+        spec = dataclasses.replace(spec, local_dir=str(local))
+    return dataclasses.replace(spec, dtype=dtype) if dtype else spec
+
+
+def mean_pairwise_cosine(pooled: np.ndarray, labels: Sequence[str], layer: int) -> float:
+    """Mean pairwise cosine of the per-label mean vectors minus their grand mean at ``layer``
+    (``pooled``: [n, n_layers, d]); the separation statistic, on stories."""
+    names = sorted(set(labels))
+    lab = np.asarray(labels)
+    means = np.stack([pooled[lab == n, layer].astype(np.float64).mean(axis=0) for n in names])
+    centred = means - means.mean(axis=0)
+    unit = centred / np.linalg.norm(centred, axis=1, keepdims=True)
+    cos = unit @ unit.T
+    return float(cos[np.triu_indices(len(names), 1)].mean())
+
+
+def _timed(fn: Any, repeats: int) -> tuple[float, Any]:
+    best, out = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def bench_stimulus_generation(loaded: Any, prompts: Sequence[Sequence[int]], batch_size: int, max_new_tokens: int,
+                              repeats: int) -> dict[str, Any]:
+    """Generated tokens/s (greedy, cut at EOS) of ``generate_ids`` at ``batch_size`` vs one prompt
+    at a time vs one batch of every prompt; the three must produce the same tokens."""
+    from emovec.generate import generate_ids
+
+    def run(bs: int) -> list[list[int]]:
+        return generate_ids(loaded.hf_model, loaded.tokenizer, prompts, max_new_tokens=max_new_tokens,
+                            do_sample=False, temperature=1.0, top_p=1.0, seed=0, batch_size=bs, progress=False)
+
+    run(min(batch_size, len(prompts)))  # warm-up
+    results = {}
+    outputs = {}
+    for label, bs in (("package", batch_size), ("one_at_a_time", 1), ("one_batch", len(prompts))):
+        seconds, out = _timed(lambda bs=bs: run(bs), repeats)
+        outputs[label] = out
+        results[label] = sum(len(r) for r in out) / seconds
+    same = outputs["package"] == outputs["one_at_a_time"] == outputs["one_batch"]
+    return {"prompts": len(prompts), "tokens": sum(len(r) for r in outputs["package"]), "tok_s": results,
+            "identical": same, "ratio_vs_best": results["package"] / max(results["one_at_a_time"], results["one_batch"])}
+
+
+def bench_bf16(spec: Any, texts: Sequence[str], labels: Sequence[str], prompts: Sequence[str], batch_size: int,
+               new_tokens: int, repeats: int) -> dict[str, Any]:
+    """bfloat16 vs float32: extraction and steered-generation speed ratios, and the change to the
+    pooled activations and to the stories' mean pairwise cosine at the middle layer."""
+    from emovec.activations.extract import extract_pooled, tokenise_stimuli
+    from emovec.bench import bench_generation
+    from emovec.models.loading import load_model
+
+    out: dict[str, Any] = {}
+    pooled: dict[str, np.ndarray] = {}
+    for dtype in ("float32", "bfloat16"):
+        loaded = load_model(dataclasses.replace(spec, dtype=dtype))
+        stimuli = tokenise_stimuli(loaded.tokenizer, [{"id": str(i), "text": t} for i, t in enumerate(texts)], 1024)
+        tokens = sum(len(s.ids) for s in stimuli)
+
+        def extract(loaded: Any = loaded, stimuli: Any = stimuli) -> np.ndarray:
+            return extract_pooled(loaded.bridge, loaded.n_layers, stimuli, ["mean_from_offset"], batch_size=batch_size,
+                                  mean_offset=0, pad_id=loaded.tokenizer.pad_token_id, progress=False)["mean_from_offset"]
+
+        extract()  # warm-up
+        seconds, pooled[dtype] = _timed(extract, repeats)
+        gen = bench_generation(loaded, prompts, new_tokens, repeats)
+        out[dtype] = {"extract_tok_s": tokens / seconds, "steered_gen_tok_s": gen["steered_tok_s"]}
+        del loaded
+    a, b = pooled["float32"].astype(np.float64), pooled["bfloat16"].astype(np.float64)
+    diff = np.abs(a - b)
+    rel = np.linalg.norm(a - b, axis=-1) / np.linalg.norm(a, axis=-1)  # [n, layers]
+    middle = a.shape[1] // 2
+    cos32, cos16 = mean_pairwise_cosine(a, labels, middle), mean_pairwise_cosine(b, labels, middle)
+    return {**out, "extract_speedup": out["bfloat16"]["extract_tok_s"] / out["float32"]["extract_tok_s"],
+            "gen_speedup": out["bfloat16"]["steered_gen_tok_s"] / out["float32"]["steered_gen_tok_s"],
+            "max_abs": float(diff.max()), "max_rel": float(rel.max()), "median_rel": float(np.median(rel)),
+            "middle_layer": middle, "cosine_fp32": cos32, "cosine_bf16": cos16}
+
+
+def _stimulus_prompts(repo: Path, model: str, n: int) -> list[list[int]]:
+    path = repo / "build" / "stimuli" / f"{model}__jeong-generation.jsonl"
+    if not path.is_file():
+        raise EmovecInputError(f"{path} is missing: run `dvc repro stimuli@{model}-jeong-generation` first")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    distinct = list(dict.fromkeys(tuple(r["prompt_ids"]) for r in rows))
+    return [list(p) for p in distinct[:n]]
+
+
+def run_real(model: str, repo: Path, args: Any) -> None:
+    """Print every real-model ratio of this module's docstring for ``model``."""
+    from emovec.bench import bench_extraction, bench_generation, corpus_texts
+    from emovec.corpora.stories import read_stories
+    from emovec.models.loading import load_model
+
+    spec = load_real_spec(model, repo)
+    loaded = load_model(spec)
+    print(f"model: {model} ({spec.n_layers} layers, d_model {spec.d_model}, vocabulary "
+          f"{loaded.hf_model.config.vocab_size}, attention {spec.attn_implementation}, {spec.dtype})")
+    texts, corpus = corpus_texts(args.throughput_stories, repo / "data")
+    ex = bench_extraction(loaded, texts, args.batch_size, args.repeats)
+    print(f"  1. extraction: package {ex['package_tok_s']:.0f} tok/s vs bare HF forward+hidden_states "
+          f"{ex['hf_tok_s']:.0f} tok/s over {ex['tokens']} tokens of {corpus} -> ratio {ex['ratio']:.3f} (goal >= 1.0)")
+    prompts = [t.split(".")[0] + "." for t in texts[:args.gen_batch]]
+    ge = bench_generation(loaded, prompts, args.new_tokens, args.repeats)
+    print(f"  2. steered generation: {ge['steered_tok_s']:.1f} tok/s vs HF generate {ge['hf_tok_s']:.1f} tok/s "
+          f"({args.gen_batch} prompts x {args.new_tokens} new tokens) -> ratio {ge['ratio']:.3f} (goal >= 0.95)")
+    sg = bench_stimulus_generation(loaded, _stimulus_prompts(repo, model, args.stimulus_prompts), args.stimulus_batch,
+                                   args.stimulus_tokens, args.repeats)
+    tok = sg["tok_s"]
+    print(f"  3. stimulus generation ({sg['prompts']} of its Jeong generation prompts, greedy, up to "
+          f"{args.stimulus_tokens} new tokens, {sg['tokens']} made): package batch {args.stimulus_batch} "
+          f"{tok['package']:.1f} tok/s, one at a time {tok['one_at_a_time']:.1f}, one batch of all "
+          f"{tok['one_batch']:.1f} -> package / best {sg['ratio_vs_best']:.3f}; identical tokens: {sg['identical']}")
+    del loaded
+    rows = read_stories(repo / "data" / "emotion_experiment" / "output_gemma_stories" / "stories.jsonl",
+                        "emotion_experiment_jsonl")
+    by_emotion: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_emotion.setdefault(r["emotion"], []).append(r)
+    picked = [r for e in sorted(by_emotion)[:args.bf16_emotions] for r in by_emotion[e][:args.bf16_per_emotion]]
+    bf = bench_bf16(spec, [r["text"] for r in picked], [r["emotion"] for r in picked], prompts, args.batch_size,
+                    args.new_tokens, args.repeats)
+    print(f"  4. bfloat16 vs float32: extraction x{bf['extract_speedup']:.2f} "
+          f"({bf['bfloat16']['extract_tok_s']:.0f} vs {bf['float32']['extract_tok_s']:.0f} tok/s), steered generation "
+          f"x{bf['gen_speedup']:.2f}; pooled activations of {len(picked)} stories: max abs diff {bf['max_abs']:.3g}, "
+          f"relative (per story and layer) median {bf['median_rel']:.3g}, max {bf['max_rel']:.3g}; mean pairwise "
+          f"cosine of {args.bf16_emotions} story emotion vectors at layer {bf['middle_layer']}: "
+          f"{bf['cosine_fp32']:.4f} (fp32) vs {bf['cosine_bf16']:.4f} (bf16)")
