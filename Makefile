@@ -4,7 +4,8 @@
 #   make verify      after replicate: outputs match dvc.lock, tables regenerate byte-identically,
 #                    and the claims table (paper/claims/) says which reported numbers replicate
 #   make paper       paper/build/main.pdf from paper/main.tex and every generated table and figure
-#   make bench       throughput / memory / incremental-repro ratios (python -m emovec.bench --help)
+#   make bench       throughput / memory / incremental-repro ratios, GPT-2 shape and the real models
+#   make gpu-run     on a CUDA machine: the real default in a scratch clone, timed per stage, then bench
 #   make test        the default test suite (fast); make test-slow runs the end-to-end tests
 #   make smoke       the whole pipeline on the toy selection, in build/smoke (minutes; no real model)
 SHELL := /bin/bash
@@ -16,7 +17,7 @@ export PYTHONPATH := $(CURDIR)/src
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install data replicate repro status deps smoke verify paper tex bench test test-slow clean-build
+.PHONY: install data replicate repro status deps smoke verify paper tex bench gpu-run test test-slow clean-build
 
 install: $(STAMP)
 
@@ -95,6 +96,11 @@ paper: install tex
 # generate, peak memory vs cache size, incremental vs full dvc repro). BENCH_ARGS passes options.
 bench: install
 	python -m emovec.bench $(BENCH_ARGS)
+
+# On a machine with a CUDA GPU: the real default end to end in a scratch clone, timed per stage,
+# then make bench there (python -m emovec.gpu_run --help). Never needed by the tests.
+gpu-run: install
+	python -m emovec.gpu_run
 
 test: install
 	python -m pytest -q
