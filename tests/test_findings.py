@@ -424,6 +424,8 @@ def test_the_u_curve_statistics_read_the_per_layer_bootstrap(tmp_path: Path):
     assert q.estimate.value == pytest.approx(cos[2] - cos[1], abs=1e-6)  # the CSV holds 6 significant digits
     assert end.estimate.value == pytest.approx(cos[2] - cos[4], abs=1e-6)
     assert q.estimate.ci_high < 0 and end.estimate.ci_high < 0  # the planted middle separates better
+    per = json.loads((tmp_path / "m__c.resampling.json").read_text())["n_per_emotion"]
+    assert q.estimate.n == end.estimate.n == sum(per.values())  # stimuli, not bootstrap draws
     (best,) = FINDING_STATISTICS["best_layer_depth"](ctx, {})
     assert best.estimate.value == 0.5 and best.estimate.ci_low == best.estimate.ci_high == 0.5
     # an older record without the per-layer bootstrap: not applicable, saying why
@@ -476,7 +478,7 @@ def test_opposite_pair_cosine_is_the_planted_cosine_with_a_zero_width_ci(tmp_pat
     hs = outs[0].estimate
     assert hs.value == pytest.approx(-0.5, abs=1e-6)  # the CSV holds 6 significant digits
     assert hs.ci_low == pytest.approx(-0.5, abs=1e-12) and hs.ci_high == pytest.approx(-0.5, abs=1e-12)
-    assert hs.n == 50 and "50 draws" in hs.ci_method
+    assert hs.n == 2 * n_per_planted(ctx) and "50 draws" in hs.ci_method  # the stimuli of happy and sad
     for o, (a, b) in zip(outs[1:], [("calm", "desperate"), ("loving", "hostile"), ("proud", "guilty")]):
         va, vb = x[a][1], x[b][1]
         cos = va @ vb / np.linalg.norm(va) / np.linalg.norm(vb)
@@ -511,3 +513,10 @@ def test_anisotropy_baseline_is_the_planted_value_and_applies_by_family(tmp_path
     (tmp_path / "m__c.resampling.json").write_text(json.dumps(node))
     (old,) = FINDING_STATISTICS["anisotropy_baseline"](ctx, {})
     assert old.estimate is None and "no anisotropy bootstrap" in old.not_applicable
+
+
+def n_per_planted(ctx: FindingsContext) -> int:
+    """Stimuli per emotion in the planted cell's resampling record (all emotions have as many)."""
+    per = json.loads((ctx.separation_dir / "m__c.resampling.json").read_text())["n_per_emotion"]
+    assert len(set(per.values())) == 1
+    return int(per["happy"])

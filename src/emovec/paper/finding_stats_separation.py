@@ -5,7 +5,7 @@ the separation stage's CSV and resampling record and the analyses stage's ``gen_
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -77,9 +77,9 @@ def cosine_minus_anisotropy(ctx: FindingsContext, args: Mapping[str, Any]) -> li
     return out
 
 
-def _layer_bootstrap(ctx: FindingsContext, c: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | str:
+def _layer_bootstrap(ctx: FindingsContext, c: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, int] | str:
     """(observed mean cosine per layer [L] from the separation CSV, bootstrap draws [n_boot, L]
-    from the resampling record), or the reason they are unavailable."""
+    from the resampling record, the stimuli behind them), or the reason they are unavailable."""
     import csv
 
     res = read_json(ctx.separation_dir / f"{c['cell']}.resampling.json")
@@ -88,7 +88,13 @@ def _layer_bootstrap(ctx: FindingsContext, c: Mapping[str, Any]) -> tuple[np.nda
     with open(ctx.separation_dir / f"{c['cell']}.csv", encoding="utf-8", newline="") as fh:
         by_layer = {int(r["layer"]): float(r["mean_cosine"]) for r in csv.DictReader(fh)}
     observed = np.array([by_layer[layer] for layer in range(int(c["n_layers"]))])
-    return observed, np.asarray(res["bootstrap_by_layer"], dtype=float)
+    return observed, np.asarray(res["bootstrap_by_layer"], dtype=float), n_stimuli(res)
+
+
+def n_stimuli(res: Mapping[str, Any], emotions: Sequence[str] | None = None) -> int:
+    """Stimuli behind a resampling record (its ``n_per_emotion``), of ``emotions`` or of all."""
+    per = res["n_per_emotion"]
+    return int(sum(per[e] for e in (emotions if emotions is not None else per)))
 
 
 @register_statistic("middle_minus_depth")
@@ -107,13 +113,13 @@ def middle_minus_depth(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Ou
         if isinstance(data, str):
             out.append(Outcome(subject, not_applicable=data))
             continue
-        observed, boot = data
+        observed, boot, n = data
         mid, other = int(c["layer"]), layer_at_depth(int(c["n_layers"]), depth)
         diff = boot[:, mid] - boot[:, other]
         lo, hi = np.quantile(diff, [(1 - level) / 2, (1 + level) / 2])
         out.append(Outcome(subject, Estimate(
-            value=float(observed[mid] - observed[other]), ci_low=float(lo), ci_high=float(hi), n=boot.shape[0],
-            unit_of_analysis="stimuli resampled within emotion (n = draws)", unit="mean cosine",
+            value=float(observed[mid] - observed[other]), ci_low=float(lo), ci_high=float(hi), n=n,
+            unit_of_analysis="stimuli (resampled within emotion)", unit="mean cosine",
             ci_method=f"percentile bootstrap, paired across layers ({boot.shape[0]} draws, {level:.0%})",
             detail=f"layer {mid} ({observed[mid]:.3f}) vs layer {other} ({observed[other]:.3f}) of {c['n_layers']}")))
     return out
@@ -132,13 +138,13 @@ def best_layer_depth(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outc
         if isinstance(data, str):
             out.append(Outcome(subject, not_applicable=data))
             continue
-        observed, boot = data
+        observed, boot, n = data
         last = int(c["n_layers"]) - 1
         best = np.argmin(boot, axis=1) / last
         lo, hi = np.quantile(best, [(1 - level) / 2, (1 + level) / 2])
         out.append(Outcome(subject, Estimate(
-            value=float(np.argmin(observed) / last), ci_low=float(lo), ci_high=float(hi), n=boot.shape[0],
-            unit_of_analysis="stimuli resampled within emotion (n = draws)", unit="relative depth (0 first, 1 last)",
+            value=float(np.argmin(observed) / last), ci_low=float(lo), ci_high=float(hi), n=n,
+            unit_of_analysis="stimuli (resampled within emotion)", unit="relative depth (0 first, 1 last)",
             ci_method=f"percentile bootstrap of the argmin layer ({boot.shape[0]} draws, {level:.0%})",
             detail=f"best layer {int(np.argmin(observed))} of {c['n_layers']}")))
     return out
@@ -171,8 +177,9 @@ def opposite_pair_cosine(ctx: FindingsContext, args: Mapping[str, Any]) -> list[
             boot = np.asarray(draws, dtype=float)
             lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
             out.append(Outcome(subject, Estimate(
-                value=float(row[f"cos_{pair}"]), ci_low=float(lo), ci_high=float(hi), n=boot.size,
-                unit_of_analysis="stimuli resampled within emotion (n = draws)", unit="cosine",
+                value=float(row[f"cos_{pair}"]), ci_low=float(lo), ci_high=float(hi),
+                n=n_stimuli(res, pair.split("-")),
+                unit_of_analysis="stimuli of the pair's two emotions (resampled within emotion)", unit="cosine",
                 ci_method=f"percentile bootstrap over stimuli within emotion ({boot.size} draws, {level:.0%})",
                 detail=f"layer {int(c['layer'])} of {c['n_layers']}")))
     return out
