@@ -142,7 +142,7 @@ def _stimulus_prompts(repo: Path, model: str, n: int) -> list[list[int]]:
     if not path.is_file():
         raise EmovecInputError(f"{path} is missing: run `dvc repro stimuli@{model}-jeong-generation` first")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    distinct = list(dict.fromkeys(tuple(r["prompt_ids"]) for r in rows))
+    distinct = list(dict.fromkeys(tuple(r["prompt_ids"]) for r in rows if r.get("prompt_ids")))  # neutral: none
     return [list(p) for p in distinct[:n]]
 
 
