@@ -92,9 +92,12 @@ tex:
 paper: install tex
 	python -m emovec.paper.document --paper-dir paper
 
-# Not a test: prints ratios measured in one run (extraction vs bare HF forward, steered vs plain
-# generate, peak memory vs cache size, incremental vs full dvc repro). BENCH_ARGS passes options.
+# Not a test: prints ratios measured in one run, first on the real default models (extraction vs
+# bare HF forward, steered vs plain generate, stimulus generation batchings, bfloat16 vs float32,
+# peak memory), then on the GPT-2 shape (the same, and incremental vs full dvc repro).
+# BENCH_REAL_ARGS and BENCH_ARGS pass options (python -m emovec.bench_real --help, emovec.bench --help).
 bench: install
+	python -m emovec.bench_real $(BENCH_REAL_ARGS)
 	python -m emovec.bench $(BENCH_ARGS)
 
 # On a machine with a CUDA GPU: the real default end to end in a scratch clone, timed per stage,

@@ -61,7 +61,7 @@ def test_stimulus_generation_bench_compares_three_batchings_of_the_same_tokens(l
 
 
 def test_real_model_spec_names_the_stage_to_run_when_absent(tmp_path) -> None:
-    from emovec.bench_real import load_real_spec
+    from emovec.bench import load_real_spec
     from emovec.errors import EmovecInputError
 
     with pytest.raises(EmovecInputError, match=r"models/smollm2-135m-instruct.yaml is missing: run `dvc repro"):

@@ -29,6 +29,7 @@ CLI: ``python -m emovec.bench [--stories N] [--repeats R] [--only extraction|gen
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -42,6 +43,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from emovec.errors import EmovecInputError
 
 REPO = Path(__file__).resolve().parents[2]
 GPT2_SMALL = dict(n_layer=12, n_embd=768, n_head=12, n_positions=1024, vocab_size=50257)
@@ -62,6 +65,25 @@ def build_bench_model(out_dir: Path, texts: Sequence[str], seed: int = 0) -> Pat
                      pad_token_id=tok.pad_token_id)
     train.save_model_dir(GPT2LMHeadModel(cfg), tok, out_dir, None)
     return out_dir
+
+
+def load_real_spec(name: str, repo: Path, dtype: str | None = None) -> Any:
+    """The composed config of model ``name`` (build/config/models/<name>.yaml), its weights
+    directory resolved under ``repo``; an error naming the stage to run when it is absent."""
+    from omegaconf import OmegaConf
+
+    from emovec.config import ModelConfig, as_dataclass
+
+    path = repo / "build" / "config" / "models" / f"{name}.yaml"
+    if not path.is_file():
+        raise EmovecInputError(f"{path} is missing: run `dvc repro compose` (and model@{name}) first")
+    spec = as_dataclass(OmegaConf.load(path), ModelConfig, str(path))
+    if spec.local_dir is not None:
+        local = repo / spec.local_dir
+        if not local.is_dir():
+            raise EmovecInputError(f"{local} is missing: run `dvc repro model@{name}` to convert its weights")
+        spec = dataclasses.replace(spec, local_dir=str(local))
+    return dataclasses.replace(spec, dtype=dtype) if dtype else spec
 
 
 def _spec(model_dir: Path, device: str) -> Any:
@@ -237,8 +259,6 @@ def child(argv: Sequence[str]) -> None:
     a = ap.parse_args(argv)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     if a.model_name:
-        from emovec.bench_real import load_real_spec
-
         loaded = load_model(load_real_spec(a.model_name, REPO))
     else:
         loaded = load_model(_spec(Path(a.model_dir), a.device))
@@ -335,19 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--device", default="cuda" if _cuda() else "cpu")
     ap.add_argument("--skip-dvc", action="store_true", help="skip the incremental dvc repro measurement")
-    ap.add_argument("--only", choices=["extraction", "generation", "memory", "dvc", "real"], action="append",
-                    help="run only these measurements (repeatable); default: all")
-    ap.add_argument("--real", action="append", default=None,
-                    help="real models to measure (default: smollm2-135m-instruct and gemma-3-270m, each skipped "
-                         "with the stage to run when its converted weights are absent)")
-    ap.add_argument("--stimulus-prompts", type=int, default=32, help="prompts in the stimulus generation ratio")
-    ap.add_argument("--stimulus-batch", type=int, default=16, help="the package's generation batch size")
-    ap.add_argument("--stimulus-tokens", type=int, default=64, help="new tokens per stimulus prompt")
-    ap.add_argument("--bf16-emotions", type=int, default=20, help="story emotions in the bfloat16 comparison")
-    ap.add_argument("--bf16-per-emotion", type=int, default=4, help="stories per emotion in it")
+    ap.add_argument("--only", choices=["extraction", "generation", "memory", "dvc"], action="append",
+                    help="run only these measurements (repeatable); default: all four")
     args = ap.parse_args(argv)
-    only = set(args.only or ["extraction", "generation", "memory", "dvc", "real"]) - ({"dvc"} if args.skip_dvc
-                                                                                       else set())
+    only = set(args.only or ["extraction", "generation", "memory", "dvc"]) - ({"dvc"} if args.skip_dvc else set())
     import torch
 
     from emovec.models.loading import load_model
@@ -355,8 +366,6 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     print(f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__} threads {torch.get_num_threads()}, "
           f"device {args.device}" + (f" ({torch.cuda.get_device_name(0)})" if args.device == "cuda" else ""))
-    if "real" in only:
-        run_real_models(args)
     with tempfile.TemporaryDirectory(prefix="emovec-bench-") as tmp:
         work = Path(tmp)
         texts, corpus = corpus_texts(max(args.stories, args.throughput_stories), REPO / "data")
@@ -395,29 +404,6 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("4. incremental dvc repro: skipped")
     return 0
-
-
-def run_real_models(args: Any) -> None:
-    """The real-model ratios (:mod:`emovec.bench_real`) and the story extraction's peak memory, per
-    model whose converted weights exist."""
-    from emovec.bench_real import run_real
-
-    for name in args.real or ["smollm2-135m-instruct", "gemma-3-270m"]:
-        if not (REPO / "build" / "weights" / name).is_dir():
-            print(f"real model {name}: skipped (no build/weights/{name}: run `dvc repro model@{name}`)")
-            continue
-        run_real(name, REPO, args)
-        with tempfile.TemporaryDirectory(prefix="emovec-bench-mem-") as tmp:
-            me = bench_memory(None, args.stories, args.batch_size, args.device, Path(tmp), model_name=name)
-        line = (f"  5. memory: extracting {me['stories']} stories ({me['tokens']} tokens) at all layers took "
-                f"{me['peak_extra_bytes'] / 2**20:.0f} MiB above the loaded model; pooled cache "
-                f"{me['cache_bytes'] / 2**20:.1f} MiB -> ratio {me['ratio_cache']:.2f}")
-        if me["hf_longest_batch_extra_bytes"]:
-            rows, width = me["longest_batch"]
-            line += (f"; one bare HF forward of its most demanding batch ({rows} x {width} tokens) "
-                     f"{me['hf_longest_batch_extra_bytes'] / 2**20:.0f} MiB -> extraction / that = "
-                     f"{me['peak_extra_bytes'] / me['hf_longest_batch_extra_bytes']:.2f} (goal <= 1.2)")
-        print(line)
 
 
 def _cuda() -> bool:

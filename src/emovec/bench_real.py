@@ -20,14 +20,19 @@ stage converted (``build/config/models/<m>.yaml`` -> ``build/weights/<m>``; run
    same stories: the mean pairwise cosine of the story emotion vectors (per-emotion means minus
    the grand mean) at the middle layer.
 
-Peak memory and the incremental re-run are measured by :mod:`emovec.bench` (``--only memory
---model <m>``, ``--only dvc``).
+5. the peak memory of extracting ``--stories`` upstream stories at all layers above the loaded
+   model vs one bare HF forward of its most demanding batch (goal <= 1.2) and vs the pooled cache
+   (:func:`emovec.bench.bench_memory`).
+
+CLI: ``python -m emovec.bench_real [--real MODEL ...]`` (``make bench`` runs it, then
+:mod:`emovec.bench` on the GPT-2 shape and the incremental re-run).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,26 +42,7 @@ import numpy as np
 
 from emovec.errors import EmovecInputError
 
-__all__ = ["bench_bf16", "bench_stimulus_generation", "load_real_spec", "mean_pairwise_cosine", "run_real"]
-
-
-def load_real_spec(name: str, repo: Path, dtype: str | None = None) -> Any:
-    """The composed config of model ``name`` (build/config/models/<name>.yaml), its weights
-    directory resolved under ``repo``; an error naming the stage to run when it is absent."""
-    from omegaconf import OmegaConf
-
-    from emovec.config import ModelConfig, as_dataclass
-
-    path = repo / "build" / "config" / "models" / f"{name}.yaml"
-    if not path.is_file():
-        raise EmovecInputError(f"{path} is missing: run `dvc repro compose` (and model@{name}) first")
-    spec = as_dataclass(OmegaConf.load(path), ModelConfig, str(path))
-    if spec.local_dir is not None:
-        local = repo / spec.local_dir
-        if not local.is_dir():
-            raise EmovecInputError(f"{local} is missing: run `dvc repro model@{name}` to convert its weights")
-        spec = dataclasses.replace(spec, local_dir=str(local))
-    return dataclasses.replace(spec, dtype=dtype) if dtype else spec
+__all__ = ["bench_bf16", "bench_stimulus_generation", "main", "mean_pairwise_cosine", "run_real", "run_real_models"]
 
 
 def mean_pairwise_cosine(pooled: np.ndarray, labels: Sequence[str], layer: int) -> float:
@@ -148,7 +134,7 @@ def _stimulus_prompts(repo: Path, model: str, n: int) -> list[list[int]]:
 
 def run_real(model: str, repo: Path, args: Any) -> None:
     """Print every real-model ratio of this module's docstring for ``model``."""
-    from emovec.bench import bench_extraction, bench_generation, corpus_texts
+    from emovec.bench import bench_extraction, bench_generation, corpus_texts, load_real_spec
     from emovec.corpora.stories import read_stories
     from emovec.models.loading import load_model
 
@@ -186,3 +172,60 @@ def run_real(model: str, repo: Path, args: Any) -> None:
           f"relative (per story and layer) median {bf['median_rel']:.3g}, max {bf['max_rel']:.3g}; mean pairwise "
           f"cosine of {args.bf16_emotions} story emotion vectors at layer {bf['middle_layer']}: "
           f"{bf['cosine_fp32']:.4f} (fp32) vs {bf['cosine_bf16']:.4f} (bf16)")
+
+
+def run_real_models(args: Any) -> None:
+    """The real-model ratios (:mod:`emovec.bench_real`) and the story extraction's peak memory, per
+    model whose converted weights exist."""
+    from emovec.bench import REPO, bench_memory
+
+    for name in args.real or ["smollm2-135m-instruct", "gemma-3-270m"]:
+        if not (REPO / "build" / "weights" / name).is_dir():
+            print(f"real model {name}: skipped (no build/weights/{name}: run `dvc repro model@{name}`)")
+            continue
+        run_real(name, REPO, args)
+        with tempfile.TemporaryDirectory(prefix="emovec-bench-mem-") as tmp:
+            me = bench_memory(None, args.stories, args.batch_size, args.device, Path(tmp), model_name=name)
+        line = (f"  5. memory: extracting {me['stories']} stories ({me['tokens']} tokens) at all layers took "
+                f"{me['peak_extra_bytes'] / 2**20:.0f} MiB above the loaded model; pooled cache "
+                f"{me['cache_bytes'] / 2**20:.1f} MiB -> ratio {me['ratio_cache']:.2f}")
+        if me["hf_longest_batch_extra_bytes"]:
+            rows, width = me["longest_batch"]
+            line += (f"; one bare HF forward of its most demanding batch ({rows} x {width} tokens) "
+                     f"{me['hf_longest_batch_extra_bytes'] / 2**20:.0f} MiB -> extraction / that = "
+                     f"{me['peak_extra_bytes'] / me['hf_longest_batch_extra_bytes']:.2f} (goal <= 1.2)")
+        print(line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import os
+
+    import torch
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--real", action="append", default=None,
+                    help="real models to measure (default: smollm2-135m-instruct and gemma-3-270m, each skipped "
+                         "with the stage to run when its converted weights are absent)")
+    ap.add_argument("--stories", type=int, default=400, help="stories in the memory measurement")
+    ap.add_argument("--throughput-stories", type=int, default=64, help="stories in the extraction ratio")
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--gen-batch", type=int, default=16)
+    ap.add_argument("--new-tokens", type=int, default=32)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--stimulus-prompts", type=int, default=32, help="prompts in the stimulus generation ratio")
+    ap.add_argument("--stimulus-batch", type=int, default=16, help="the package's generation batch size")
+    ap.add_argument("--stimulus-tokens", type=int, default=64, help="new tokens per stimulus prompt")
+    ap.add_argument("--bf16-emotions", type=int, default=20, help="story emotions in the bfloat16 comparison")
+    ap.add_argument("--bf16-per-emotion", type=int, default=4, help="stories per emotion in it")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    print(f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__} threads {torch.get_num_threads()}, "
+          f"device {args.device}")
+    run_real_models(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
