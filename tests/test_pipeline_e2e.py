@@ -68,6 +68,8 @@ def _selection(n_permutations: int, cell_overrides: str = "{}", extra: tuple[str
         f"corpora: [{', '.join(CORPORA)}]\n"
         f"story_corpora: [{', '.join(STORY_CORPORA)}]\n"
         "steering_vectors: {toy-base: toy-generation, toy-instruct: toy-generation}\n"
+        "steering_check: {label: median token norm, overrides: [\"steering.norm_reference=prompt_median_norm\", "
+        "\"steering.strengths=[0.005,0.05]\"]}\n"
         f"overrides: [{quoted}]\n"
         f"cell_overrides: {cell_overrides}\n"
     )
