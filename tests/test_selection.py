@@ -418,3 +418,10 @@ def test_bad_steering_check_is_rejected_and_nothing_written(tmp_path: Path, bad:
     with pytest.raises(EmovecInputError, match=re.escape(message)):
         compose_all(read_selection(sel_path), tmp_path / "config")
     assert not (tmp_path / "config").exists()
+
+
+def test_paper_config_records_the_model_families_the_findings_ledger_may_name(steer_baseline: dict[str, bytes]):
+    from emovec.paper.findings import known_families
+
+    families = yaml.safe_load(steer_baseline["paper.yaml"])["model_families"]
+    assert families == list(known_families()) and {"gemma3", "smollm2", "toy"} <= set(families)

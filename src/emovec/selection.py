@@ -236,6 +236,19 @@ def steering_paper_entry(cells: list[CellConfig]) -> dict[str, Any]:
             "regimes": asdict(first.regimes), "ci_level": first.ci_level}
 
 
+def model_families(conf_dir: Path) -> list[str]:
+    """Every ``family:`` named in ``conf_dir/model/*.yaml``, sorted: the families a findings entry's
+    ``applies.family`` may name (recorded in paper.yaml so the findings stage need not read conf/)."""
+    import yaml
+
+    names = set()
+    for p in sorted((conf_dir / "model").glob("*.yaml")):
+        family = (yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("family")
+        if isinstance(family, str):
+            names.add(family)
+    return sorted(names)
+
+
 def steering_check_entry(check: dict[str, Any] | None, cells: list[CellConfig]) -> dict[str, Any] | None:
     """The paper's view of the steering check: its label, overrides and the norm reference and
     strengths it ran (None when the selection has no check)."""
@@ -433,7 +446,8 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
                  "cells": [paper_cell_entry(c) for c in cells],
                  "valence_cells": [valence_cell_entry(c) for c in story_cells],
                  "steering": steering_paper_entry(steering_cells),
-                 "steering_check": steering_check_entry(check, list(check_cells.values()))}
+                 "steering_check": steering_check_entry(check, list(check_cells.values())),
+                 "model_families": model_families(conf_dir)}
         # The CKA stage needs only the valence cells: a separation-only edit must not re-run it.
         (tmp / "cka.yaml").write_text(to_yaml({"valence_cells": paper["valence_cells"]}))
         # Written last: the hash covers every other slice (so any config change shows in it).

@@ -50,7 +50,10 @@ def write_findings(config: str | Path, ledger: str | Path, separation_dir: str |
     docstring). A malformed ledger or output raises ``EmovecInputError`` before anything is written.
     Returns a one-line summary (verdict counts) for the stage to print."""
     paper_cfg: dict[str, Any] = OmegaConf.to_container(OmegaConf.load(config))  # type: ignore[assignment]
-    findings, settings = load_findings(ledger), load_rsa_settings(ledger)
+    # The families applies.family may name: recorded by compose from conf/model (so a comment in a
+    # model config re-runs compose only); a paper config without them falls back to conf/model.
+    families = paper_cfg.get("model_families")
+    findings, settings = load_findings(ledger, families), load_rsa_settings(ledger)
     cells = [RSACell(model=c["model"], corpus=c["corpus"], family=c["family"], variant=c["variant"],
                      n_layers=int(c["n_layers"]), layer=int(c["layer"])) for c in paper_cfg.get("cells", [])]
     rsa = rsa_rows(cells, Path(vectors_dir), settings)
