@@ -51,6 +51,15 @@ def gen_minus_comp(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcom
     return out
 
 
+def _anisotropy_cell(ctx: FindingsContext, c: Mapping[str, Any]) -> tuple[dict[str, Any], float, dict[str, Any]] | str:
+    """(reported-layer CSV row, anisotropy baseline, resampling record) of a cell, or why not."""
+    row = reported_row(ctx.separation_dir / f"{c['cell']}.csv", int(c["layer"]))
+    aniso = row.get("anisotropy")
+    if not isinstance(aniso, float) or not np.isfinite(aniso):
+        return "the cell has no anisotropy sentences"
+    return row, aniso, read_json(ctx.separation_dir / f"{c['cell']}.resampling.json")
+
+
 @register_statistic("cosine_minus_anisotropy")
 def cosine_minus_anisotropy(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
     """Per cell: mean pairwise cosine of the emotion vectors minus the anisotropy baseline (mean
@@ -61,12 +70,11 @@ def cosine_minus_anisotropy(ctx: FindingsContext, args: Mapping[str, Any]) -> li
     out = []
     for c in ctx.paper_config.get("cells", []):
         subject = cell_subject(c, True)
-        row = reported_row(ctx.separation_dir / f"{c['cell']}.csv", int(c["layer"]))
-        aniso = row.get("anisotropy")
-        if not isinstance(aniso, float) or not np.isfinite(aniso):
-            out.append(Outcome(subject, not_applicable="the cell has no anisotropy sentences"))
+        found = _anisotropy_cell(ctx, c)
+        if isinstance(found, str):
+            out.append(Outcome(subject, not_applicable=found))
             continue
-        res = read_json(ctx.separation_dir / f"{c['cell']}.resampling.json")
+        row, aniso, res = found
         boot = np.asarray(res["bootstrap"], dtype=float)
         lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) - aniso
         out.append(Outcome(subject, Estimate(
@@ -203,12 +211,11 @@ def anisotropy_baseline_stat(ctx: FindingsContext, args: Mapping[str, Any]) -> l
     out = []
     for c in ctx.paper_config.get("cells", []):
         subject = cell_subject(c, True)
-        row = reported_row(ctx.separation_dir / f"{c['cell']}.csv", int(c["layer"]))
-        aniso = row.get("anisotropy")
-        if not isinstance(aniso, float) or not np.isfinite(aniso):
-            out.append(Outcome(subject, not_applicable="the cell has no anisotropy sentences"))
+        found = _anisotropy_cell(ctx, c)
+        if isinstance(found, str):
+            out.append(Outcome(subject, not_applicable=found))
             continue
-        res = read_json(ctx.separation_dir / f"{c['cell']}.resampling.json")
+        row, aniso, res = found
         if not res.get("anisotropy_bootstrap"):
             out.append(Outcome(subject, not_applicable="the resampling record has no anisotropy bootstrap "
                                                        "(written by an older separation stage)"))
