@@ -51,7 +51,8 @@ def gen_minus_comp(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcom
     return out
 
 
-def _anisotropy_cell(ctx: FindingsContext, c: Mapping[str, Any]) -> tuple[dict[str, Any], float, dict[str, Any]] | str:
+def _anisotropy_cell(ctx: FindingsContext,
+                     c: Mapping[str, Any]) -> tuple[dict[str, Any], float, dict[str, Any]] | str:
     """(reported-layer CSV row, anisotropy baseline, resampling record) of a cell, or why not."""
     row = reported_row(ctx.separation_dir / f"{c['cell']}.csv", int(c["layer"]))
     aniso = row.get("anisotropy")
