@@ -578,3 +578,21 @@ def test_norm_scale_table_states_what_each_strength_adds_under_each_reference():
     assert "The check (median token norm) steers the same models" in tex
     plain = steering_norm_scale_table(dataclasses.replace(rc, check=(), check_label=""), 3)
     assert "& median token norm &" not in plain and "The run has no steering check." in plain
+
+
+@pytest.mark.parametrize("edit, pattern", [
+    (lambda rows: rows[:-1], r"norms\.csv: layers \[0, 1, 2\] are not the steered layers \[0, 1, 2, 3\]"),
+    (lambda rows: [{**r, "model": "other"} if r["layer"] == 2 else r for r in rows],
+     r"norms\.csv: column 'model' row 2: 'other', expected 'toy-instruct'"),
+    (lambda rows: [{**r, "norm_reference": "prompt_median_norm"} for r in rows],
+     r"norms\.csv: column 'norm_reference' row 0: 'prompt_median_norm', expected 'prompt_mean_norm'"),
+])
+def test_bad_norms_csv_is_named(tmp_path, edit, pattern: str):
+    inp = _write_inputs(tmp_path / "in")
+    rows = [norms_row(INST, layer) for layer in range(4)]
+    write_csv(inp["steering"] / INST / "norms.csv", STEERING_NORMS, edit(rows))
+    with pytest.raises(EmovecInputError, match=pattern):
+        _load(inp)
+    (inp["steering"] / INST / "norms.csv").unlink()
+    with pytest.raises(EmovecInputError, match=r"missing steering output file\(s\) for listed models: .*norms\.csv"):
+        _load(inp)
