@@ -60,6 +60,21 @@ def test_stimulus_generation_bench_compares_three_batchings_of_the_same_tokens(l
     assert res["ratio_vs_best"] == pytest.approx(res["tok_s"]["package"] / best)
 
 
+def test_configured_stimulus_batch_reads_the_composed_cell_and_names_a_missing_one(tmp_path) -> None:
+    from emovec.bench_real import configured_stimulus_batch
+    from emovec.errors import EmovecInputError
+
+    cell = tmp_path / "build" / "config" / "cells" / "m__jeong-generation"
+    with pytest.raises(EmovecInputError, match=r"m__jeong-generation/stimuli.yaml is missing: run `dvc repro compose`"):
+        configured_stimulus_batch(tmp_path, "m")
+    cell.mkdir(parents=True)
+    (cell / "stimuli.yaml").write_text("corpus:\n  decoding:\n    batch_size: 48\n")
+    assert configured_stimulus_batch(tmp_path, "m") == 48
+    (cell / "stimuli.yaml").write_text("corpus:\n  decoding: {}\n")
+    with pytest.raises(EmovecInputError, match=r"stimuli.yaml: no integer corpus.decoding.batch_size"):
+        configured_stimulus_batch(tmp_path, "m")
+
+
 def test_real_model_spec_names_the_stage_to_run_when_absent(tmp_path) -> None:
     from emovec.bench import load_real_spec
     from emovec.errors import EmovecInputError

@@ -14,7 +14,8 @@ from emovec.paths import PACKAGE_DIR
 from emovec.corpora.stimuli import read_templates
 from emovec.emotions import JEONG_20, NEUTRAL
 from emovec.errors import EmovecInputError
-from emovec.generate import deduplicate, encode_prompt, generate_ids, generation_requests, left_pad, use_chat_format
+from emovec.generate import (deduplicate, encode_prompt, generate_ids, generation_order, generation_requests,
+                             left_pad, use_chat_format)
 from emovec.models.loading import load_model
 from emovec.toy.train import ASSISTANT, BOS, chat_prompt
 
@@ -172,6 +173,34 @@ def test_greedy_batched_equals_one_at_a_time(tiny, sharp_model):
     assert all(eos not in g for g in batched)  # cut at EOS
 
 
+def test_greedy_order_is_by_length_and_sampled_order_is_kept():
+    prompts = [[1, 2, 3], [4], [5, 6], [7], [8, 9, 10, 11], [12, 13]]
+    assert generation_order(prompts, do_sample=False) == [1, 3, 2, 5, 0, 4]  # ties keep their order
+    assert generation_order(prompts, do_sample=True) == [0, 1, 2, 3, 4, 5]
+    assert generation_order([], do_sample=False) == []
+
+
+def test_greedy_batches_hold_prompts_of_similar_length_and_rows_come_back_in_order(tiny, sharp_model, monkeypatch):
+    """Prompts given longest first, in batches of 2: each batch holds the next two by length, so
+    a batch pads only to its own longest prompt; the output still follows the given order and
+    equals one prompt at a time."""
+    tok = tiny.tokenizer
+    prompts = sorted(_prompt_ids(tok), key=len, reverse=True)
+    single = generate_ids(sharp_model, tok, prompts, batch_size=1, **GREEDY)
+    lengths: list[list[int]] = []
+    original = sharp_model.generate
+
+    def recording_generate(*args, **kwargs):
+        lengths.append(kwargs["attention_mask"].sum(dim=1).tolist())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sharp_model, "generate", recording_generate)
+    got = generate_ids(sharp_model, tok, prompts, batch_size=2, **GREEDY)
+    assert got == single
+    by_length = sorted(len(p) for p in prompts)
+    assert lengths == [by_length[i:i + 2] for i in range(0, len(prompts), 2)]
+
+
 def test_greedy_generates_each_distinct_prompt_once(tiny, sharp_model, monkeypatch):
     """Repeated prompts (Jeong's cycled templates) are generated once each under greedy decoding,
     and every copy gets the same tokens as when all copies are generated."""
@@ -245,15 +274,16 @@ def test_out_of_memory_halves_a_greedy_batch_with_the_same_tokens(tiny, sharp_mo
     entered = []
 
     @contextmanager
-    def record(start, end):
-        entered.append((start, end))
+    def record(rows):
+        entered.append(tuple(rows))
         yield
 
     got = generate_ids(small, tok, prompts, batch_size=5, batch_context=record, **GREEDY)
     assert got == expected
-    # 5 fails -> [0, 2) fits, [2, 5) fails -> [2, 3) and [3, 5) fit; each piece gets its own context
+    # 5 fails -> its first 2 fit, the other 3 fail -> 1 and 2 fit; each piece gets its own context
+    o = generation_order(prompts, do_sample=False)
     assert small.sizes == [5, 2, 3, 1, 2]
-    assert entered == [(0, 5), (0, 2), (2, 5), (2, 3), (3, 5)]
+    assert entered == [tuple(o), tuple(o[:2]), tuple(o[2:]), tuple(o[2:3]), tuple(o[3:])]
     err = capsys.readouterr().err
     assert all(f"out of memory on a batch of {n}; splitting" in err for n in (5, 3))
 

@@ -16,7 +16,8 @@ from emovec.errors import EmovecInputError
 from emovec.generate import encode_prompt, generate_ids, left_pad
 from emovec.models.loading import load_model
 from emovec.steering.hooks import (BLOCK_LISTS, NORM_REFERENCES, Steering, block_output_token_norms, build_steering,
-                                   check_steering, decoder_blocks, steer, steered_generate, steering_modules)
+                                   check_steering, decoder_blocks, steer, steered_generate, steering_modules,
+                                   steering_rows)
 
 N_LAYERS, D = 3, 32
 
@@ -300,6 +301,29 @@ def test_batched_equals_one_at_a_time_and_steering_changes_output(sharp):
                   for p in prompts]
     assert per_prompt == batched  # each row's reference is its own prompt's
     assert _n_hooks(sharp) == counts
+
+
+def test_length_sorted_batches_keep_each_rows_own_vector(sharp):
+    """Greedy batches are regrouped by prompt length; each row must still get its own addition.
+    Prompts longest first, a different direction per row: batches of 2 equal one at a time."""
+    prompts = sorted(_prompts(sharp.tokenizer, 3), key=len, reverse=True)
+    units = [_unit(20 + i) for i in range(3)]
+    rows = {l: torch.tensor(np.stack([u[l] for u in units]) * 40.0, dtype=torch.float32) for l in range(N_LAYERS)}
+    s = Steering(additions=rows)
+    batched = steered_generate(sharp, prompts, s, batch_size=2, **GREEDY)
+    single = [steered_generate(sharp, [p], steering_rows(s, [i]), batch_size=1, **GREEDY)[0]
+              for i, p in enumerate(prompts)]
+    assert batched == single
+    assert len({tuple(g) for g in batched}) == 3
+    assert batched != generate_ids(sharp.hf_model, sharp.tokenizer, prompts, batch_size=2, **GREEDY)
+
+
+def test_steering_rows_selects_rows_and_keeps_a_shared_vector():
+    per_row = torch.arange(12, dtype=torch.float32).reshape(4, 3)
+    shared = torch.ones(3)
+    got = steering_rows(Steering(additions={0: per_row, 1: shared}), [3, 1])
+    torch.testing.assert_close(got.additions[0], per_row[[3, 1]])
+    assert got.additions[1] is shared
 
 
 def test_seeded_sampling_is_reproducible(sharp):

@@ -12,8 +12,8 @@ stage converted (``build/config/models/<m>.yaml`` -> ``build/weights/<m>``; run
 2. steered generation (``steered_generate``: per-row vectors at every layer) vs plain HF
    ``generate`` on the same left-padded batch, greedy, every token made; goal >= 0.95;
 3. stimulus generation: generated tokens/s of the package's batched ``generate_ids`` (the
-   configured batch size) on the model's own Jeong generation prompts (``build/stimuli``) vs the
-   same prompts one at a time and vs one HF batch of all of them; the package should be no slower
+   batch size the ``stimuli`` stage is configured with; length-sorted greedy batches) on the
+   model's own Jeong generation prompts (``build/stimuli``) vs the same prompts one at a time and vs one HF batch of all of them; the package should be no slower
    than the best of them;
 4. bfloat16 vs float32 on this CPU: the speed ratios of 1. and 2., and how far bfloat16 moves the
    pooled activations (max abs and relative difference per layer) and a headline statistic on the
@@ -132,6 +132,20 @@ def _stimulus_prompts(repo: Path, model: str, n: int) -> list[list[int]]:
     return [list(p) for p in distinct[:n]]
 
 
+def configured_stimulus_batch(repo: Path, model: str) -> int:
+    """The generation batch size the ``stimuli`` stage uses for ``model``'s Jeong generation
+    corpus (``build/config/cells/<model>__jeong-generation/stimuli.yaml``, written by compose)."""
+    import yaml
+
+    path = repo / "build" / "config" / "cells" / f"{model}__jeong-generation" / "stimuli.yaml"
+    if not path.is_file():
+        raise EmovecInputError(f"{path} is missing: run `dvc repro compose` first (or pass --stimulus-batch)")
+    try:
+        return int(yaml.safe_load(path.read_text(encoding="utf-8"))["corpus"]["decoding"]["batch_size"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise EmovecInputError(f"{path}: no integer corpus.decoding.batch_size") from exc
+
+
 def run_real(model: str, repo: Path, args: Any) -> None:
     """Print every real-model ratio of this module's docstring for ``model``."""
     from emovec.bench import bench_extraction, bench_generation, corpus_texts, load_real_spec
@@ -150,11 +164,12 @@ def run_real(model: str, repo: Path, args: Any) -> None:
     ge = bench_generation(loaded, prompts, args.new_tokens, args.repeats)
     print(f"  2. steered generation: {ge['steered_tok_s']:.1f} tok/s vs HF generate {ge['hf_tok_s']:.1f} tok/s "
           f"({args.gen_batch} prompts x {args.new_tokens} new tokens) -> ratio {ge['ratio']:.3f} (goal >= 0.95)")
-    sg = bench_stimulus_generation(loaded, _stimulus_prompts(repo, model, args.stimulus_prompts), args.stimulus_batch,
+    batch = args.stimulus_batch or configured_stimulus_batch(repo, model)
+    sg = bench_stimulus_generation(loaded, _stimulus_prompts(repo, model, args.stimulus_prompts), batch,
                                    args.stimulus_tokens, args.repeats)
     tok = sg["tok_s"]
     print(f"  3. stimulus generation ({sg['prompts']} of its Jeong generation prompts, greedy, up to "
-          f"{args.stimulus_tokens} new tokens, {sg['tokens']} made): package batch {args.stimulus_batch} "
+          f"{args.stimulus_tokens} new tokens, {sg['tokens']} made): package batch {batch} "
           f"{tok['package']:.1f} tok/s, one at a time {tok['one_at_a_time']:.1f}, one batch of all "
           f"{tok['one_batch']:.1f} -> package / best {sg['ratio_vs_best']:.3f}; identical tokens: {sg['identical']}")
     del loaded
@@ -215,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--stimulus-prompts", type=int, default=32, help="prompts in the stimulus generation ratio")
-    ap.add_argument("--stimulus-batch", type=int, default=16, help="the package's generation batch size")
+    ap.add_argument("--stimulus-batch", type=int, default=None,
+                    help="the package's generation batch size (default: the one the stimuli stage uses)")
     ap.add_argument("--stimulus-tokens", type=int, default=64, help="new tokens per stimulus prompt")
     ap.add_argument("--bf16-emotions", type=int, default=20, help="story emotions in the bfloat16 comparison")
     ap.add_argument("--bf16-per-emotion", type=int, default=4, help="stories per emotion in it")

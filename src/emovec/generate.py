@@ -88,8 +88,14 @@ def generate_ids(hf_model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]]
     settings and the caller's ``resume_key``), and a re-run with the same key reuses those batches
     instead of generating them again. The caller deletes the file once its output is written.
 
-    ``batch_context(start, end)``, if given, returns a context manager entered around the batch of
-    prompts[start:end] (e.g. steering hooks whose per-row vectors follow that batch's rows).
+    ``batch_context(rows)``, if given, returns a context manager entered around the batch of
+    prompts at the indices ``rows`` (e.g. steering hooks whose per-row vectors follow that batch's
+    rows).
+
+    Greedy batches are formed from prompts sorted by length (:func:`generation_order`): left
+    padding to the batch's longest prompt then costs little. That is exact, since a greedy row's
+    tokens do not depend on its batch-mates (tested against one prompt at a time); a sampled
+    batch keeps the given order, because its rows draw from one random stream.
 
     Out of memory: a greedy batch is halved until it fits, since each row's tokens do not
     depend on its batch-mates (left padding, masked attention; tested against one prompt at a
@@ -105,9 +111,9 @@ def generate_ids(hf_model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if do_sample else dict(do_sample=False)
 
-    def run(start: int, end: int) -> list[list[int]]:
-        ids, mask = left_pad(prompts[start:end], pad_id)
-        context = batch_context(start, end) if batch_context is not None else nullcontext()
+    def run(rows: list[int]) -> list[list[int]]:
+        ids, mask = left_pad([prompts[i] for i in rows], pad_id)
+        context = batch_context(rows) if batch_context is not None else nullcontext()
         try:
             with torch.no_grad(), context:
                 gen = hf_model.generate(input_ids=ids.to(hf_model.device), attention_mask=mask.to(hf_model.device),
@@ -120,16 +126,16 @@ def generate_ids(hf_model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]]
                 torch.cuda.empty_cache()
             if do_sample:
                 raise EmovecInputError(
-                    f"{desc}: out of memory on a sampled batch of {end - start} prompts; a sampled batch is "
+                    f"{desc}: out of memory on a sampled batch of {len(rows)} prompts; a sampled batch is "
                     "not split (that would change the random draws): lower the generation batch_size") from exc
-            if end - start == 1:
+            if len(rows) == 1:
                 raise EmovecInputError(f"{desc}: out of memory on a single prompt of {ids.shape[1]} tokens "
                                        f"generating {max_new_tokens} more; lower max_new_tokens, use a smaller "
                                        "dtype or a larger device") from exc
-            print(f"{desc}: out of memory on a batch of {end - start}; splitting it in two (the batch size "
+            print(f"{desc}: out of memory on a batch of {len(rows)}; splitting it in two (the batch size "
                   "is too large for this device)", file=sys.stderr)
-            mid = start + (end - start) // 2
-            return run(start, mid) + run(mid, end)
+            mid = len(rows) // 2
+            return run(rows[:mid]) + run(rows[mid:])
         return [_cut_at_eos(row, eos_ids) for row in gen[:, ids.shape[1]:].tolist()]
 
     if not do_sample and batch_context is None and len(set(map(tuple, prompts))) < len(prompts):
@@ -143,20 +149,32 @@ def generate_ids(hf_model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]]
             top_p=top_p, seed=seed, batch_size=batch_size, progress=progress, desc=desc, resume_file=resume_file,
             resume_key=resume_key)))
         return [list(generated[tuple(p)]) for p in prompts]
-    key = _resume_key(prompts, [max_new_tokens, do_sample, temperature, top_p, seed, batch_size, resume_key])
+    order = generation_order(prompts, do_sample)
+    key = _resume_key(prompts, [max_new_tokens, do_sample, temperature, top_p, seed, batch_size, resume_key,
+                                "length-sorted" if not do_sample else "given order"])
     done = _read_resume(resume_file, key) if resume_file is not None else {}
-    out: list[list[int]] = []
+    out: list[list[int]] = [[] for _ in prompts]
     for start in tqdm(range(0, len(prompts), batch_size), desc=desc, disable=not progress):
-        end = min(start + batch_size, len(prompts))
-        if start in done and len(done[start]) == end - start:
-            out.extend(done[start])
-            continue
-        torch.manual_seed(seed + start)
-        rows = run(start, end)
-        if resume_file is not None:
-            _append_resume(resume_file, key, start, rows)
-        out.extend(rows)
+        rows = order[start:start + batch_size]
+        if start in done and len(done[start]) == len(rows):
+            generated = done[start]
+        else:
+            torch.manual_seed(seed + start)
+            generated = run(rows)
+            if resume_file is not None:
+                _append_resume(resume_file, key, start, generated)
+        for i, g in zip(rows, generated):
+            out[i] = g
     return out
+
+
+def generation_order(prompts: Sequence[Sequence[int]], do_sample: bool) -> list[int]:
+    """The order in which prompts are batched: greedy prompts by length (stable, so the plan is
+    deterministic), which keeps left padding short; sampled prompts as given (their batch's rows
+    share a random stream, so regrouping them would change the text)."""
+    if do_sample:
+        return list(range(len(prompts)))
+    return sorted(range(len(prompts)), key=lambda i: (len(prompts[i]), i))
 
 
 def _resume_key(prompts: Sequence[Sequence[int]], settings: list[Any]) -> str:

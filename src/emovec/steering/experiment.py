@@ -136,7 +136,7 @@ def score_generations(loaded: Any, prompt_ids: Sequence[Sequence[int]], gen_ids:
             got["h"] = (output[0] if isinstance(output, tuple) else output).detach()
 
         handle = block.register_forward_hook(record) if block is not None else None
-        context = steer(loaded, steering_rows(steering, start, stop)) if steering is not None else nullcontext()
+        context = steer(loaded, steering_rows(steering, range(start, stop))) if steering is not None else nullcontext()
         try:
             with torch.no_grad(), context:
                 out = hf(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device),

@@ -474,8 +474,11 @@ def build_row_steering(loaded: Any, directions: np.ndarray, strengths: Sequence[
     return steering
 
 
-def steering_rows(steering: Steering, start: int, stop: int) -> Steering:
-    return Steering(additions={l: (v[start:stop] if v.ndim == 2 else v) for l, v in steering.additions.items()})
+def steering_rows(steering: Steering, rows: Sequence[int]) -> Steering:
+    """The steering of the prompts at indices ``rows`` (per-row additions [len(rows), d]; a shared
+    [d] addition is kept as it is)."""
+    index = torch.as_tensor(list(rows), dtype=torch.long)
+    return Steering(additions={l: (v[index] if v.ndim == 2 else v) for l, v in steering.additions.items()})
 
 
 def steered_generate(loaded: Any, prompts: Sequence[Sequence[int]], steering: Steering | None, *,
@@ -495,8 +498,8 @@ def steered_generate(loaded: Any, prompts: Sequence[Sequence[int]], steering: St
         decoder_blocks(loaded.hf_model)  # unknown model type: fail before generating
     # One generate_ids call (seeded once), with the steering hooks entered around each batch so
     # that per-row additions follow that batch's rows.
-    def batch_context(begin: int, end: int) -> Any:
-        return steer(loaded, steering_rows(steering, begin, end)) if steering is not None else nullcontext()
+    def batch_context(rows: list[int]) -> Any:
+        return steer(loaded, steering_rows(steering, rows)) if steering is not None else nullcontext()
 
     return generate_ids(loaded.hf_model, loaded.tokenizer, prompts, max_new_tokens=max_new_tokens, do_sample=do_sample,
                         temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size, progress=progress,
