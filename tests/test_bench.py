@@ -81,3 +81,14 @@ def test_real_model_spec_names_the_stage_to_run_when_absent(tmp_path) -> None:
 
     with pytest.raises(EmovecInputError, match=r"models/smollm2-135m-instruct.yaml is missing: run `dvc repro"):
         load_real_spec("smollm2-135m-instruct", tmp_path)
+
+
+def test_real_bench_skips_a_model_without_weights_and_refuses_an_unknown_item(capsys) -> None:
+    from emovec.bench_real import main
+
+    assert main(["--real", "no-such-model", "--items", "5"]) == 0
+    assert "real model no-such-model: skipped (no build/weights/no-such-model: run `dvc repro model@no-such-model`)" \
+        in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--real", "no-such-model", "--items", "6"])
+    assert "invalid choice: 6" in capsys.readouterr().err

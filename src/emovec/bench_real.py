@@ -147,32 +147,40 @@ def configured_stimulus_batch(repo: Path, model: str) -> int:
 
 
 def run_real(model: str, repo: Path, args: Any) -> None:
-    """Print every real-model ratio of this module's docstring for ``model``."""
+    """Print the real-model ratios 1-4 of this module's docstring that ``args.items`` names, for ``model``."""
     from emovec.bench import bench_extraction, bench_generation, corpus_texts, load_real_spec
     from emovec.corpora.stories import read_stories
     from emovec.models.loading import load_model
 
     spec = load_real_spec(model, repo)
-    loaded = load_model(spec)
-    print(f"model: {model} ({spec.n_layers} layers, d_model {spec.d_model}, vocabulary "
-          f"{loaded.hf_model.config.vocab_size}, attention {spec.attn_implementation}, {spec.dtype})")
     texts, corpus = corpus_texts(args.throughput_stories, repo / "data")
-    ex = bench_extraction(loaded, texts, args.batch_size, args.repeats)
-    print(f"  1. extraction: package {ex['package_tok_s']:.0f} tok/s vs bare HF forward+hidden_states "
-          f"{ex['hf_tok_s']:.0f} tok/s over {ex['tokens']} tokens of {corpus} -> ratio {ex['ratio']:.3f} (goal >= 1.0)")
     prompts = [t.split(".")[0] + "." for t in texts[:args.gen_batch]]
-    ge = bench_generation(loaded, prompts, args.new_tokens, args.repeats)
-    print(f"  2. steered generation: {ge['steered_tok_s']:.1f} tok/s vs HF generate {ge['hf_tok_s']:.1f} tok/s "
-          f"({args.gen_batch} prompts x {args.new_tokens} new tokens) -> ratio {ge['ratio']:.3f} (goal >= 0.95)")
-    batch = args.stimulus_batch or configured_stimulus_batch(repo, model)
-    sg = bench_stimulus_generation(loaded, _stimulus_prompts(repo, model, args.stimulus_prompts), batch,
-                                   args.stimulus_tokens, args.repeats)
-    tok = sg["tok_s"]
-    print(f"  3. stimulus generation ({sg['prompts']} of its Jeong generation prompts, greedy, up to "
-          f"{args.stimulus_tokens} new tokens, {sg['tokens']} made): package batch {batch} "
-          f"{tok['package']:.1f} tok/s, one at a time {tok['one_at_a_time']:.1f}, one batch of all "
-          f"{tok['one_batch']:.1f} -> package / best {sg['ratio_vs_best']:.3f}; identical tokens: {sg['identical']}")
-    del loaded
+    if {1, 2, 3} & set(args.items):
+        loaded = load_model(spec)
+        print(f"model: {model} ({spec.n_layers} layers, d_model {spec.d_model}, vocabulary "
+              f"{loaded.hf_model.config.vocab_size}, attention {spec.attn_implementation}, {spec.dtype})")
+    if 1 in args.items:
+        ex = bench_extraction(loaded, texts, args.batch_size, args.repeats)
+        print(f"  1. extraction: package {ex['package_tok_s']:.0f} tok/s vs bare HF forward+hidden_states "
+              f"{ex['hf_tok_s']:.0f} tok/s over {ex['tokens']} tokens of {corpus} -> ratio {ex['ratio']:.3f} "
+              "(goal >= 1.0)")
+    if 2 in args.items:
+        ge = bench_generation(loaded, prompts, args.new_tokens, args.repeats)
+        print(f"  2. steered generation: {ge['steered_tok_s']:.1f} tok/s vs HF generate {ge['hf_tok_s']:.1f} tok/s "
+              f"({args.gen_batch} prompts x {args.new_tokens} new tokens) -> ratio {ge['ratio']:.3f} (goal >= 0.95)")
+    if 3 in args.items:
+        batch = args.stimulus_batch or configured_stimulus_batch(repo, model)
+        sg = bench_stimulus_generation(loaded, _stimulus_prompts(repo, model, args.stimulus_prompts), batch,
+                                       args.stimulus_tokens, args.repeats)
+        tok = sg["tok_s"]
+        print(f"  3. stimulus generation ({sg['prompts']} of its Jeong generation prompts, greedy, up to "
+              f"{args.stimulus_tokens} new tokens, {sg['tokens']} made): package batch {batch} "
+              f"{tok['package']:.1f} tok/s, one at a time {tok['one_at_a_time']:.1f}, one batch of all "
+              f"{tok['one_batch']:.1f} -> package / best {sg['ratio_vs_best']:.3f}; identical tokens: {sg['identical']}")
+    if {1, 2, 3} & set(args.items):
+        del loaded
+    if 4 not in args.items:
+        return
     rows = read_stories(repo / "data" / "emotion_experiment" / "output_gemma_stories" / "stories.jsonl",
                         "emotion_experiment_jsonl")
     by_emotion: dict[str, list[dict[str, Any]]] = {}
@@ -199,6 +207,10 @@ def run_real_models(args: Any) -> None:
             print(f"real model {name}: skipped (no build/weights/{name}: run `dvc repro model@{name}`)")
             continue
         run_real(name, REPO, args)
+        if 5 not in args.items:
+            continue
+        if not {1, 2, 3} & set(args.items):
+            print(f"model: {name}")
         with tempfile.TemporaryDirectory(prefix="emovec-bench-mem-") as tmp:
             me = bench_memory(None, args.stories, args.batch_size, args.device, Path(tmp), model_name=name)
         line = (f"  5. memory: extracting {me['stories']} stories ({me['tokens']} tokens) at all layers took "
@@ -235,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stimulus-tokens", type=int, default=64, help="new tokens per stimulus prompt")
     ap.add_argument("--bf16-emotions", type=int, default=20, help="story emotions in the bfloat16 comparison")
     ap.add_argument("--bf16-per-emotion", type=int, default=4, help="stories per emotion in it")
+    ap.add_argument("--items", type=int, nargs="+", choices=[1, 2, 3, 4, 5], default=[1, 2, 3, 4, 5],
+                    help="which of the five measurements to run (default: all)")
     args = ap.parse_args(argv)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     print(f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__} threads {torch.get_num_threads()}, "
