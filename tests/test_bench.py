@@ -92,3 +92,22 @@ def test_real_bench_skips_a_model_without_weights_and_refuses_an_unknown_item(ca
     with pytest.raises(SystemExit):
         main(["--real", "no-such-model", "--items", "6"])
     assert "invalid choice: 6" in capsys.readouterr().err
+
+
+def test_dvc_bench_on_a_built_checkout_refuses_bad_inputs_and_leaves_the_config(tmp_path) -> None:
+    import pytest
+
+    from emovec.bench import bench_dvc
+    from emovec.errors import EmovecInputError
+
+    cfg = tmp_path / "conf" / "separation" / "default.yaml"
+    cfg.parent.mkdir(parents=True)
+    with pytest.raises(EmovecInputError, match="--full-s"):
+        bench_dvc(tmp_path, built=tmp_path)
+    cfg.write_text("n_permutations: 100\n")
+    with pytest.raises(EmovecInputError, match=r"default\.yaml.*n_permutations: 200"):
+        bench_dvc(tmp_path, built=tmp_path, full_s=10.0)
+    cfg.write_text("n_permutations: 200   # draws\n")
+    with pytest.raises(EmovecInputError, match="dvc status is not clean"):
+        bench_dvc(tmp_path, built=tmp_path, full_s=10.0)   # not a dvc repository: nothing is edited
+    assert cfg.read_text() == "n_permutations: 200   # draws\n"

@@ -198,3 +198,26 @@ def test_resample_cell_records_the_pairs_and_the_anisotropy_bootstrap_at_the_rep
     assert rec.n_anisotropy == 5
     with pytest.raises(EmovecInputError, match="anisotropy_acts must have shape"):
         resample_cell(acts, labels, JEONG_20, 1, "neutral_mean", 12, 4, anisotropy_acts=aniso[:, :2])
+
+
+# neutral_pca is left out: with 3 neutral texts a draw of one text 3 times has no variance to
+# remove (an error in both paths); contrast_vectors_of_rows is checked on it in test_vectors.py.
+@pytest.mark.parametrize("baseline", ["neutral_mean", "grand_mean", "grand_mean_with_neutral"])
+def test_every_draw_equals_the_vectors_recomputed_from_its_resampled_stimuli_bit_for_bit(baseline: str) -> None:
+    # float32 acts as in a real cache, labels interleaved (not grouped) so row order matters.
+    acts, labels = _acts(n_per=4, n_layers=3)
+    order = np.random.default_rng(5).permutation(labels.size)
+    acts, labels = acts[order].astype(np.float32), labels[order]
+    by_layer = bootstrap_by_layer(acts, labels, EMOTIONS, baseline, 12, seed=2)
+    for b, idx in enumerate(bootstrap_draws(labels, EMOTIONS, 12, 2)):
+        ev = compute_emotion_vectors(acts[idx], labels[idx], EMOTIONS, baseline, False)
+        np.testing.assert_array_equal(by_layer[b], mean_pairwise_cosine(ev.vectors))
+
+
+def test_the_bootstrap_raises_the_full_samples_error_before_any_draw() -> None:
+    acts, labels = _acts(n_per=3)
+    no_neutral = labels != "neutral"
+    with pytest.raises(EmovecInputError, match="neutral"):
+        bootstrap_by_layer(acts[no_neutral], labels[no_neutral], EMOTIONS, "neutral_mean", 5, seed=0)
+    with pytest.raises(EmovecInputError, match="fear"):
+        bootstrap_by_layer(acts, labels, (*EMOTIONS, "fear"), "grand_mean", 5, seed=0)

@@ -95,3 +95,19 @@ def test_a_zero_vector_is_refused():
     v[2] = 0
     with pytest.raises(EmovecInputError, match="zero or not finite"):
         cosine_matrix(v)
+
+
+def test_average_ranks_equal_scipys_rankdata_bit_for_bit_with_ties():
+    from scipy.stats import rankdata
+
+    from emovec.stats.rsa import average_ranks
+
+    rng = np.random.default_rng(0)
+    for shape in [(1,), (7,), (190,), (5, 45), (3, 4, 10)]:
+        x = rng.integers(0, 6, size=shape).astype(float)  # many ties
+        np.testing.assert_array_equal(average_ranks(x), rankdata(x, axis=-1))
+        y = rng.normal(size=shape)
+        np.testing.assert_array_equal(average_ranks(y), rankdata(y, axis=-1))
+    np.testing.assert_array_equal(average_ranks([2.0, 2.0, 2.0]), [2.0, 2.0, 2.0])
+    with pytest.raises(EmovecInputError, match="non-finite"):
+        average_ranks([1.0, np.nan])

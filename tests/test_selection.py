@@ -68,7 +68,7 @@ def test_a_generated_story_corpus_needs_its_writer_in_the_selection(tmp_path: Pa
 SELECTION = {"experiment": "separation", "models": ["toy-base", "toy-instruct"],
              "corpora": ["toy-comprehension", "toy-generation"], "overrides": []}
 CELLS = [f"{m}__{c}" for m in SELECTION["models"] for c in SELECTION["corpora"]]
-SLICES = ("stimuli", "extract", "vectors", "separation")
+SLICES = ("stimuli", "extract", "vectors", "separation", "resampling")
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -123,7 +123,9 @@ def test_compose_all_writes_every_slice(tmp_path: Path):
     assert set(stim) == {"model", "corpus", "seed"} and "pooling" not in stim["corpus"]
     assert stim["model"]["name"] == "toy-base" and stim["corpus"]["name"] == "toy-generation"
     sep = OmegaConf.to_container(OmegaConf.load(out / "cells" / CELLS[0] / "separation.yaml"))
-    assert sep["separation"] == {"n_permutations": 200, "n_boot": 1000, "seed": 0} and sep["layer"] == 3
+    assert sep["separation"] == {"n_permutations": 200, "seed": 0} and sep["layer"] == 3
+    res = OmegaConf.to_container(OmegaConf.load(out / "cells" / CELLS[0] / "resampling.yaml"))
+    assert res["separation"] == {"n_boot": 1000, "seed": 0} and res["layer"] == 3
 
 
 def test_models_dir_always_holds_the_toy_models(tmp_path: Path):
@@ -149,9 +151,11 @@ def test_compose_is_deterministic(tmp_path: Path, baseline_files: dict[str, byte
 
 @pytest.mark.parametrize("override,changed_slices,paper_changes", [
     ("separation.n_permutations=50", {"separation"}, False),
+    ("separation.n_boot=50", {"resampling"}, False),
+    ("separation.seed=1", {"separation", "resampling"}, False),
     ("extraction.batch_size=4", {"extract"}, False),
-    ("corpus.pooling=mean_from_offset", {"vectors", "separation"}, True),
-    ("vectors.baseline=grand_mean", {"vectors", "separation"}, True),
+    ("corpus.pooling=mean_from_offset", {"vectors", "separation", "resampling"}, True),
+    ("vectors.baseline=grand_mean", {"vectors", "separation", "resampling"}, True),
     ("+corpus.anisotropy_path=stimuli/other.csv", {"stimuli"}, False),  # not in the yaml: `+`
 ])
 def test_an_edit_changes_only_the_slices_it_affects(tmp_path: Path, baseline_files: dict[str, bytes], override: str,

@@ -311,3 +311,17 @@ def test_bad_weights_raise(weights: np.ndarray, message: str):
     labels = np.array(["happy", "happy", "sad", "sad"])
     with pytest.raises(EmovecInputError, match=message):
         compute_emotion_vectors(acts, labels, ["happy", "sad"], "grand_mean", False, weights=weights)
+
+
+@pytest.mark.parametrize("baseline", ["neutral_mean", "grand_mean", "grand_mean_with_neutral", "neutral_pca"])
+def test_contrast_vectors_of_rows_equal_compute_emotion_vectors_on_the_same_rows(baseline: str) -> None:
+    from emovec.vectors import contrast_vectors_of_rows
+
+    rng = np.random.default_rng(3)
+    labels = np.array(["a", "neutral", "b", "a", "c", "neutral", "b", "c", "neutral", "a"])
+    acts = rng.normal(size=(labels.size, 2, 6)).astype(np.float32)
+    emotions = ("a", "b", "c")
+    rows = [np.flatnonzero(labels == e) for e in emotions]
+    got = contrast_vectors_of_rows(acts, rows, np.flatnonzero(labels == "neutral"), baseline)
+    want = compute_emotion_vectors(acts, labels, emotions, baseline, False).vectors
+    np.testing.assert_array_equal(got, want)

@@ -129,12 +129,15 @@ def slices(cell: CellConfig) -> dict[str, dict[str, Any]]:
     if cell.corpus.source == "upstream":
         corpus_for_stimuli["input_sha256"] = upstream_sha256(cell.corpus.path or "")
     layer = resolve_layer(cell.vectors.layer, cell.model.n_layers)
+    sep = full["separation"]
     return {
         "stimuli": {"model": model, "corpus": corpus_for_stimuli, "seed": cell.seed},
         "extract": {"model": model, "corpus_kind": corpus["kind"], "extraction": full["extraction"]},
         "vectors": {"emotion_set": corpus["emotion_set"], "pooling": corpus["pooling"], "vectors": full["vectors"]},
-        "separation": {"emotion_set": corpus["emotion_set"], "pooling": corpus["pooling"],
-                       "vectors": full["vectors"], "separation": full["separation"], "layer": layer},
+        "separation": {"emotion_set": corpus["emotion_set"], "pooling": corpus["pooling"], "vectors": full["vectors"],
+                       "separation": {"n_permutations": sep["n_permutations"], "seed": sep["seed"]}, "layer": layer},
+        "resampling": {"emotion_set": corpus["emotion_set"], "pooling": corpus["pooling"], "vectors": full["vectors"],
+                       "separation": {"n_boot": sep["n_boot"], "seed": sep["seed"]}, "layer": layer},
     }
 
 

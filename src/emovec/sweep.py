@@ -40,7 +40,7 @@ def run_cell(cfg: DictConfig, out: Path) -> dict[str, Any]:
     """Compose and run one cell into ``out``; return its result record."""
     from emovec.activations.extract import run_extraction
     from emovec.config import to_yaml
-    from emovec.geometry.separation_study import run_separation
+    from emovec.geometry.separation_study import run_resampling, run_separation
     from emovec.models.card import write_model_card
     from emovec.selection import slices
     from emovec.stages.common import cell_name
@@ -61,8 +61,8 @@ def run_cell(cfg: DictConfig, out: Path) -> dict[str, Any]:
     run_extraction(cfg_dir / "extract.yaml", out / "stimuli.jsonl", out / "model.json", out / "activations",
                    partial_root=out / "partial")
     run_vectors(cfg_dir / "vectors.yaml", out / "activations", out / "vectors.npz")
-    run_separation(cfg_dir / "separation.yaml", out / "activations", out / "separation.csv",
-                   out / "separation.resampling.json")
+    run_separation(cfg_dir / "separation.yaml", out / "activations", out / "separation.csv")
+    run_resampling(cfg_dir / "resampling.yaml", out / "activations", out / "separation.resampling.json")
     resampling = json.loads((out / "separation.resampling.json").read_text())
     result = {"cell": name, "model": cell.model.name, "corpus": cell.corpus.name, "layer": resampling["layer"],
               "mean_cosine": resampling["mean_cosine"], "n_per_emotion": resampling["n_per_emotion"]}

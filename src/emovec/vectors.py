@@ -30,6 +30,7 @@ __all__ = [
     "BaselineFn",
     "EmotionVectors",
     "compute_emotion_vectors",
+    "contrast_vectors_of_rows",
     "emotion_means",
     "register_baseline",
     "resolve_baseline",
@@ -348,6 +349,32 @@ def compute_emotion_vectors(
         removed_k=removed_k,
         n_neutral=int(neutral_acts.shape[0]),
     )
+
+
+def contrast_vectors_of_rows(
+    acts: np.ndarray,
+    emotion_rows: Sequence[np.ndarray],
+    neutral_rows: np.ndarray,
+    baseline: str,
+    variance_threshold: float = 0.5,
+) -> np.ndarray:
+    """Unnormalised contrast vectors of stimuli given as row indices, one int array per emotion.
+
+    The inner step of ``compute_emotion_vectors`` without its checks and label matching, for
+    resampling loops that call it thousands of times on inputs validated once: ``acts`` must
+    already have passed ``validate_inputs`` and every ``emotion_rows[i]`` be non-empty. With
+    ``emotion_rows[i]`` the rows labelled ``emotions[i]`` (in row order) and ``neutral_rows``
+    the neutral ones, the result equals ``compute_emotion_vectors(acts, labels, emotions,
+    baseline, False, variance_threshold).vectors`` bit for bit: the same rows are averaged in
+    the same order.
+
+    Returns:
+        float64 [n_emotions, n_layers, d_model].
+    """
+    fn = resolve_baseline(baseline, variance_threshold)
+    means = np.stack([acts[rows].mean(axis=0, dtype=np.float64) for rows in emotion_rows])
+    neutral_acts = acts[neutral_rows].astype(np.float64, copy=False)
+    return fn(means, BaselineContext(baseline, neutral_acts, variance_threshold))[0]
 
 
 def run_vectors(config: str | Path, activations: str | Path, out: str | Path) -> EmotionVectors:

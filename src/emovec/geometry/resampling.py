@@ -39,7 +39,7 @@ import numpy as np
 from emovec.emotions import NEUTRAL, OPPOSITE_PAIRS
 from emovec.errors import EmovecInputError
 from emovec.geometry.separation import mean_pairwise_cosine, pair_cosines
-from emovec.vectors import compute_emotion_vectors, validate_inputs
+from emovec.vectors import compute_emotion_vectors, contrast_vectors_of_rows, validate_inputs
 
 __all__ = ["CellResampling", "anisotropy_bootstrap", "bootstrap_by_layer", "bootstrap_draws", "bootstrap_replicates",
            "bootstrap_with_pairs", "loo_replicates", "per_emotion_cosine", "resample_cell"]
@@ -105,14 +105,10 @@ def loo_replicates(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[str]
     return out, n_max
 
 
-def bootstrap_draws(labels: np.ndarray, emotions: Sequence[str], n_boot: int, seed: int) -> list[np.ndarray]:
-    """The stimulus indices of each bootstrap draw: n_boot int arrays.
-
-    Draw b resamples, with replacement and within each label (every emotion in order, then
-    neutral when present), as many stimuli as the label has; one ``np.random.default_rng(seed)``
-    stream serves all draws in order. Every stimulus bootstrap here uses these draws, so a seed
-    gives the same resamples to all of them.
-    """
+def _grouped_draws(labels: np.ndarray, emotions: Sequence[str], n_boot: int,
+                   seed: int) -> list[list[np.ndarray]]:
+    """Each draw's stimulus indices, one int array per label group (emotions in order, then
+    neutral when present): the draws of :func:`bootstrap_draws` before concatenation."""
     if int(n_boot) < 1:
         raise EmovecInputError(f"n_boot must be >= 1; got {n_boot}")
     labels = np.asarray(labels)
@@ -121,22 +117,42 @@ def bootstrap_draws(labels: np.ndarray, emotions: Sequence[str], n_boot: int, se
     if neutral.size:
         groups.append(neutral)
     rng = np.random.default_rng(seed)
-    return [np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups]) for _ in range(int(n_boot))]
+    return [[g[rng.integers(0, g.size, g.size)] for g in groups] for _ in range(int(n_boot))]
+
+
+def bootstrap_draws(labels: np.ndarray, emotions: Sequence[str], n_boot: int, seed: int) -> list[np.ndarray]:
+    """The stimulus indices of each bootstrap draw: n_boot int arrays.
+
+    Draw b resamples, with replacement and within each label (every emotion in order, then
+    neutral when present), as many stimuli as the label has; one ``np.random.default_rng(seed)``
+    stream serves all draws in order. Every stimulus bootstrap here uses these draws, so a seed
+    gives the same resamples to all of them.
+    """
+    return [np.concatenate(draw) for draw in _grouped_draws(labels, emotions, n_boot, seed)]
 
 
 def _bootstrap(acts: np.ndarray, labels: np.ndarray, emotions: Sequence[str], baseline: str, n_boot: int, seed: int,
                variance_threshold: float, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Mean pairwise cosine [n_boot, n_layers] and each pair's cosine {"a-b": [n_boot, n_layers]} per draw."""
+    """Mean pairwise cosine [n_boot, n_layers] and each pair's cosine {"a-b": [n_boot, n_layers]} per draw.
+
+    Draw b's vectors are those of ``compute_emotion_vectors(acts[idx], labels[idx], ...)`` with
+    ``idx = bootstrap_draws(...)[b]``, computed from the draw's row groups directly
+    (:func:`~emovec.vectors.contrast_vectors_of_rows`: same rows, same order, same bits) so
+    the inputs are checked and the labels matched once, not n_boot times."""
     if int(n_boot) < 1:
         raise EmovecInputError(f"n_boot must be >= 1; got {n_boot}")
     acts, labels, emotions = validate_inputs(acts, labels, emotions)
-    draws = bootstrap_draws(labels, emotions, n_boot, seed)
-    out = np.empty((len(draws), acts.shape[1]))
-    per_pair = {f"{a}-{b}": np.empty((len(draws), acts.shape[1])) for a, b in pairs}
-    for b, idx in enumerate(draws):
-        ev = compute_emotion_vectors(acts[idx], labels[idx], emotions, baseline, False, variance_threshold)
-        out[b] = mean_pairwise_cosine(ev.vectors)
-        for key, values in pair_cosines(ev.vectors, ev.emotions, pairs).items():
+    # The full sample once: every error the draws could raise (an emotion without stimuli, a
+    # baseline needing neutral stimuli that are missing) is raised here, before any work.
+    compute_emotion_vectors(acts, labels, emotions, baseline, False, variance_threshold)
+    n_emotions = len(emotions)
+    out = np.empty((int(n_boot), acts.shape[1]))
+    per_pair = {f"{a}-{b}": np.empty((int(n_boot), acts.shape[1])) for a, b in pairs}
+    for b, groups in enumerate(_grouped_draws(labels, emotions, n_boot, seed)):
+        neutral_rows = groups[n_emotions] if len(groups) > n_emotions else np.empty(0, dtype=int)
+        vectors = contrast_vectors_of_rows(acts, groups[:n_emotions], neutral_rows, baseline, variance_threshold)
+        out[b] = mean_pairwise_cosine(vectors)
+        for key, values in pair_cosines(vectors, emotions, pairs).items():
             per_pair[key][b] = values
     return out, per_pair
 

@@ -1,9 +1,11 @@
-"""One cell's separation study: what the separation stage writes.
+"""One cell's separation study: what the separation and resampling stages write.
 
-Separation at every layer with floor, shuffled-label null and anisotropy baseline
-(:func:`emovec.geometry.separation.separation_by_layer`), and, at the reported layer, the
-leave-one-out, per-emotion and bootstrap replicates (with the opposite pairs' cosines in the same
-draws and a bootstrap of the anisotropy baseline over its sentences) (:func:`emovec.geometry.resampling.resample_cell`).
+``run_separation``: separation at every layer with floor, shuffled-label null and anisotropy
+baseline (:func:`emovec.geometry.separation.separation_by_layer`). ``run_resampling``: at the
+reported layer, the leave-one-out, per-emotion and bootstrap replicates (with the opposite pairs'
+cosines in the same draws and a bootstrap of the anisotropy baseline over its sentences)
+(:func:`emovec.geometry.resampling.resample_cell`). Two stages, as each reads its own settings:
+the null's size (n_permutations) and the bootstrap's (n_boot) are edited independently.
 """
 
 from __future__ import annotations
@@ -16,37 +18,62 @@ from omegaconf import OmegaConf
 
 from emovec.artefacts import SEPARATION_LAYERS, write_csv
 from emovec.activations.cache import cell_activations
-from emovec.config import SeparationConfig, VectorsConfig, as_dataclass
+from emovec.config import VectorsConfig, as_dataclass
 from emovec.emotions import emotion_set
+from emovec.errors import EmovecInputError
 from emovec.geometry.resampling import resample_cell
 from emovec.geometry.separation import separation_by_layer
 from emovec.io import write_json_atomic
 
 
-def run_separation(config: str | Path, activations: str | Path, out: str | Path,
-                   resampling_out: str | Path | None = None) -> dict[str, Any]:
-    """Write ``out`` (CSV, one row per layer) and, if given, ``resampling_out`` (JSON); return the
-    reported layer's row. ``config`` is the cell's separation slice
-    (build/config/cells/<cell>/separation.yaml); ``activations`` its activation cache."""
+def _required(raw: Any, key: str, config: str | Path) -> Any:
+    """``raw.<key>`` (dotted) of a compose slice, or an error naming the file and the key: a slice
+    holds only what its stage reads, so a missing key is never filled by a default."""
+    value = OmegaConf.select(raw, key, default=None)
+    if value is None:
+        raise EmovecInputError(f"{config}: missing key {key!r}; re-run the compose stage")
+    return value
+
+
+def run_separation(config: str | Path, activations: str | Path, out: str | Path) -> dict[str, Any]:
+    """Write ``out`` (CSV, one row per layer: mean cosine, floor, shuffled-label null, anisotropy)
+    and return the reported layer's row. ``config`` is the cell's separation slice
+    (build/config/cells/<cell>/separation.yaml: ``separation.n_permutations`` and ``seed``);
+    ``activations`` its activation cache."""
     raw = OmegaConf.load(config)
     vc: VectorsConfig = as_dataclass(raw.vectors, VectorsConfig, str(config))
-    sc: SeparationConfig = as_dataclass(raw.separation, SeparationConfig, str(config))
+    n_permutations = int(_required(raw, "separation.n_permutations", config))
+    seed = int(_required(raw, "separation.seed", config))
     emotions = emotion_set(raw.emotion_set)
     acts, labels, aniso, meta = cell_activations(activations, raw.pooling)
-    res = separation_by_layer(acts, labels, emotions, vc.baseline, vc.normalise, sc.n_permutations, sc.seed,
+    res = separation_by_layer(acts, labels, emotions, vc.baseline, vc.normalise, n_permutations, seed,
                               anisotropy_acts=aniso, variance_threshold=vc.variance_threshold)
     counts = {e: int((labels == e).sum()) for e in emotions}
     rows = [row | {"n_stimuli": int(sum(counts.values())), "min_n_per_emotion": min(counts.values()),
                    "n_neutral": int((labels == "neutral").sum()), "pooling": str(raw.pooling),
                    "is_reported_layer": row["layer"] == int(raw.layer)} for row in res.to_rows()]
-    resampling = None
-    if resampling_out:
-        resampling = resample_cell(acts, labels, emotions, int(raw.layer), vc.baseline, sc.n_boot, sc.seed,
-                                   vc.variance_threshold, anisotropy_acts=aniso)
     write_csv(out, SEPARATION_LAYERS, rows)
-    if resampling is not None and resampling_out:
-        write_json_atomic(resampling_out, dataclasses.asdict(resampling) | {"pooling": raw.pooling})
     rep = next(row for row in rows if row["is_reported_layer"])
     print(f"separation {out}: layer {int(rep['layer'])} mean cosine {rep['mean_cosine']:.3f} "
           f"(floor {rep['floor']:.3f}, null {rep['null_mean']:.3f}, p {rep['p_null']:.3g})")
     return rep
+
+
+def run_resampling(config: str | Path, activations: str | Path, out: str | Path) -> dict[str, Any]:
+    """Write ``out`` (JSON): the reported layer's leave-one-out, per-emotion and bootstrap
+    replicates (:func:`~emovec.geometry.resampling.resample_cell`), and return it. ``config`` is
+    the cell's resampling slice (build/config/cells/<cell>/resampling.yaml: ``separation.n_boot``
+    and ``seed``, no ``n_permutations``, so an edit of the null's size never re-runs the
+    bootstrap, which costs most of the two)."""
+    raw = OmegaConf.load(config)
+    vc: VectorsConfig = as_dataclass(raw.vectors, VectorsConfig, str(config))
+    n_boot = int(_required(raw, "separation.n_boot", config))
+    seed = int(_required(raw, "separation.seed", config))
+    emotions = emotion_set(raw.emotion_set)
+    acts, labels, aniso, meta = cell_activations(activations, raw.pooling)
+    resampling = resample_cell(acts, labels, emotions, int(raw.layer), vc.baseline, n_boot, seed,
+                               vc.variance_threshold, anisotropy_acts=aniso)
+    record = dataclasses.asdict(resampling) | {"pooling": raw.pooling}
+    write_json_atomic(out, record)
+    print(f"resampling {out}: layer {resampling.layer}, {n_boot} bootstrap draws, {resampling.n_loo} leave-one-out")
+    return record

@@ -1,5 +1,4 @@
-"""Stage: separation of one cell's emotion vectors at every layer, with floor, null and anisotropy,
-and (``--resampling-out``) the reported layer's leave-one-out, per-emotion and bootstrap replicates
+"""Stage: separation of one cell's emotion vectors at every layer, with floor, null and anisotropy
 (:func:`emovec.geometry.separation_study.run_separation`)."""
 
 from __future__ import annotations
@@ -16,10 +15,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", required=True, help="build/config/cells/<cell>/separation.yaml")
     ap.add_argument("--activations", required=True, help="build/activations/<cell>")
     ap.add_argument("--out", required=True, help="build/separation/<cell>.csv")
-    ap.add_argument("--resampling-out", default=None,
-                    help="JSON of LOO / per-emotion / bootstrap replicates at the reported layer")
     args = ap.parse_args(argv)
-    run_separation(args.config, args.activations, args.out, args.resampling_out)
+    run_separation(args.config, args.activations, args.out)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,23 @@
+"""Stage: one cell's reported-layer leave-one-out, per-emotion and bootstrap replicates
+(:func:`emovec.geometry.separation_study.run_resampling`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from emovec.geometry.separation_study import run_resampling
+from emovec.stages.common import stage_entry
+
+
+@stage_entry
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--config", required=True, help="build/config/cells/<cell>/resampling.yaml")
+    ap.add_argument("--activations", required=True, help="build/activations/<cell>")
+    ap.add_argument("--out", required=True, help="build/separation/<cell>.resampling.json")
+    args = ap.parse_args(argv)
+    run_resampling(args.config, args.activations, args.out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
