@@ -330,7 +330,10 @@ def bench_dvc(work: Path, edits: int = 3, built: Path | None = None,
 
     def repro() -> tuple[float, list[str]]:
         t0 = time.perf_counter()
-        res = subprocess.run(["dvc", "repro"], cwd=clone, env=env, capture_output=True, text=True)
+        # --no-run-cache: an edit value seen before (199, 198, ...) must be recomputed, not
+        # restored from dvc's run cache, or the ratio would measure a checkout.
+        res = subprocess.run(["dvc", "repro", "--no-run-cache"], cwd=clone, env=env,
+                             capture_output=True, text=True)
         if res.returncode != 0:
             raise RuntimeError(f"dvc repro failed: {res.stdout[-1500:]}{res.stderr[-1500:]}")
         return time.perf_counter() - t0, [ln.split("'")[1] for ln in res.stdout.splitlines()

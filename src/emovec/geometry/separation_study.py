@@ -35,19 +35,43 @@ def _required(raw: Any, key: str, config: str | Path) -> Any:
     return value
 
 
+@dataclasses.dataclass(frozen=True)
+class _Cell:
+    """What both stages read: a slice's vector settings, its draw count (``count_key``) and seed,
+    and the cell's pooled activations (``acts`` [n_stimuli, n_layers, d_model], ``labels``
+    [n_stimuli], ``aniso`` the anisotropy sentences' activations or None)."""
+
+    raw: Any
+    vectors: VectorsConfig
+    n_draws: int
+    seed: int
+    emotions: list[str]
+    acts: Any
+    labels: Any
+    aniso: Any
+
+
+def _load_cell(config: str | Path, activations: str | Path, count_key: str) -> _Cell:
+    """Read a cell's slice (erroring on a missing ``count_key`` or seed before any work) and its
+    activation cache."""
+    raw = OmegaConf.load(config)
+    vc: VectorsConfig = as_dataclass(raw.vectors, VectorsConfig, str(config))
+    n_draws = int(_required(raw, count_key, config))
+    seed = int(_required(raw, "separation.seed", config))
+    emotions = emotion_set(raw.emotion_set)
+    acts, labels, aniso, _meta = cell_activations(activations, raw.pooling)
+    return _Cell(raw, vc, n_draws, seed, emotions, acts, labels, aniso)
+
+
 def run_separation(config: str | Path, activations: str | Path, out: str | Path) -> dict[str, Any]:
     """Write ``out`` (CSV, one row per layer: mean cosine, floor, shuffled-label null, anisotropy)
     and return the reported layer's row. ``config`` is the cell's separation slice
     (build/config/cells/<cell>/separation.yaml: ``separation.n_permutations`` and ``seed``);
     ``activations`` its activation cache."""
-    raw = OmegaConf.load(config)
-    vc: VectorsConfig = as_dataclass(raw.vectors, VectorsConfig, str(config))
-    n_permutations = int(_required(raw, "separation.n_permutations", config))
-    seed = int(_required(raw, "separation.seed", config))
-    emotions = emotion_set(raw.emotion_set)
-    acts, labels, aniso, meta = cell_activations(activations, raw.pooling)
-    res = separation_by_layer(acts, labels, emotions, vc.baseline, vc.normalise, n_permutations, seed,
-                              anisotropy_acts=aniso, variance_threshold=vc.variance_threshold)
+    cell = _load_cell(config, activations, "separation.n_permutations")
+    raw, vc, emotions, labels = cell.raw, cell.vectors, cell.emotions, cell.labels
+    res = separation_by_layer(cell.acts, labels, emotions, vc.baseline, vc.normalise, cell.n_draws, cell.seed,
+                              anisotropy_acts=cell.aniso, variance_threshold=vc.variance_threshold)
     counts = {e: int((labels == e).sum()) for e in emotions}
     rows = [row | {"n_stimuli": int(sum(counts.values())), "min_n_per_emotion": min(counts.values()),
                    "n_neutral": int((labels == "neutral").sum()), "pooling": str(raw.pooling),
@@ -65,15 +89,10 @@ def run_resampling(config: str | Path, activations: str | Path, out: str | Path)
     the cell's resampling slice (build/config/cells/<cell>/resampling.yaml: ``separation.n_boot``
     and ``seed``, no ``n_permutations``, so an edit of the null's size never re-runs the
     bootstrap, which costs most of the two)."""
-    raw = OmegaConf.load(config)
-    vc: VectorsConfig = as_dataclass(raw.vectors, VectorsConfig, str(config))
-    n_boot = int(_required(raw, "separation.n_boot", config))
-    seed = int(_required(raw, "separation.seed", config))
-    emotions = emotion_set(raw.emotion_set)
-    acts, labels, aniso, meta = cell_activations(activations, raw.pooling)
-    resampling = resample_cell(acts, labels, emotions, int(raw.layer), vc.baseline, n_boot, seed,
-                               vc.variance_threshold, anisotropy_acts=aniso)
-    record = dataclasses.asdict(resampling) | {"pooling": raw.pooling}
+    cell = _load_cell(config, activations, "separation.n_boot")
+    resampling = resample_cell(cell.acts, cell.labels, cell.emotions, int(cell.raw.layer), cell.vectors.baseline,
+                               cell.n_draws, cell.seed, cell.vectors.variance_threshold, anisotropy_acts=cell.aniso)
+    record = dataclasses.asdict(resampling) | {"pooling": cell.raw.pooling}
     write_json_atomic(out, record)
-    print(f"resampling {out}: layer {resampling.layer}, {n_boot} bootstrap draws, {resampling.n_loo} leave-one-out")
+    print(f"resampling {out}: layer {resampling.layer}, {cell.n_draws} bootstrap draws, {resampling.n_loo} leave-one-out")
     return record
