@@ -49,6 +49,74 @@ def test_mean_pairwise_cosine_of_orthonormal_means_is_minus_one_over_k_minus_one
     assert mean_pairwise_cosine(pooled, labels, 1) == pytest.approx(-1 / (k - 1), abs=1e-12)
 
 
+def test_valence_r_of_a_planted_valence_axis_is_one_and_unrated_emotions_are_left_out() -> None:
+    import numpy as np
+
+    from emovec.bench_real import valence_pc1_abs_r
+    from emovec.errors import EmovecInputError
+
+    valence = {"a": -0.8, "b": -0.1, "c": 0.3, "d": 0.9, "e": float("nan")}
+    d = 6
+    pooled, labels = [], []
+    for i, (name, v) in enumerate(sorted(valence.items())):
+        mean = np.zeros((2, d))
+        mean[1, 0] = 10.0 * (v if np.isfinite(v) else 5.0)  # e's mean is far off the axis' line
+        mean[1, 3] = 7.0 if name == "e" else 0.0
+        noise = np.random.default_rng(i).normal(size=(3, 2, d))
+        pooled.append(mean + noise - noise.mean(axis=0))
+        labels += [name] * 3
+    r, n = valence_pc1_abs_r(np.concatenate(pooled), labels, 1, valence)
+    assert n == 4 and r == pytest.approx(1.0, abs=1e-12)
+    with pytest.raises(EmovecInputError, match=r"needs >= 3 emotions with a rating, got 2"):
+        valence_pc1_abs_r(np.concatenate(pooled), labels, 1, {"a": 0.1, "b": 0.2})
+
+
+def test_steering_delta_is_the_injected_norm_at_its_layer_and_zero_when_steered_only_after_it(loaded) -> None:
+    import numpy as np
+
+    from emovec.bench_real import steering_delta
+    from emovec.steering.hooks import build_row_steering
+
+    units = np.random.default_rng(0).normal(size=(loaded.n_layers, loaded.d_model))
+    units /= np.linalg.norm(units, axis=-1, keepdims=True)
+    ids = [loaded.tokenizer(t)["input_ids"] for t in ["Anna was happy today.", "Ben sat alone at home."]]
+    prompts, gens = [x[:3] for x in ids], [x[3:] for x in ids]
+    layer = 1
+    # Steered only after the read layer: the read is untouched, exactly.
+    assert steering_delta(loaded, units, prompts, gens, 0.5, layer, layers=[2]) == 0.0
+    # Steered only at it: the read moves by the injected addition's length (units are unit norm),
+    # strength x the prompt's mean token norm, per row; float32 model, so to float32 rounding.
+    additions = build_row_steering(loaded, np.repeat(units[None], 2, axis=0), [0.5, 0.5], [layer],
+                                   "prompt_mean_norm", prompt_ids=prompts).additions[layer]
+    expected = float(additions.double().norm(dim=-1).mean())
+    assert steering_delta(loaded, units, prompts, gens, 0.5, layer, layers=[layer]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_bf16_bench_reports_each_statistic_under_both_precisions(tiny_model_dir) -> None:
+    import numpy as np
+
+    from emovec.bench_real import bench_bf16
+    from emovec.config import ModelConfig
+
+    spec = ModelConfig(name="tiny", local_dir=str(tiny_model_dir), family="toy", variant="instruct", n_layers=3,
+                       d_model=32)
+    words = {"joy": "Anna laughed and sang with her friends in the sun", "fear": "Ben shook in the dark cold room",
+             "anger": "Cara shouted and slammed the heavy door", "calm": "Dan rested quietly by the still lake"}
+    texts, labels = [], []
+    for emotion, sentence in words.items():
+        for k in range(2):
+            texts.append(" ".join([sentence + f" on day {k}."] * 6))  # >= 48 tokens: the delta's read
+            labels.append(emotion)
+    res = bench_bf16(spec, texts, labels, ["Anna was happy.", "Ben sat alone."], batch_size=4, new_tokens=2,
+                     repeats=1, valence={"joy": 0.9, "fear": -0.7, "anger": -0.6, "calm": 0.4})
+    assert res["n_valence"] == 4 and res["middle_layer"] == 1 and res["float32"]["steer_rows"] == 8
+    for key in ("valence_abs_r_fp32", "valence_abs_r_bf16", "cosine_fp32", "cosine_bf16"):
+        assert np.isfinite(res[key]), key
+    assert all(np.isfinite(res[d]["steering_delta"]) for d in ("float32", "bfloat16"))
+    assert res["extract_speedup"] == pytest.approx(res["bfloat16"]["extract_tok_s"] / res["float32"]["extract_tok_s"])
+    assert 0 < res["median_rel"] <= res["max_rel"]
+
+
 def test_stimulus_generation_bench_compares_three_batchings_of_the_same_tokens(loaded) -> None:
     from emovec.bench_real import bench_stimulus_generation
 

@@ -16,9 +16,12 @@ stage converted (``build/config/models/<m>.yaml`` -> ``build/weights/<m>``; run
    model's own Jeong generation prompts (``build/stimuli``) vs the same prompts one at a time and vs one HF batch of all of them; the package should be no slower
    than the best of them;
 4. bfloat16 vs float32 on this CPU: the speed ratios of 1. and 2., and how far bfloat16 moves the
-   pooled activations (max abs and relative difference per layer) and a headline statistic on the
-   same stories: the mean pairwise cosine of the story emotion vectors (per-emotion means minus
-   the grand mean) at the middle layer.
+   pooled activations (max abs and relative difference per layer) and three headline statistics
+   on the same stories, each computed from that precision's own activations: the mean pairwise
+   cosine of the story emotion vectors (per-emotion means minus the grand mean) at the middle
+   layer (separation); |r| of their PC1 with valence (the configured default norms); and a steering
+   delta (:func:`steering_delta`: the first emotion's vector at every layer, read at the middle
+   layer, teacher-forced on the same story tokens in both precisions).
 
 5. the peak memory of extracting ``--stories`` upstream stories at all layers above the loaded
    model vs one bare HF forward of its most demanding batch (goal <= 1.2) and vs the pooled cache
@@ -42,7 +45,8 @@ import numpy as np
 
 from emovec.errors import EmovecInputError
 
-__all__ = ["bench_bf16", "bench_stimulus_generation", "main", "mean_pairwise_cosine", "run_real", "run_real_models"]
+__all__ = ["bench_bf16", "bench_stimulus_generation", "main", "mean_pairwise_cosine", "run_real", "run_real_models",
+           "configured_norms", "steering_delta", "valence_pc1_abs_r"]
 
 
 def mean_pairwise_cosine(pooled: np.ndarray, labels: Sequence[str], layer: int) -> float:
@@ -55,6 +59,50 @@ def mean_pairwise_cosine(pooled: np.ndarray, labels: Sequence[str], layer: int) 
     unit = centred / np.linalg.norm(centred, axis=1, keepdims=True)
     cos = unit @ unit.T
     return float(cos[np.triu_indices(len(names), 1)].mean())
+
+
+def emotion_vectors(pooled: np.ndarray, labels: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """(sorted labels, their mean vectors minus the mean across labels [k, n_layers, d], float64)."""
+    names = sorted(set(labels))
+    lab = np.asarray(labels)
+    means = np.stack([pooled[lab == n].astype(np.float64).mean(axis=0) for n in names])
+    return names, means - means.mean(axis=0)
+
+
+def valence_pc1_abs_r(pooled: np.ndarray, labels: Sequence[str], layer: int,
+                      valence: dict[str, float]) -> tuple[float, int]:
+    """|Pearson r| across emotions between PC1 scores of the emotion vectors at ``layer`` and
+    ``valence`` (emotion -> rating); the absolute value because PC1's sign is arbitrary. Emotions
+    without a finite rating are left out. Returns (|r|, number of emotions used)."""
+    names, vectors = emotion_vectors(pooled, labels)
+    keep = [i for i, n in enumerate(names) if np.isfinite(valence.get(n, np.nan))]
+    if len(keep) < 3:
+        raise EmovecInputError(f"valence r needs >= 3 emotions with a rating, got {len(keep)} of {names}")
+    x = vectors[keep, layer] - vectors[keep, layer].mean(axis=0)
+    scores = x @ np.linalg.svd(x, full_matrices=False)[2][0]
+    r = np.corrcoef(scores, [valence[names[i]] for i in keep])[0, 1]
+    return float(abs(r)), len(keep)
+
+
+def steering_delta(loaded: Any, units: np.ndarray, prompt_ids: Sequence[Sequence[int]],
+                   gen_ids: Sequence[Sequence[int]], strength: float, layer: int,
+                   layers: Sequence[int] | str = "all") -> float:
+    """Jeong's steering delta, teacher-forced: the mean over rows of the projection onto
+    ``units[layer]`` of block ``layer``'s output over the ``gen_ids`` positions, read inside the
+    pass steered by ``strength`` x the prompt's mean token norm x ``units`` at ``layers``, minus the
+    same read unsteered (activation units). ``units``: [n_layers, d_model], unit norm per layer.
+    Fixed tokens, so two precisions read the same text."""
+    from emovec.steering.experiment import score_generations
+    from emovec.steering.hooks import build_row_steering
+
+    n = len(prompt_ids)
+    steering = build_row_steering(loaded, np.repeat(units[None], n, axis=0), [strength] * n, layers,
+                                  "prompt_mean_norm", prompt_ids=prompt_ids)
+    _, steered = score_generations(loaded, prompt_ids, gen_ids, batch_size=n, steering=steering, layer=layer,
+                                   unit_vector=units[layer], with_nll=False)
+    _, plain = score_generations(loaded, prompt_ids, gen_ids, batch_size=n, layer=layer,
+                                 unit_vector=units[layer], with_nll=False)
+    return float(np.mean(steered - plain))
 
 
 def _timed(fn: Any, repeats: int) -> tuple[float, Any]:
@@ -89,9 +137,12 @@ def bench_stimulus_generation(loaded: Any, prompts: Sequence[Sequence[int]], bat
 
 
 def bench_bf16(spec: Any, texts: Sequence[str], labels: Sequence[str], prompts: Sequence[str], batch_size: int,
-               new_tokens: int, repeats: int) -> dict[str, Any]:
+               new_tokens: int, repeats: int, valence: dict[str, float], strength: float = 0.05,
+               steer_rows: int = 8) -> dict[str, Any]:
     """bfloat16 vs float32: extraction and steered-generation speed ratios, and the change to the
-    pooled activations and to the stories' mean pairwise cosine at the middle layer."""
+    pooled activations and, at the middle layer, to the stories' mean pairwise cosine, |r| of PC1
+    with ``valence`` and the steering delta (:func:`steering_delta` on the first ``steer_rows``
+    stories: 16 prompt tokens, the next 32 read)."""
     from emovec.activations.extract import extract_pooled, tokenise_stimuli
     from emovec.bench import bench_generation
     from emovec.models.loading import load_model
@@ -107,17 +158,28 @@ def bench_bf16(spec: Any, texts: Sequence[str], labels: Sequence[str], prompts: 
             return extract_pooled(loaded.bridge, loaded.n_layers, stimuli, ["mean_from_offset"], batch_size=batch_size,
                                   mean_offset=0, pad_id=loaded.tokenizer.pad_token_id, progress=False)["mean_from_offset"]
 
-        extract()  # warm-up
+        extract_pooled(loaded.bridge, loaded.n_layers, stimuli[:batch_size], ["mean_from_offset"],  # warm-up
+                       batch_size=batch_size, mean_offset=0, pad_id=loaded.tokenizer.pad_token_id, progress=False)
         seconds, pooled[dtype] = _timed(extract, repeats)
         gen = bench_generation(loaded, prompts, new_tokens, repeats)
-        out[dtype] = {"extract_tok_s": tokens / seconds, "steered_gen_tok_s": gen["steered_tok_s"]}
+        middle = loaded.n_layers // 2
+        ids = [loaded.tokenizer(t)["input_ids"] for t in texts]
+        ids = [x for x in ids if len(x) >= 48][:steer_rows]
+        if not ids:
+            raise EmovecInputError("the steering delta reads 32 tokens after 16 of prompt: no story has 48 tokens")
+        vectors = emotion_vectors(pooled[dtype], labels)[1][0]  # first emotion, [n_layers, d]
+        units = vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
+        delta = steering_delta(loaded, units, [x[:16] for x in ids], [x[16:48] for x in ids], strength, middle)
+        out[dtype] = {"extract_tok_s": tokens / seconds, "steered_gen_tok_s": gen["steered_tok_s"],
+                      "steering_delta": delta, "steer_rows": len(ids)}
         del loaded
     a, b = pooled["float32"].astype(np.float64), pooled["bfloat16"].astype(np.float64)
     diff = np.abs(a - b)
     rel = np.linalg.norm(a - b, axis=-1) / np.linalg.norm(a, axis=-1)  # [n, layers]
     middle = a.shape[1] // 2
     cos32, cos16 = mean_pairwise_cosine(a, labels, middle), mean_pairwise_cosine(b, labels, middle)
-    return {**out, "extract_speedup": out["bfloat16"]["extract_tok_s"] / out["float32"]["extract_tok_s"],
+    (r32, n_valence), (r16, _) = valence_pc1_abs_r(a, labels, middle, valence), valence_pc1_abs_r(b, labels, middle, valence)
+    return {**out, "valence_abs_r_fp32": r32, "valence_abs_r_bf16": r16, "n_valence": n_valence, "strength": strength, "extract_speedup": out["bfloat16"]["extract_tok_s"] / out["float32"]["extract_tok_s"],
             "gen_speedup": out["bfloat16"]["steered_gen_tok_s"] / out["float32"]["steered_gen_tok_s"],
             "max_abs": float(diff.max()), "max_rel": float(rel.max()), "median_rel": float(np.median(rel)),
             "middle_layer": middle, "cosine_fp32": cos32, "cosine_bf16": cos16}
@@ -146,9 +208,24 @@ def configured_stimulus_batch(repo: Path, model: str) -> int:
         raise EmovecInputError(f"{path}: no integer corpus.decoding.batch_size") from exc
 
 
+def configured_norms(repo: Path, model: str) -> str:
+    """The valence norms the pipeline uses for ``model``'s upstream stories
+    (``build/config/cells/<model>__upstream-gemma-stories/valence.yaml``, written by compose)."""
+    import yaml
+
+    path = repo / "build" / "config" / "cells" / f"{model}__upstream-gemma-stories" / "valence.yaml"
+    if not path.is_file():
+        raise EmovecInputError(f"{path} is missing: run `dvc repro compose` first")
+    try:
+        return str(yaml.safe_load(path.read_text(encoding="utf-8"))["valence"]["norms"])
+    except (KeyError, TypeError) as exc:
+        raise EmovecInputError(f"{path}: no valence.norms") from exc
+
+
 def run_real(model: str, repo: Path, args: Any) -> None:
     """Print the real-model ratios 1-4 of this module's docstring that ``args.items`` names, for ``model``."""
     from emovec.bench import bench_extraction, bench_generation, corpus_texts, load_real_spec
+    from emovec.corpora.norms import resolve_norms
     from emovec.corpora.stories import read_stories
     from emovec.models.loading import load_model
 
@@ -187,14 +264,22 @@ def run_real(model: str, repo: Path, args: Any) -> None:
     for r in rows:
         by_emotion.setdefault(r["emotion"], []).append(r)
     picked = [r for e in sorted(by_emotion)[:args.bf16_emotions] for r in by_emotion[e][:args.bf16_per_emotion]]
+    norms_name = configured_norms(repo, model)
+    norms = resolve_norms(sorted({r["emotion"] for r in picked}), norms_name, fallback=None, on_missing="exclude",
+                          data_root=repo / "data")
+    valence = {e: float(v) for e, v in zip(norms["emotion"], norms["valence"])}
     bf = bench_bf16(spec, [r["text"] for r in picked], [r["emotion"] for r in picked], prompts, args.batch_size,
-                    args.new_tokens, args.repeats)
+                    args.new_tokens, args.repeats, valence)
     print(f"  4. bfloat16 vs float32: extraction x{bf['extract_speedup']:.2f} "
           f"({bf['bfloat16']['extract_tok_s']:.0f} vs {bf['float32']['extract_tok_s']:.0f} tok/s), steered generation "
           f"x{bf['gen_speedup']:.2f}; pooled activations of {len(picked)} stories: max abs diff {bf['max_abs']:.3g}, "
           f"relative (per story and layer) median {bf['median_rel']:.3g}, max {bf['max_rel']:.3g}; mean pairwise "
           f"cosine of {args.bf16_emotions} story emotion vectors at layer {bf['middle_layer']}: "
-          f"{bf['cosine_fp32']:.4f} (fp32) vs {bf['cosine_bf16']:.4f} (bf16)")
+          f"{bf['cosine_fp32']:.4f} (fp32) vs {bf['cosine_bf16']:.4f} (bf16); |r| of their PC1 with valence "
+          f"({norms_name}, {bf['n_valence']} emotions): {bf['valence_abs_r_fp32']:.4f} vs {bf['valence_abs_r_bf16']:.4f}; "
+          f"steering delta ({picked[0]['emotion']}, strength {bf['strength']}, every layer, read at layer "
+          f"{bf['middle_layer']}, {bf['float32']['steer_rows']} stories): {bf['float32']['steering_delta']:.3f} vs "
+          f"{bf['bfloat16']['steering_delta']:.3f}")
 
 
 def run_real_models(args: Any) -> None:
