@@ -178,8 +178,11 @@ def bench_bf16(spec: Any, texts: Sequence[str], labels: Sequence[str], prompts: 
     rel = np.linalg.norm(a - b, axis=-1) / np.linalg.norm(a, axis=-1)  # [n, layers]
     middle = a.shape[1] // 2
     cos32, cos16 = mean_pairwise_cosine(a, labels, middle), mean_pairwise_cosine(b, labels, middle)
-    (r32, n_valence), (r16, _) = valence_pc1_abs_r(a, labels, middle, valence), valence_pc1_abs_r(b, labels, middle, valence)
-    return {**out, "valence_abs_r_fp32": r32, "valence_abs_r_bf16": r16, "n_valence": n_valence, "strength": strength, "extract_speedup": out["bfloat16"]["extract_tok_s"] / out["float32"]["extract_tok_s"],
+    r32, n_valence = valence_pc1_abs_r(a, labels, middle, valence)
+    r16, _ = valence_pc1_abs_r(b, labels, middle, valence)
+    return {**out, "valence_abs_r_fp32": r32, "valence_abs_r_bf16": r16, "n_valence": n_valence,
+            "strength": strength,
+            "extract_speedup": out["bfloat16"]["extract_tok_s"] / out["float32"]["extract_tok_s"],
             "gen_speedup": out["bfloat16"]["steered_gen_tok_s"] / out["float32"]["steered_gen_tok_s"],
             "max_abs": float(diff.max()), "max_rel": float(rel.max()), "median_rel": float(np.median(rel)),
             "middle_layer": middle, "cosine_fp32": cos32, "cosine_bf16": cos16}
