@@ -16,12 +16,13 @@ from emovec.geometry.pca import fit_pca, orient
 from emovec.stats.multiple import bh_adjust
 
 COLUMNS = [
-    "layer", "n_emotions", "lambda1", "lambda2", "lambda_ratio", "evr1", "evr2", "n_boot_valid",
+    "layer", "n_emotions", "lambda1", "lambda2", "lambda_ratio", "lambda_ratio_ci_low", "lambda_ratio_ci_high",
+    "evr1", "evr2", "n_boot_valid", "swap_rate",
 ] + [
     f"{t}_{c}"
     for t in ("valence", "arousal")
     for c in ("pc", "r", "r_ci_low", "r_ci_high", "p_perm", "p_fdr", "p_maxT",
-              "rho", "rho_ci_low", "rho_ci_high", "rho_p_perm", "rho_p_fdr")
+              "rho", "rho_ci_low", "rho_ci_high", "rho_p_perm", "rho_p_fdr", "R", "R_ci_low", "R_ci_high", "angle")
 ]
 
 
@@ -111,8 +112,11 @@ def test_summary_is_json_serialisable(planted_result):
     assert summary["anchors"] == list(res.anchors)
     assert set(summary["peaks"]) == {"valence", "arousal"}
     assert set(summary["peaks"]["valence"]) == {
-        "layer", "pc", "r", "r_ci_low", "r_ci_high", "p_perm", "p_fdr", "p_max", "rho", "lambda_ratio",
+        "layer", "pc", "r", "abs_r", "r_ci_low", "r_ci_high", "p_perm", "p_fdr", "p_max", "rho", "lambda_ratio",
+        "lambda_ratio_ci_low", "lambda_ratio_ci_high", "swap_rate", "identified", "R", "R_ci_low", "R_ci_high",
+        "angle",
     }
+    assert summary["pc_matching"] == "order" and summary["max_swap_rate"] == 0.05
 
 
 def test_same_seed_same_frame_and_the_seed_matters():
@@ -128,6 +132,83 @@ def test_one_resample_gives_nan_ci_not_an_error():
     df = affect_by_layer(vectors, _names(20), v, a, n_boot=1, n_perm=5, seed=0,
                          orientation="max_abs_score").layers
     assert np.isnan(df.loc[0, "valence_r_ci_low"]) and np.isfinite(df.loc[0, "valence_r"])
+
+
+# ---- identified PCs: matching, swaps and the rotation-invariant R ------------------------------
+
+
+def test_well_separated_planted_axis_gives_no_swaps(planted_result):
+    res = planted_result[0]  # valence variance 9x(1/3), arousal 2.25x(1/3): lambda1/lambda2 ~ 4
+    assert (res.layers["swap_rate"] == 0).all() and not res.boot_swapped.any()
+    assert (res.layers["lambda_ratio_ci_low"] > 1.5).all()
+    assert all(res.peaks[t]["identified"] for t in ("valence", "arousal"))
+
+
+def test_r_is_the_multiple_correlation_on_both_pcs_and_angle_is_the_regression_direction(planted_result):
+    """Known answer: R^2 of an OLS fit of the ratings on (1, PC1, PC2), and the angle of its slope
+    vector: the slopes are the best direction's components along the orthonormal PC loadings."""
+    res, _, _, _ = planted_result
+    _, v, a = _planted()
+    for layer in range(res.scores.shape[0]):
+        s = res.scores[layer]
+        design = np.column_stack([np.ones(len(v)), s])
+        for t, y, own in (("valence", v, 0), ("arousal", a, 1)):
+            beta = np.linalg.lstsq(design, y, rcond=None)[0]
+            fitted = design @ beta
+            r2 = 1 - np.sum((y - fitted) ** 2) / np.sum((y - y.mean()) ** 2)
+            assert res.layers.loc[layer, f"{t}_R"] == pytest.approx(np.sqrt(r2), abs=1e-12)
+            b = np.abs(beta[1:])
+            angle = np.degrees(np.arctan2(b[1 - own], b[own]))
+            assert res.layers.loc[layer, f"{t}_angle"] == pytest.approx(angle, abs=1e-9)
+            assert res.layers.loc[layer, f"{t}_R"] >= abs(res.layers.loc[layer, f"{t}_r"]) - 1e-12
+
+
+def _equal_variance_case(seed: int, matching: str, rho: float = 0.7, n: int = 20):
+    """Two planted axes of equal variance (PC order arbitrary); valence = rho x (a direction in
+    their plane) + noise, so the population R of valence on the plane is rho."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 2))
+    q, _ = np.linalg.qr(rng.normal(size=(32, 2)))
+    x = z @ q.T + 0.05 * rng.normal(size=(n, 32))
+    v = rho * (z @ np.array([np.cos(0.6), np.sin(0.6)])) + np.sqrt(1 - rho**2) * rng.normal(size=n)
+    res = affect_by_layer(x[:, None, :], _names(n), v, rng.normal(size=n), n_boot=300, n_perm=1, seed=seed,
+                          orientation="max_abs_score", pc_matching=matching)
+    return res.layers.iloc[0]
+
+
+def test_equal_variance_axes_r_ci_covers_and_swaps_are_flagged():
+    """200 seeded populations: R's percentile CI covers the population R = 0.7 near the nominal
+    95% (binomial sd 1.5 points: at least 0.90 of the seeds), whether refits are matched by order
+    or by sign (R does not depend on the matching); the swap rate flags the unidentified order;
+    and the sign-only PC1 r CI, which reads a swapped refit's PC1 as PC1, is wider than the
+    order-matched one (its draws mix two axes)."""
+    rows = {m: [_equal_variance_case(s, m) for s in range(200)] for m in ("order", "sign")}
+    for m, rs in rows.items():
+        covered = np.mean([r["valence_R_ci_low"] <= 0.7 <= r["valence_R_ci_high"] for r in rs])
+        assert covered >= 0.90, (m, covered)
+        assert np.median([r["swap_rate"] for r in rs]) > 0.05  # not identified in most seeds
+    for a, b in zip(rows["order"], rows["sign"]):
+        assert a["valence_R_ci_low"] == b["valence_R_ci_low"] and a["swap_rate"] == b["swap_rate"]
+    width = {m: np.median([r["valence_r_ci_high"] - r["valence_r_ci_low"] for r in rs]) for m, rs in rows.items()}
+    assert width["sign"] > width["order"] + 0.05, width
+
+
+def test_default_anchors_fix_each_sign():
+    """conf/valence/default.yaml: PC1 is oriented so that 'happy' scores > 0, PC2 so that 'afraid'
+    does; the authors instead flip each PC so that r > 0 (abs_r is that magnitude)."""
+    from omegaconf import OmegaConf
+
+    from emovec.paths import REPO_ROOT
+
+    conf = OmegaConf.load(REPO_ROOT / "conf" / "valence" / "default.yaml")
+    assert list(conf.anchors) == ["happy", "afraid"] and conf.orientation == "anchor"
+    vectors, v, a = _planted(n_layers=2)
+    emotions = ("happy", "afraid") + _names(18)
+    for flip in (1.0, -1.0):  # whatever sign the eigensolver returns
+        res = affect_by_layer(flip * vectors, emotions, v, a, n_boot=5, n_perm=5, seed=0)
+        assert (res.scores[:, 0, 0] > 0).all() and (res.scores[:, 1, 1] > 0).all()
+        for t in ("valence", "arousal"):
+            assert res.peaks[t]["abs_r"] == abs(res.peaks[t]["r"])
 
 
 # ---- calibration under the null ---------------------------------------------------------------

@@ -96,34 +96,47 @@ def test_orientation_errors():
 # ---- bootstrap fast path ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("matching", ["order", "sign"])
 @pytest.mark.parametrize("d", [30, 5])  # naive refit through the Gram route and the SVD route
-def test_bootstrap_fast_path_equals_naive_refit(d):
+def test_bootstrap_fast_path_equals_naive_refit(d, matching):
     rng = np.random.default_rng(4)
     n = 8
-    x = rng.normal(size=(n, d)) * np.linspace(2, 1, d)
+    # two leading directions of nearly equal variance, so some refits swap PC1 and PC2
+    x = rng.normal(size=(n, d)) * np.r_[1.0, 0.97, np.linspace(0.5, 0.3, d - 2)]
     full = orient(fit_pca(x, 2), _names(n), "max_abs_score")
     boot_idx = np.concatenate([
         rng.integers(0, n, size=(60, n)),
         [[0, 0, 0, 1, 1, 1, 1, 0], [3] * n],  # 2 distinct rows (no PC2) and 1 (no PC at all)
     ])
-    fast = bootstrap_scores(x, full, boot_idx)
-    assert fast.shape == (62, n, 2)
+    fits = bootstrap_scores(x, full, boot_idx, matching)
+    fast = fits.scores
+    assert fast.shape == (62, n, 2) and fits.swapped.shape == (62,) and fits.lambda_ratio.shape == (62,)
     v = rng.normal(size=n)
-    compared = 0
+    compared = swaps = 0
     for b, idx in enumerate(boot_idx):
         try:
             refit = fit_pca(x[idx], 2)
         except EmovecInputError:
-            assert np.isnan(fast[b, :, 1]).all()  # PC2 undefined in the fast path too
+            assert np.isnan(fast[b, :, 1]).all() and not fits.swapped[b]  # PC2 undefined in the fast path too
+            assert np.isnan(fits.lambda_ratio[b])
             continue
-        # naive alignment: flip a bootstrap PC whose loading points away from the full one
-        signs = np.where(np.sum(refit.loadings * full.loadings, axis=1) < 0, -1.0, 1.0)
-        naive = refit.scores * signs[None, :]
+        # naive matching on the d-dim loadings: the assignment with the larger total |cosine|
+        # (order only), then the sign of each matched pair
+        cos = refit.loadings @ full.loadings.T
+        swap = matching == "order" and abs(cos[0, 1]) + abs(cos[1, 0]) > abs(cos[0, 0]) + abs(cos[1, 1])
+        order = [1, 0] if swap else [0, 1]
+        signs = np.where(np.diag(cos[order]) < 0, -1.0, 1.0)
+        naive = refit.scores[:, order] * signs[None, :]
         np.testing.assert_allclose(fast[b], naive, atol=1e-8)
         np.testing.assert_allclose(
             _pearson_rows(fast[b].T, v[idx]), _pearson_rows(naive.T, v[idx]), atol=1e-8
         )
+        assert fits.swapped[b] == (abs(cos[0, 1]) + abs(cos[1, 0]) > abs(cos[0, 0]) + abs(cos[1, 1]))
+        assert fits.lambda_ratio[b] == pytest.approx(refit.eigenvalues[0] / refit.eigenvalues[1], rel=1e-8)
         compared += 1
+        swaps += swap
     assert compared >= 55
+    assert (swaps >= 5) if matching == "order" else (swaps == 0)  # the case exercises both branches
+    assert fits.swapped.sum() >= 5  # the diagnostic is recorded under either matching
     assert np.isnan(fast[61]).all()  # a single distinct row has no PC1 either
     assert np.isfinite(fast[60, :, 0]).all()  # two distinct rows still define PC1

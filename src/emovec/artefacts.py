@@ -168,6 +168,10 @@ _TARGET_COLUMNS: tuple[Column, ...] = tuple(
         *_cols("float", (f"{t}_p_perm", f"{t}_p_fdr", f"{t}_p_maxT"), "p-value", nullable=True),
         *_cols("float", (f"{t}_rho", f"{t}_rho_ci_low", f"{t}_rho_ci_high"), "Spearman rho", nullable=True),
         *_cols("float", (f"{t}_rho_p_perm", f"{t}_rho_p_fdr"), "p-value", nullable=True),
+        *_cols("float", (f"{t}_R", f"{t}_R_ci_low", f"{t}_R_ci_high"),
+               "multiple correlation R on PC1 and PC2 together", nullable=True),
+        Column(f"{t}_angle", "float", "degrees between the best axis in the PC1-PC2 plane and the target's PC",
+               nullable=True),
     ))
 
 # build/valence/<cell>/layers.csv (emovec.geometry.valence_study): the affect analysis per layer.
@@ -177,8 +181,11 @@ VALENCE_LAYERS = CsvArtefact(
         Column("layer", "int", "block index"), Column("n_emotions", "int"),
         *_cols("float", ("lambda1", "lambda2"), "eigenvalue (variance)", nullable=True),
         Column("lambda_ratio", "float", "lambda1 / lambda2", nullable=True),
+        *_cols("float", ("lambda_ratio_ci_low", "lambda_ratio_ci_high"), "lambda1 / lambda2 of the refits",
+               nullable=True),
         *_cols("float", ("evr1", "evr2"), "fraction of variance", nullable=True),
         Column("n_boot_valid", "int", "bootstrap draws"),
+        Column("swap_rate", "float", "share of valid refits whose PC1 matched the full-sample PC2", nullable=True),
         *_TARGET_COLUMNS,
     ),
 )
@@ -198,7 +205,7 @@ VALENCE_SUMMARY_KEYS: tuple[str, ...] = (
     "cell", "model", "corpus", "generator", "norms", "norms_fallback", "on_missing", "emotion_set",
     "n_emotions", "n_layers", "pooling", "mean_offset", "baseline", "weighting", "normalise",
     "n_stories", "n_neutral", "n_excluded_short", "removed_k", "n_boot", "n_perm", "seed",
-    "ci_level", "orientation", "anchors", "peaks",
+    "ci_level", "orientation", "anchors", "pc_matching", "max_swap_rate", "peaks", "compare",
 )
 
 # paper/claims/claims.csv (emovec.paper.claims_table): the claims ledger, one row per claim.

@@ -116,6 +116,7 @@ REGISTRY_KEYS: dict[str, tuple[Callable[[CellConfig], Iterator[tuple[str, Any]]]
     "corpus.pooling": (_single(lambda c: c.corpus.pooling), _pooling_registry),
     "corpus.emotion_set": (_single(lambda c: c.corpus.emotion_set), _emotion_set_registry),
     "vectors.baseline": (_single(lambda c: c.vectors.baseline), _baseline_registry),
+    "valence.compare_baseline": (_single(lambda c: c.valence.compare_baseline), _baseline_registry),
     "valence.norms": (_single(lambda c: c.valence.norms), _norm_registry),
     "valence.norms_fallback": (_single(lambda c: c.valence.norms_fallback), _norm_registry),
     "valence.orientation": (_single(lambda c: c.valence.orientation), _orientation_registry),

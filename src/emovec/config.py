@@ -25,6 +25,7 @@ STORY_SPLITS = ("markers", "markers_lenient", "whole")
 ON_UNPARSED = ("error", "record")
 ON_MISSING_NORMS = ("error", "fallback", "exclude")
 WEIGHTINGS = ("story", "token")
+PC_MATCHINGS = ("order", "sign")  # how bootstrap refits meet the full-sample PCs (emovec.geometry.pca)
 PROMPT_FORMATS = ("auto", "chat", "plain")
 ATTN_IMPLEMENTATIONS = ("eager", "sdpa")
 
@@ -191,13 +192,20 @@ class ValenceConfig:
     norms: str = "toy"  # toy | nrc_emotion_experiment | nrc_vad_v1 | warriner2013 (all on [-1, 1])
     norms_fallback: Optional[str] = None  # where a missing emotion's value comes from (on_missing=fallback)
     on_missing: str = "error"  # error | fallback | exclude (recorded in norms.csv, never silent)
-    weighting: str = "story"  # story: each story counts once; token: each pooled token counts once
+    # token: each pooled token counts once (van der Ben's code at 0dd5b7b averages all tokens of all of
+    # an emotion's stories together); story: each story's mean counts once
+    weighting: str = "token"
     n_boot: int = 1000  # bootstrap resamples over emotions (PCA refit in each)
     n_perm: int = 1000  # permutations of the ratings across emotions
     ci_level: float = 0.95
     seed: int = 0
     orientation: str = "anchor"  # PC sign rule that never sees the ratings: anchor | max_abs_score
     anchors: list[str] = field(default_factory=lambda: ["happy", "afraid"])  # PC1, PC2 anchors
+    pc_matching: str = "order"  # bootstrap refits matched to the full-sample PCs: order (and sign) | sign only
+    max_swap_rate: float = 0.05  # a layer's PC1 counts as identified when at most this share of refits swap it
+    # the analysis once more with this vectors.baseline (a robustness axis: e.g. neutral_pca, the
+    # neutral-subspace projection the paper describes); null: none
+    compare_baseline: Optional[str] = "neutral_pca"
 
 
 @dataclass
@@ -349,6 +357,9 @@ def check_cell_schema(raw: DictConfig | dict, where: str = "config") -> CellConf
     v = cell.valence
     _check_choice(v.on_missing, ON_MISSING_NORMS, "valence.on_missing", where)
     _check_choice(v.weighting, WEIGHTINGS, "valence.weighting", where)
+    _check_choice(v.pc_matching, PC_MATCHINGS, "valence.pc_matching", where)
+    if not 0 <= v.max_swap_rate <= 1:
+        raise EmovecInputError(f"{where}: valence.max_swap_rate={v.max_swap_rate} must lie in [0, 1]")
     if v.on_missing == "fallback" and not v.norms_fallback:
         raise EmovecInputError(f"{where}: valence.on_missing=fallback needs valence.norms_fallback")
     if v.norms_fallback and v.on_missing != "fallback":

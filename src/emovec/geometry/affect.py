@@ -7,8 +7,14 @@ al. 2026). The traps this module guards against (METHODS):
 * PCA signs are arbitrary. They are fixed by an orientation rule that sees the scores and
   emotion names but never the ratings (``emovec.geometry.orientation``), so a positive r is
   not manufactured.
-* Bootstrap CIs resample emotions, refit the PCA on each resample and align each bootstrap
-  PC to the full-sample loading; otherwise sign flips smear the interval across 0.
+* Bootstrap CIs resample emotions, refit the PCA on each resample and match the refit's PCs to
+  the full-sample PCs by order and sign (``emovec.geometry.pca``): otherwise sign flips smear the
+  interval across 0, and when lambda1 ~ lambda2 a refit whose PC1 is the full sample's PC2 mixes
+  two axes into one interval. How often that happens is recorded per layer (``swap_rate``).
+* PC1 and PC2 are only identified when lambda1/lambda2 is clearly above 1. Beside each PC's r
+  stands a rotation-invariant statistic: R, the multiple correlation of the ratings with the
+  PC1 and PC2 scores together (the best direction in their plane, whatever its order), and the
+  angle of that best direction from the target's own PC.
 * The peak layer is a maximum over layers: it is reported with a max-statistic permutation
   p, beside per-layer permutation p-values and their BH-FDR adjustment.
 * lambda1/lambda2 is reported per layer: when it is ~1 PC1 and PC2 are not identified.
@@ -28,7 +34,7 @@ from scipy.stats import rankdata
 from tqdm import tqdm
 
 from emovec.errors import EmovecInputError
-from emovec.geometry.pca import PCAFit, bootstrap_scores, fit_pca, orient
+from emovec.geometry.pca import PC_MATCHINGS, PCAFit, bootstrap_scores, fit_pca, orient
 from emovec.stats.multiple import bh_adjust, max_statistic_p, percentile_ci, permutation_p
 
 __all__ = ["TARGETS", "AffectResult", "affect_by_layer"]
@@ -108,6 +114,13 @@ class _LayerStats:
         r, rho: [2] observed Pearson r and Spearman rho.
         r_boot, rho_boot: [B, 2]; NaN in resamples where any of the four is undefined.
         r_null, rho_null: [P, 2] |r| and |rho| under permuted ratings.
+        big_r, big_r_boot: [2] and [B, 2] the multiple correlation R of each target with the
+            PC1 and PC2 scores together (rotation-invariant in their plane).
+        angle: [2] degrees (0-90) between the axis of each target's best direction in the PC1-PC2
+            plane and the target's own PC (valence: PC1, arousal: PC2).
+        swapped: bool [B], resamples whose PC1 lies nearer the full-sample PC2 (swapped back under
+            order matching).
+        lambda_ratio_boot: [B] each refit's lambda1 / lambda2.
     """
 
     fit: PCAFit
@@ -117,10 +130,41 @@ class _LayerStats:
     rho_boot: np.ndarray
     r_null: np.ndarray
     rho_null: np.ndarray
+    big_r: np.ndarray
+    big_r_boot: np.ndarray
+    angle: np.ndarray
+    swapped: np.ndarray
+    lambda_ratio_boot: np.ndarray
 
     @property
     def n_boot_valid(self) -> int:
         return int(np.count_nonzero(np.isfinite(self.r_boot[:, 0])))
+
+    @property
+    def swap_rate(self) -> float:
+        """Share of the valid resamples whose PC1 was matched to the full-sample PC2."""
+        valid = np.isfinite(self.r_boot[:, 0])
+        return float(self.swapped[valid].mean()) if valid.any() else float("nan")
+
+
+def _multiple_r(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """R of each target on the two score rows together: scores [2, ..., n] (PC1, PC2, which are
+    uncorrelated by construction, so R^2 = r1^2 + r2^2), targets [2, ..., n] -> [2, ...]."""
+    r = _pearson_rows(scores[None], targets[:, None])  # [target, pc, ...]
+    return np.sqrt(r[:, 0] ** 2 + r[:, 1] ** 2)
+
+
+def _best_direction_angle(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Degrees (0-90) between each target's best axis in the PC1-PC2 plane and its own PC.
+
+    With uncorrelated PC scores the least-squares weights are b_j = r_j / sd_j (up to one factor
+    per target); the best direction is b_1 loading_1 + b_2 loading_2 (loadings orthonormal).
+    scores [2, n], targets [2, n] -> [2]."""
+    r = _pearson_rows(scores[None], targets[:, None])  # [target, pc]
+    b = np.abs(r / scores.std(axis=-1)[None, :])
+    own = np.array([b[j, pc] for j, (_, pc) in enumerate(TARGETS)])
+    other = np.array([b[j, 1 - pc] for j, (_, pc) in enumerate(TARGETS)])
+    return np.degrees(np.arctan2(other, own))
 
 
 def _analyse_layer(
@@ -129,18 +173,22 @@ def _analyse_layer(
     ratings: _Ratings,
     orientation: str,
     anchors: tuple[str, ...],
+    matching: str,
 ) -> _LayerStats:
     """PCA, orientation, observed correlations, bootstrap and permutation null for x [n, d]."""
     fit = orient(fit_pca(x, k=2), emotions, orientation, anchors)
     scores = fit.scores.T  # [2, n]: row j is PC j+1, paired with target j
     score_ranks = _ranks(scores)
-    boot = np.moveaxis(bootstrap_scores(x, fit, ratings.boot_idx), -1, 0)  # [2, B, n]
+    fits = bootstrap_scores(x, fit, ratings.boot_idx, matching)
+    boot = np.moveaxis(fits.scores, -1, 0)  # [2, B, n]
     r_boot = _pearson_rows(boot, ratings.boot_values).T  # [B, 2]
     rho_boot = _pearson_rows(_ranks(boot), ratings.boot_ranks).T
-    # One valid set for all four statistics, so every CI of a layer rests on the same resamples.
-    invalid = ~np.isfinite(np.concatenate([r_boot, rho_boot], axis=1)).all(axis=1)
+    big_r_boot = _multiple_r(boot, ratings.boot_values).T  # [B, 2]
+    # One valid set for all statistics, so every CI of a layer rests on the same resamples.
+    invalid = ~np.isfinite(np.concatenate([r_boot, rho_boot, big_r_boot], axis=1)).all(axis=1)
     r_boot[invalid] = np.nan
     rho_boot[invalid] = np.nan
+    big_r_boot[invalid] = np.nan
     # Permutation null: the PCA does not depend on the ratings, so only the ratings move.
     r_null = np.abs(_pearson_rows(scores[:, None, :], ratings.perm_values)).T  # [P, 2]
     rho_null = np.abs(_pearson_rows(score_ranks[:, None, :], ratings.perm_ranks)).T
@@ -152,6 +200,11 @@ def _analyse_layer(
         rho_boot=rho_boot,
         r_null=r_null,
         rho_null=rho_null,
+        big_r=_multiple_r(scores, ratings.values),
+        big_r_boot=big_r_boot,
+        angle=_best_direction_angle(scores, ratings.values),
+        swapped=fits.swapped & ~invalid,
+        lambda_ratio_boot=np.where(invalid, np.nan, fits.lambda_ratio),
     )
 
 
@@ -165,13 +218,20 @@ class AffectResult:
     Attributes:
         emotions: emotion names, the row order of ``scores``.
         layers: one row per layer; columns layer, n_emotions, lambda1, lambda2, lambda_ratio,
-            evr1, evr2, n_boot_valid, then per target t in (valence, arousal): t_pc (1 or 2),
+            lambda_ratio_ci_low, lambda_ratio_ci_high (percentile over the refits' own ratios),
+            evr1, evr2, n_boot_valid, swap_rate (share of valid resamples whose PC1 lies nearer
+            the full-sample PC2), then per target t in (valence, arousal): t_pc (1 or 2),
             t_r, t_r_ci_low, t_r_ci_high, t_p_perm, t_p_fdr (BH over layers), t_p_maxT
             (single-step max-T over layers), t_rho, t_rho_ci_low, t_rho_ci_high,
-            t_rho_p_perm, t_rho_p_fdr. p-values are two-sided (|r|).
-        peaks: {"valence" | "arousal": {layer, pc, r, r_ci_low, r_ci_high, p_perm, p_fdr,
-            p_max, rho, lambda_ratio}} at the layer of largest |r|; p_max is the
-            max-statistic p over layers (the honest p for a post-hoc peak).
+            t_rho_p_perm, t_rho_p_fdr, t_R, t_R_ci_low, t_R_ci_high (R of the ratings on PC1
+            and PC2 together) and t_angle (degrees between the best axis and the target's PC).
+            p-values are two-sided (|r|).
+        peaks: {"valence" | "arousal": {layer, pc, r, abs_r, r_ci_low, r_ci_high, p_perm,
+            p_fdr, p_max, rho, lambda_ratio, lambda_ratio_ci_low, lambda_ratio_ci_high,
+            swap_rate, identified, R, R_ci_low, R_ci_high, angle}} at the layer of largest |r|;
+            p_max is the max-statistic p over layers (the honest p for a post-hoc peak); abs_r
+            is |r| as the authors print it (their code flips each PC so that r > 0);
+            identified: swap_rate <= max_swap_rate.
         scores: float64 [n_layers, n_emotions, 2] oriented PC1/PC2 scores.
         n_boot, n_perm, seed, ci_level, orientation, anchors: the settings behind the numbers.
         boot_r: float64 [n_boot, n_layers, 2] Pearson r of every bootstrap resample at every
@@ -180,6 +240,10 @@ class AffectResult:
         boot_idx: int [n_boot, n_emotions] the resampled emotion indices (rows of ``emotions``),
             drawn first from ``np.random.default_rng(seed)``: two runs with the same seed,
             n_boot and number of emotions resample the same indices, draw by draw.
+        boot_big_r: float64 [n_boot, n_layers, 2] R of valence and of arousal per resample.
+        boot_swapped: bool [n_boot, n_layers] the resample's PC1 lies nearer the full PC2.
+        pc_matching, max_swap_rate: how refits were matched; the swap rate above which a
+            layer's PC1 counts as not identified.
     """
 
     emotions: tuple[str, ...]
@@ -194,6 +258,10 @@ class AffectResult:
     anchors: tuple[str, ...]
     boot_r: np.ndarray | None = None
     boot_idx: np.ndarray | None = None
+    boot_big_r: np.ndarray | None = None
+    boot_swapped: np.ndarray | None = None
+    pc_matching: str = "order"
+    max_swap_rate: float = 0.05
 
     def to_summary(self) -> dict:
         """JSON-serialisable settings and peaks."""
@@ -207,6 +275,8 @@ class AffectResult:
             "ci_level": self.ci_level,
             "orientation": self.orientation,
             "anchors": list(self.anchors),
+            "pc_matching": self.pc_matching,
+            "max_swap_rate": self.max_swap_rate,
             "peaks": {t: dict(p) for t, p in self.peaks.items()},
         }
 
@@ -228,6 +298,7 @@ def _target_columns(
     rho_null = np.stack([s.rho_null[:, j] for s in stats], axis=1)
     r_ci = np.array([_ci_or_nan(s.r_boot[:, j], ci_level) for s in stats])
     rho_ci = np.array([_ci_or_nan(s.rho_boot[:, j], ci_level) for s in stats])
+    big_r_ci = np.array([_ci_or_nan(s.big_r_boot[:, j], ci_level) for s in stats])
     p_perm = np.array([permutation_p(abs(v), r_null[:, i]) for i, v in enumerate(r)])
     rho_p_perm = np.array([permutation_p(abs(v), rho_null[:, i]) for i, v in enumerate(rho)])
     p_max, p_max_t = max_statistic_p(np.abs(r), r_null)
@@ -244,6 +315,10 @@ def _target_columns(
         f"{target}_rho_ci_high": rho_ci[:, 1],
         f"{target}_rho_p_perm": rho_p_perm,
         f"{target}_rho_p_fdr": bh_adjust(rho_p_perm),
+        f"{target}_R": np.array([s.big_r[j] for s in stats]),
+        f"{target}_R_ci_low": big_r_ci[:, 0],
+        f"{target}_R_ci_high": big_r_ci[:, 1],
+        f"{target}_angle": np.array([s.angle[j] for s in stats]),
     }
     return columns, p_max
 
@@ -254,15 +329,19 @@ def _layers_frame(
     """The per-layer table and the max-statistic p over layers of each target."""
     eig = np.array([s.fit.eigenvalues for s in stats])
     evr = np.array([s.fit.explained_ratio for s in stats])
+    ratio_ci = np.array([_ci_or_nan(s.lambda_ratio_boot, ci_level) for s in stats])
     columns: dict[str, np.ndarray] = {
         "layer": np.arange(len(stats)),
         "n_emotions": np.full(len(stats), n),
         "lambda1": eig[:, 0],
         "lambda2": eig[:, 1],
         "lambda_ratio": eig[:, 0] / eig[:, 1],
+        "lambda_ratio_ci_low": ratio_ci[:, 0],
+        "lambda_ratio_ci_high": ratio_ci[:, 1],
         "evr1": evr[:, 0],
         "evr2": evr[:, 1],
         "n_boot_valid": np.array([s.n_boot_valid for s in stats]),
+        "swap_rate": np.array([s.swap_rate for s in stats]),
     }
     p_max: dict[str, float] = {}
     for target, j in TARGETS:
@@ -271,13 +350,14 @@ def _layers_frame(
     return pd.DataFrame(columns), p_max
 
 
-def _peak(layers: pd.DataFrame, target: str, p_max: float) -> dict:
+def _peak(layers: pd.DataFrame, target: str, p_max: float, max_swap_rate: float) -> dict:
     # np.argmax takes the first layer on ties.
     row = layers.iloc[int(np.argmax(np.abs(layers[f"{target}_r"].to_numpy())))]
     return {
         "layer": int(row["layer"]),
         "pc": int(row[f"{target}_pc"]),
         "r": float(row[f"{target}_r"]),
+        "abs_r": abs(float(row[f"{target}_r"])),
         "r_ci_low": float(row[f"{target}_r_ci_low"]),
         "r_ci_high": float(row[f"{target}_r_ci_high"]),
         "p_perm": float(row[f"{target}_p_perm"]),
@@ -285,6 +365,14 @@ def _peak(layers: pd.DataFrame, target: str, p_max: float) -> dict:
         "p_max": float(p_max),
         "rho": float(row[f"{target}_rho"]),
         "lambda_ratio": float(row["lambda_ratio"]),
+        "lambda_ratio_ci_low": float(row["lambda_ratio_ci_low"]),
+        "lambda_ratio_ci_high": float(row["lambda_ratio_ci_high"]),
+        "swap_rate": float(row["swap_rate"]),
+        "identified": bool(row["swap_rate"] <= max_swap_rate),
+        "R": float(row[f"{target}_R"]),
+        "R_ci_low": float(row[f"{target}_R_ci_low"]),
+        "R_ci_high": float(row[f"{target}_R_ci_high"]),
+        "angle": float(row[f"{target}_angle"]),
     }
 
 
@@ -338,7 +426,11 @@ def _validate(
     return vectors, emotions, ratings
 
 
-def _check_settings(n_boot: int, n_perm: int, ci_level: float) -> None:
+def _check_settings(n_boot: int, n_perm: int, ci_level: float, pc_matching: str, max_swap_rate: float) -> None:
+    if pc_matching not in PC_MATCHINGS:
+        raise EmovecInputError(f"pc_matching must be one of {list(PC_MATCHINGS)}; got {pc_matching!r}")
+    if not 0.0 <= float(max_swap_rate) <= 1.0:
+        raise EmovecInputError(f"max_swap_rate must lie in [0, 1]; got {max_swap_rate!r}")
     for name, value in (("n_boot", n_boot), ("n_perm", n_perm)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
             raise EmovecInputError(f"{name} must be an integer >= 1; got {value!r}")
@@ -358,6 +450,8 @@ def affect_by_layer(
     orientation: str = "anchor",
     anchors: Sequence[str] = ("happy", "afraid"),
     ci_level: float = 0.95,
+    pc_matching: str = "order",
+    max_swap_rate: float = 0.05,
     progress: bool = False,
 ) -> AffectResult:
     """Correlate PC1 with valence and PC2 with arousal at every layer, with CIs and p-values.
@@ -367,9 +461,11 @@ def affect_by_layer(
     Uncertainty, all drawn once from ``np.random.default_rng(seed)`` (bootstrap indices
     first, then permutations) and shared by every layer:
 
-    * bootstrap over emotions: resample with replacement, refit the PCA, align each PC to the
-      full-sample loading, correlate with the resampled ratings; percentile CI at ``ci_level``
-      over resamples where every statistic is defined (count in ``n_boot_valid``);
+    * bootstrap over emotions: resample with replacement, refit the PCA, match the refit's PCs
+      to the full-sample PCs (``pc_matching``: by order and sign, or by sign only), correlate
+      with the resampled ratings; percentile CI at ``ci_level`` over resamples where every
+      statistic is defined (count in ``n_boot_valid``); the swap rate, lambda1/lambda2's CI and
+      the rotation-invariant R (with its CI) beside;
     * permutation null: permute the ratings (the same permutation for every layer and both
       targets), two-sided |r| and |rho|; per-layer p, BH over layers, max-T over layers.
 
@@ -382,13 +478,15 @@ def affect_by_layer(
         orientation: a key of ``ORIENTATIONS``.
         anchors: for ``"anchor"``: the emotion made positive on PC1, then on PC2.
         ci_level: coverage of the percentile intervals, in (0, 1).
+        pc_matching: a key of ``emovec.geometry.pca.PC_MATCHINGS``.
+        max_swap_rate: a peak's PC counts as identified when its layer's swap rate is at most this.
         progress: show a tqdm bar over layers.
 
     Returns:
         ``AffectResult``.
     """
     x, emotions, ratings = _validate(vectors, emotions, valence, arousal)
-    _check_settings(n_boot, n_perm, ci_level)
+    _check_settings(n_boot, n_perm, ci_level, pc_matching, max_swap_rate)
     n, n_layers, _ = x.shape
     rng = np.random.default_rng(seed)
     boot_idx = rng.integers(0, n, size=(int(n_boot), n))
@@ -399,7 +497,7 @@ def affect_by_layer(
     stats: list[_LayerStats] = []
     for layer in tqdm(range(n_layers), desc="valence/arousal", disable=not progress):
         try:
-            stats.append(_analyse_layer(x[:, layer], emotions, prepared, orientation, anchors))
+            stats.append(_analyse_layer(x[:, layer], emotions, prepared, orientation, anchors, pc_matching))
         except EmovecInputError as err:
             raise EmovecInputError(f"layer {layer}: {err}") from err
 
@@ -407,7 +505,7 @@ def affect_by_layer(
     return AffectResult(
         emotions=emotions,
         layers=layers,
-        peaks={t: _peak(layers, t, p_max[t]) for t, _ in TARGETS},
+        peaks={t: _peak(layers, t, p_max[t], float(max_swap_rate)) for t, _ in TARGETS},
         scores=np.stack([s.fit.scores for s in stats]),
         n_boot=int(n_boot),
         n_perm=int(n_perm),
@@ -417,4 +515,8 @@ def affect_by_layer(
         anchors=anchors,
         boot_r=np.stack([s.r_boot for s in stats], axis=1),
         boot_idx=boot_idx,
+        boot_big_r=np.stack([s.big_r_boot for s in stats], axis=1),
+        boot_swapped=np.stack([s.swapped for s in stats], axis=1),
+        pc_matching=pc_matching,
+        max_swap_rate=float(max_swap_rate),
     )

@@ -2,8 +2,9 @@
 
 The emotion vectors of one layer [n_emotions, d] are reduced by PCA (``fit_pca``); each PC's
 sign is fixed by a registered orientation rule that never sees the ratings (``orient``); a
-bootstrap resample of emotions is refitted in emotion space and aligned to the full-sample PCs
-(``bootstrap_scores``), so sign flips do not smear a CI across 0 (METHODS). Used by
+bootstrap resample of emotions is refitted in emotion space and matched to the full-sample PCs
+by order and sign (``bootstrap_scores``), so neither sign flips nor swapped axes smear a CI
+(METHODS; issue 26). Used by
 :mod:`emovec.geometry.affect`.
 
 Units: scores are in the units of the vectors; eigenvalues are variances (units^2).
@@ -17,10 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from emovec.config import PC_MATCHINGS
 from emovec.errors import EmovecInputError
 from emovec.geometry.orientation import ORIENTATIONS
 
-__all__ = ["PCAFit", "bootstrap_scores", "fit_pca", "orient"]
+__all__ = ["PC_MATCHINGS", "BootstrapFits", "PCAFit", "bootstrap_scores", "fit_pca", "orient"]
 
 
 # ---- PCA ------------------------------------------------------------------------------------
@@ -162,11 +164,38 @@ def orient(
 
 # ---- bootstrap in emotion space ---------------------------------------------------------------
 
+# How a bootstrap refit's two PCs are matched to the full-sample PCs (``valence.pc_matching``):
+#   order: the assignment of the refit's PC1/PC2 to the full-sample PC1/PC2 with the larger total
+#          |cosine| between loadings (a swap when the refit's PC1 lies nearer the full PC2), then
+#          each sign; when lambda1 ~ lambda2 the refit often swaps the two axes, and reading its PC1
+#          as "PC1" would mix two different axes into one interval;
+#   sign:  the refit's PC j is read as PC j, only its sign aligned (the pre-issue-26 behaviour, kept
+#          to show what matching changes).
+
+
+@dataclass(frozen=True, eq=False)
+class BootstrapFits:
+    """Matched PC scores of every bootstrap resample of one layer.
+
+    Attributes:
+        scores: float64 [B, n, 2] scores of the resampled rows (``idx`` order) on the refit PCs
+            matched to full-sample PC1 and PC2; NaN where that PC does not exist in the resample.
+        swapped: bool [B], the refit's PC1 lies nearer the full-sample PC2 (by the order rule; under
+            ``order`` matching these refits were swapped back, under ``sign`` they were not);
+            False where PC2 is undefined.
+        lambda_ratio: float64 [B] the refit's lambda1 / lambda2 (its own top two eigenvalues, so
+            >= 1); NaN where PC2 is undefined.
+    """
+
+    scores: np.ndarray
+    swapped: np.ndarray
+    lambda_ratio: np.ndarray
+
 
 def _resample_scores(
-    gram: np.ndarray, full_scores: np.ndarray, idx: np.ndarray, zero_below: float
-) -> np.ndarray:
-    """Aligned 2-PC scores of one bootstrap resample, from the full-sample Gram alone.
+    gram: np.ndarray, full_scores: np.ndarray, idx: np.ndarray, zero_below: float, matching: str
+) -> tuple[np.ndarray, bool, float]:
+    """Matched 2-PC scores of one bootstrap resample, from the full-sample Gram alone.
 
     Refitting PCA on n resampled d-dim rows is replaced by an eigenproblem in emotion space.
     A row drawn w times contributes w identical rows, so the resample covariance is
@@ -175,16 +204,22 @@ def _resample_scores(
     eigenvalues as the n x n centred Gram H G[idx][:, idx] H, but is ~(0.63)^3 the cost, and
     duplicated rows get bit-identical scores (which Spearman's tie handling needs).
 
+    The cosine between refit loading j and full-sample loading i needs no d-dim vector: with
+    s_j the refit scores (||s_j||^2 = its eigenvalue) and ref_i the full-sample scores of the
+    resampled rows re-centred on the resample, cos_ji = s_j . ref_i / ||s_j||^2.
+
     Args:
         gram: [n, n] x_c x_c^T of the full-sample-centred vectors (re-centring below makes
             the earlier centring irrelevant).
-        full_scores: [n, 2] oriented full-sample scores, used only to align signs.
+        full_scores: [n, 2] oriented full-sample scores, used only to match the refit's PCs.
         idx: int [n] resampled emotion indices.
         zero_below: squared singular values at or below this are treated as 0 (PC undefined).
+        matching: one of ``PC_MATCHINGS``.
 
     Returns:
-        float64 [n, 2] scores of the resampled rows (in ``idx`` order); a column is NaN when
-        that PC does not exist in the resample (PC1 needs 2 distinct rows, PC2 needs 3).
+        (scores [n, 2] in ``idx`` order, swapped, lambda1 / lambda2 of the refit); a score
+        column is NaN when that PC does not exist in the resample (PC1 needs 2 distinct rows,
+        PC2 needs 3).
     """
     n = idx.size
     counts = np.bincount(idx, minlength=gram.shape[0])
@@ -204,6 +239,7 @@ def _resample_scores(
         driver="evx",
     )
     out = np.full((n, 2), np.nan)
+    lams = np.full(2, np.nan)
     for j in range(n_pc):
         lam, vec = eigvals[-1 - j], eigvecs[:, -1 - j]
         if lam <= zero_below:
@@ -211,27 +247,37 @@ def _resample_scores(
         # score of distinct row u: (x_u - mu) . loading = sqrt(lam) v_u / sqrt(w_u)
         per_row = np.sqrt(lam) * vec / sqrt_w
         out[:, j] = per_row[np.searchsorted(uniq, idx)]
-    # loading_boot . loading_full is proportional to scores_boot . (s_full[idx] - mean): align
-    # by its sign so a flipped eigenvector is not read as a sign change of the effect.
+        lams[j] = lam
     ref = full_scores[idx] - full_scores[idx].mean(axis=0)
-    dots = np.sum(out * ref, axis=0)
-    return out * np.where(dots < 0, -1.0, 1.0)[None, :]
+    cos = (out.T @ ref) / lams[:, None]  # [refit PC j, full PC i]
+    swapped = bool(np.isfinite(cos).all() and abs(cos[0, 1]) + abs(cos[1, 0]) > abs(cos[0, 0]) + abs(cos[1, 1]))
+    if swapped and matching == "order":
+        out, cos = out[:, ::-1], cos[::-1]
+    # align each matched PC's sign with its full-sample PC, so a flipped eigenvector is not read
+    # as a sign change of the effect
+    signs = np.where(np.diag(cos) < 0, -1.0, 1.0)
+    return out * signs[None, :], swapped, float(lams[0] / lams[1])
 
 
-def bootstrap_scores(x: np.ndarray, fit: PCAFit, boot_idx: np.ndarray) -> np.ndarray:
-    """Aligned bootstrap scores of every resample.
+def bootstrap_scores(x: np.ndarray, fit: PCAFit, boot_idx: np.ndarray, matching: str = "order") -> BootstrapFits:
+    """Matched bootstrap scores of every resample (see ``_resample_scores`` and ``PC_MATCHINGS``).
 
     Args:
         x: [n, d] the vectors of one layer.
         fit: their oriented full-sample 2-PC ``PCAFit``.
         boot_idx: int [B, n] resampled emotion indices.
+        matching: ``order`` (match by order and sign, the default) or ``sign`` (sign only).
 
     Returns:
-        float64 [B, n, 2] (see ``_resample_scores``).
+        ``BootstrapFits`` with scores [B, n, 2], swapped [B], lambda_ratio [B].
     """
+    if matching not in PC_MATCHINGS:
+        raise EmovecInputError(f"unknown PC matching {matching!r}; known: {list(PC_MATCHINGS)}")
     n, d = x.shape
     xc = x - x.mean(axis=0)
     gram = xc @ xc.T
     # Same zero threshold as fit_pca, relative to the full-sample s_1^2 = (n-1) lambda1.
     zero_below = _rank_rtol(n, d) * fit.eigenvalues[0] * (n - 1)
-    return np.stack([_resample_scores(gram, fit.scores, idx, zero_below) for idx in boot_idx])
+    fits = [_resample_scores(gram, fit.scores, idx, zero_below, matching) for idx in boot_idx]
+    return BootstrapFits(scores=np.stack([f[0] for f in fits]), swapped=np.array([f[1] for f in fits], dtype=bool),
+                         lambda_ratio=np.array([f[2] for f in fits], dtype=np.float64))

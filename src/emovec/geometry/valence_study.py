@@ -10,10 +10,20 @@ Outputs (one directory, written atomically): ``layers.csv`` (one row per layer),
 (settings, counts and the peaks), ``scores.npz`` (PC scores per layer + ratings), ``norms.csv``
 (per emotion: value used, source, fallback) and ``grams.npz`` (centred Gram matrices of the
 contrast vectors per layer, [n_layers, n_emotions, n_emotions]: all that linear CKA needs) and
-``bootstrap.npz`` (the bootstrap over emotions draw by draw: ``r`` [n_boot, n_layers, 2], Pearson r
-of PC1-valence and PC2-arousal per resample and layer, NaN where invalid; ``boot_idx``
-[n_boot, n_emotions], the resampled rows of ``emotions``; ``emotions``; ``targets``): what a
-per-draw peak layer and a draw-by-draw paired comparison of two cells need.
+``bootstrap.npz`` (the bootstrap over emotions draw by draw, refits matched to the full-sample PCs
+by order and sign: ``r`` [n_boot, n_layers, 2], Pearson r of PC1-valence and PC2-arousal per
+resample and layer, NaN where invalid; ``R`` [n_boot, n_layers, 2], the rotation-invariant multiple
+correlation of valence and of arousal on PC1 and PC2 together; ``swapped`` [n_boot, n_layers];
+``boot_idx`` [n_boot, n_emotions], the resampled rows of ``emotions``; ``emotions``; ``targets``;
+and, with ``valence.compare_baseline``, ``compare_r`` and ``compare_R``, the same under that
+baseline on the same resamples): what a per-draw peak layer and a draw-by-draw paired comparison
+of two cells, or of the two baselines, need.
+
+With ``valence.compare_baseline`` (default ``neutral_pca``: the top neutral PCs reaching
+``vectors.variance_threshold`` of their variance projected out, as the paper describes) the whole
+analysis runs once more under that baseline: ``compare_layers.csv`` (the same columns) and
+``summary.json``'s ``compare`` (baseline, k removed per layer, peaks). Which variant produced the
+paper's numbers is not known from the authors' repository (issue 26), so both are reported.
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ from emovec.paths import REPO_ROOT
 from emovec.corpora.norms import resolve_norms
 from emovec.emotions import NEUTRAL, emotion_set
 from emovec.errors import EmovecInputError
-from emovec.geometry.affect import TARGETS, affect_by_layer
+from emovec.geometry.affect import TARGETS, AffectResult, affect_by_layer
 from emovec.io import atomic_path
 from emovec.progress import progress_enabled
 from emovec.corpora.manifest import verify_upstream_file
@@ -97,10 +107,21 @@ def run_valence(config: str | Path, activations: str | Path, out: str | Path) ->
     ev = compute_emotion_vectors(acts, labels, kept_emotions, vc.baseline, vc.normalise, vc.variance_threshold,
                                  weights=weights)
 
-    # 3. PCA across emotions vs the norms, with the referee's statistics.
-    res = affect_by_layer(ev.vectors, kept_emotions, kept["valence"].to_numpy(float), kept["arousal"].to_numpy(float),
-                          n_boot=va.n_boot, n_perm=va.n_perm, seed=va.seed, orientation=va.orientation,
-                          anchors=tuple(va.anchors), ci_level=va.ci_level, progress=progress_enabled())
+    # 3. PCA across emotions vs the norms, with the referee's statistics (and once more under the
+    #    comparison baseline, on the same resamples and permutations: the same seed).
+    def analyse(vectors: np.ndarray) -> AffectResult:
+        return affect_by_layer(vectors, kept_emotions, kept["valence"].to_numpy(float),
+                               kept["arousal"].to_numpy(float), n_boot=va.n_boot, n_perm=va.n_perm, seed=va.seed,
+                               orientation=va.orientation, anchors=tuple(va.anchors), ci_level=va.ci_level,
+                               pc_matching=va.pc_matching, max_swap_rate=va.max_swap_rate,
+                               progress=progress_enabled())
+
+    res = analyse(ev.vectors)
+    compare = None
+    if va.compare_baseline and va.compare_baseline != vc.baseline:
+        cev = compute_emotion_vectors(acts, labels, kept_emotions, va.compare_baseline, vc.normalise,
+                                      vc.variance_threshold, weights=weights)
+        compare = (cev, analyse(cev.vectors))
     summary = {
         "cell": raw.cell, "model": raw.model, "corpus": raw.corpus, "generator": raw.generator,
         "norms": va.norms, "norms_fallback": va.norms_fallback, "on_missing": va.on_missing,
@@ -111,24 +132,35 @@ def run_valence(config: str | Path, activations: str | Path, out: str | Path) ->
         "excluded_short_by_label": excluded,
         "removed_k": ev.removed_k.tolist() if ev.removed_k is not None else None,
         **res.to_summary(),
+        "compare": None if compare is None else {
+            "baseline": compare[0].baseline, "variance_threshold": vc.variance_threshold,
+            "removed_k": compare[0].removed_k.tolist() if compare[0].removed_k is not None else None,
+            "peaks": compare[1].to_summary()["peaks"]},
     }
     layers_text = csv_text(res.layers.to_dict("records"), VALENCE_LAYERS.names, VALENCE_LAYERS.float_format,
                            f"{out}/layers.csv")
+    compare_text = None if compare is None else csv_text(
+        compare[1].layers.to_dict("records"), VALENCE_LAYERS.names, VALENCE_LAYERS.float_format,
+        f"{out}/compare_layers.csv")
     norms_text = csv_text(norms.to_dict("records"), VALENCE_NORMS.names, VALENCE_NORMS.float_format,
                           f"{out}/norms.csv")
     with atomic_path(out) as tmp:
         tmp.mkdir()
         (tmp / "layers.csv").write_text(layers_text, encoding="utf-8")
+        if compare_text is not None:
+            (tmp / "compare_layers.csv").write_text(compare_text, encoding="utf-8")
         (tmp / "norms.csv").write_text(norms_text, encoding="utf-8")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         (tmp / "scores.npz").write_bytes(_npz_bytes(scores=res.scores, emotions=np.array(kept_emotions),
                                                     valence=kept["valence"].to_numpy(float),
                                                     arousal=kept["arousal"].to_numpy(float)))
         (tmp / "grams.npz").write_bytes(_npz_bytes(grams=centred_grams(ev.vectors), emotions=np.array(kept_emotions)))
-        (tmp / "bootstrap.npz").write_bytes(_npz_bytes(r=res.boot_r, boot_idx=res.boot_idx,
-                                                       emotions=np.array(kept_emotions),
-                                                       targets=np.array([t for t, _ in TARGETS])))
+        extra = {} if compare is None else {"compare_r": compare[1].boot_r, "compare_R": compare[1].boot_big_r}
+        (tmp / "bootstrap.npz").write_bytes(_npz_bytes(r=res.boot_r, R=res.boot_big_r, swapped=res.boot_swapped,
+                                                       boot_idx=res.boot_idx, emotions=np.array(kept_emotions),
+                                                       targets=np.array([t for t, _ in TARGETS]), **extra))
     pv, pa = summary["peaks"]["valence"], summary["peaks"]["arousal"]
     print(f"valence {raw.cell}: PC1-valence r={pv['r']:.3f} [{pv['r_ci_low']:.3f}, {pv['r_ci_high']:.3f}] at layer "
-          f"{pv['layer']} (p_max {pv['p_max']:.3g}); PC2-arousal r={pa['r']:.3f} at layer {pa['layer']} "
+          f"{pv['layer']} (p_max {pv['p_max']:.3g}; swap rate {pv['swap_rate']:.3f}; R {pv['R']:.3f} "
+          f"[{pv['R_ci_low']:.3f}, {pv['R_ci_high']:.3f}]); PC2-arousal r={pa['r']:.3f} at layer {pa['layer']} "
           f"({len(kept_emotions)} emotions, {NEUTRAL}: {ev.n_neutral})")

@@ -42,13 +42,16 @@ TARGETS: tuple[str, ...] = ("valence", "arousal")
 LAYER_COLUMNS = VALENCE_LAYERS.names
 SUMMARY_KEYS = VALENCE_SUMMARY_KEYS
 PEAK_KEYS: tuple[str, ...] = (
-    "layer", "pc", "r", "r_ci_low", "r_ci_high", "p_perm", "p_fdr", "p_max", "rho", "lambda_ratio",
+    "layer", "pc", "r", "abs_r", "r_ci_low", "r_ci_high", "p_perm", "p_fdr", "p_max", "rho", "lambda_ratio",
+    "lambda_ratio_ci_low", "lambda_ratio_ci_high", "swap_rate", "identified", "R", "R_ci_low", "R_ci_high", "angle",
 )
 # summary peak key -> layers.csv column ("{t}" is the target).
 _PEAK_COLUMNS: dict[str, str] = {
     "pc": "{t}_pc", "r": "{t}_r", "r_ci_low": "{t}_r_ci_low", "r_ci_high": "{t}_r_ci_high",
     "p_perm": "{t}_p_perm", "p_fdr": "{t}_p_fdr", "p_max": "{t}_p_maxT", "rho": "{t}_rho",
-    "lambda_ratio": "lambda_ratio",
+    "lambda_ratio": "lambda_ratio", "lambda_ratio_ci_low": "lambda_ratio_ci_low",
+    "lambda_ratio_ci_high": "lambda_ratio_ci_high", "swap_rate": "swap_rate", "R": "{t}_R",
+    "R_ci_low": "{t}_R_ci_low", "R_ci_high": "{t}_R_ci_high", "angle": "{t}_angle",
 }
 NORMS_COLUMNS = VALENCE_NORMS.names
 NORM_STATUSES: tuple[str, ...] = ("found", "fallback", "excluded")
