@@ -241,3 +241,56 @@ def test_two_cells_with_one_seed_and_emotion_count_resample_the_same_emotions():
     # the recorded draws are the ones behind the per-layer CIs
     ci = np.nanquantile(one.boot_r[:, :, 0], [0.025, 0.975], axis=0)
     np.testing.assert_allclose(ci.T, one.layers[["valence_r_ci_low", "valence_r_ci_high"]].to_numpy(), atol=1e-12)
+
+
+# ---- the rotation-invariant R and the comparison baseline -----------------------------------------
+
+def _identified_peak(layer: int, r: float, swap: float) -> dict:
+    return {"layer": layer, "pc": 1, "r": r, "abs_r": abs(r), "r_ci_low": r - 0.2, "r_ci_high": r + 0.1, "p_max": 0.01,
+            "swap_rate": swap, "identified": swap <= 0.05, "lambda_ratio": 1.1, "lambda_ratio_ci_low": 1.0,
+            "lambda_ratio_ci_high": 2.0, "R": 0.8, "R_ci_low": 0.6, "R_ci_high": 0.9, "angle": 31.0}
+
+
+def test_multiple_r_reads_the_summary_and_says_when_the_pc_is_not_identified(tmp_path: Path):
+    c = _cell("m", "c")
+    peaks = {"valence": _identified_peak(2, -0.5, 0.3), "arousal": _identified_peak(1, 0.4, 0.0)}
+    _write_cell(tmp_path, c, _planted_r([2, 2]), np.zeros((2, 6), dtype=int), peaks=peaks)
+    s = json.loads((tmp_path / c["cell"] / "summary.json").read_text())
+    s.update({"n_boot": 2, "ci_level": 0.95, "max_swap_rate": 0.05, "pc_matching": "order"})
+    (tmp_path / c["cell"] / "summary.json").write_text(json.dumps(s))
+    ctx = FindingsContext({"valence_cells": [c]}, Path("."), Path("."), tmp_path)
+    (o,) = FINDING_STATISTICS["affect_peak_multiple_r"](ctx, {"target": "valence"})
+    assert (o.estimate.value, o.estimate.ci_low, o.estimate.ci_high, o.estimate.n) == (0.8, 0.6, 0.9, 6)
+    assert "31 degrees from PC1" in o.estimate.detail and "PC NOT identified (swap rate 0.300" in o.estimate.detail
+    (a,) = FINDING_STATISTICS["affect_peak_multiple_r"](ctx, {"target": "arousal"})
+    assert "PC identified (swap rate 0.000" in a.estimate.detail
+    (p,) = FINDING_STATISTICS["affect_peak_r"](ctx, {"target": "valence"})
+    assert p.estimate.value == -0.5 and "|r| 0.500" in p.estimate.detail and "matched by order" in p.estimate.ci_method
+
+
+def test_baseline_difference_is_paired_over_the_same_draws_at_each_variants_peak(tmp_path: Path):
+    rng = np.random.default_rng(4)
+    r, compare_r = rng.normal(0.6, 0.1, size=(40, 5, 2)), rng.normal(0.5, 0.1, size=(40, 5, 2))
+    c, bare = _cell("m", "c"), _cell("n", "c")
+    peaks = {"valence": _identified_peak(2, 0.6, 0.0), "arousal": _identified_peak(1, 0.3, 0.0)}
+    _write_cell(tmp_path, c, r, np.zeros((40, 6), dtype=int), peaks=peaks)
+    np.savez(tmp_path / c["cell"] / "bootstrap.npz", r=r, compare_r=compare_r, boot_idx=np.zeros((40, 6), dtype=int),
+             emotions=np.array(EMO), targets=np.array(["valence", "arousal"]))
+    s = json.loads((tmp_path / c["cell"] / "summary.json").read_text())
+    s.update({"baseline": "grand_mean", "compare": {"baseline": "neutral_pca", "removed_k": [1, 2, 3, 4, 5],
+                                                    "peaks": {"valence": _identified_peak(4, 0.45, 0.0),
+                                                              "arousal": _identified_peak(0, 0.2, 0.0)}}})
+    (tmp_path / c["cell"] / "summary.json").write_text(json.dumps(s))
+    _write_cell(tmp_path, bare, r, np.zeros((40, 6), dtype=int))
+    s = json.loads((tmp_path / bare["cell"] / "summary.json").read_text())
+    (tmp_path / bare["cell"] / "summary.json").write_text(json.dumps({**s, "compare": None}))
+    ctx = FindingsContext({"valence_cells": [c, bare]}, Path("."), Path("."), tmp_path)
+    o, n = FINDING_STATISTICS["affect_baseline_difference"](ctx, {"target": "valence"})
+    d = r[:, 2, 0] - compare_r[:, 4, 0]  # each variant's own peak layer, draw by draw
+    assert o.estimate.value == pytest.approx(0.15, abs=1e-15)
+    assert (o.estimate.ci_low, o.estimate.ci_high) == pytest.approx(tuple(np.quantile(d, [0.025, 0.975])), abs=1e-14)
+    assert o.estimate.unit_of_analysis == "emotions (paired)" and "k = 5 neutral PCs removed at layer 4" in o.estimate.detail
+    assert n.estimate is None and "no comparison baseline" in n.not_applicable
+    np.savez(tmp_path / c["cell"] / "bootstrap.npz", r=r, boot_idx=np.zeros((40, 6), dtype=int))
+    with pytest.raises(EmovecInputError, match="no 'compare_r'"):
+        FINDING_STATISTICS["affect_baseline_difference"](ctx, {"target": "valence"})

@@ -68,7 +68,9 @@ def _layers(rng: np.random.Generator) -> pd.DataFrame:
     lam1 = rng.uniform(2, 4, size=N_LAYERS)
     lam2 = rng.uniform(0.5, 1.9, size=N_LAYERS)
     df = pd.DataFrame({"layer": range(N_LAYERS), "n_emotions": len(EMOTIONS), "lambda1": lam1, "lambda2": lam2,
-                       "lambda_ratio": lam1 / lam2, "evr1": lam1 / 10, "evr2": lam2 / 10, "n_boot_valid": 200})
+                       "lambda_ratio": lam1 / lam2, "lambda_ratio_ci_low": np.maximum(lam1 / lam2 - 0.4, 1.0),
+                       "lambda_ratio_ci_high": lam1 / lam2 + 0.9, "evr1": lam1 / 10, "evr2": lam2 / 10,
+                       "n_boot_valid": 200, "swap_rate": rng.choice([0.0, 0.01, 0.2], size=N_LAYERS)})
     for t, pc in zip(TARGETS, (1, 2), strict=True):
         r = rng.uniform(-0.9, 0.9, size=N_LAYERS)
         p = rng.uniform(0.0, 0.2, size=N_LAYERS)
@@ -78,6 +80,9 @@ def _layers(rng: np.random.Generator) -> pd.DataFrame:
         df[f"{t}_p_perm"], df[f"{t}_p_fdr"], df[f"{t}_p_maxT"] = p, np.minimum(p * 1.7, 1), np.minimum(p * 3.1, 1)
         df[f"{t}_rho"], df[f"{t}_rho_ci_low"], df[f"{t}_rho_ci_high"] = rho, rho - 0.2, rho + 0.2
         df[f"{t}_rho_p_perm"], df[f"{t}_rho_p_fdr"] = p, np.minimum(p * 1.7, 1)
+        big_r = np.minimum(np.abs(r) + 0.05, 1.0)
+        df[f"{t}_R"], df[f"{t}_R_ci_low"], df[f"{t}_R_ci_high"] = big_r, big_r - 0.2, np.minimum(big_r + 0.1, 1.0)
+        df[f"{t}_angle"] = rng.uniform(0, 90, size=N_LAYERS)
     # One p below the printed resolution, so the "<0.001" path is exercised.
     df.loc[int(np.argmax(np.abs(df["valence_r"]))), "valence_p_fdr"] = 0.0004
     return df
@@ -90,7 +95,12 @@ def _peak(df: pd.DataFrame, t: str) -> dict:
             "r_ci_low": float(row[f"{t}_r_ci_low"]), "r_ci_high": float(row[f"{t}_r_ci_high"]),
             "p_perm": float(row[f"{t}_p_perm"]), "p_fdr": float(row[f"{t}_p_fdr"]),
             "p_max": float(row[f"{t}_p_maxT"]), "rho": float(row[f"{t}_rho"]),
-            "lambda_ratio": float(row["lambda_ratio"])}
+            "lambda_ratio": float(row["lambda_ratio"]), "abs_r": abs(float(row[f"{t}_r"])),
+            "lambda_ratio_ci_low": float(row["lambda_ratio_ci_low"]),
+            "lambda_ratio_ci_high": float(row["lambda_ratio_ci_high"]), "swap_rate": float(row["swap_rate"]),
+            "identified": bool(row["swap_rate"] <= 0.05), "R": float(row[f"{t}_R"]),
+            "R_ci_low": float(row[f"{t}_R_ci_low"]), "R_ci_high": float(row[f"{t}_R_ci_high"]),
+            "angle": float(row[f"{t}_angle"])}
 
 
 def _write_inputs(root: Path) -> dict[str, Path]:
@@ -101,11 +111,17 @@ def _write_inputs(root: Path) -> dict[str, Path]:
         p.mkdir(parents=True)
     norms = _norms(rng)
     scored = norms[norms["status"] != "excluded"]
-    for c in _cells():
+    for i, c in enumerate(_cells()):
         d = val_dir / c["cell"]
         d.mkdir(parents=True)
         layers = _layers(rng)
         write_csv(d / "layers.csv", VALENCE_LAYERS, layers.to_dict("records"))  # the valence stage's writer
+        compare = None
+        if i % 2 == 0:  # every other cell ran the comparison baseline
+            compare_layers = _layers(rng)
+            write_csv(d / "compare_layers.csv", VALENCE_LAYERS, compare_layers.to_dict("records"))
+            compare = {"baseline": "neutral_pca", "variance_threshold": 0.5, "removed_k": [2] * N_LAYERS,
+                       "peaks": {t: _peak(compare_layers, t) for t in TARGETS}}
         write_csv(d / "norms.csv", VALENCE_NORMS, norms.to_dict("records"))
         valence, arousal = scored["valence"].to_numpy(), scored["arousal"].to_numpy()
         scores = rng.normal(size=(N_LAYERS, len(EMOTIONS), 2))
@@ -118,8 +134,8 @@ def _write_inputs(root: Path) -> dict[str, Path]:
             "baseline": "neutral_mean", "weighting": "equal", "normalise": False,
             "n_stories": {e: 10 + i % 3 for i, e in enumerate(EMOTIONS)}, "n_neutral": 8, "n_excluded_short": 1,
             "removed_k": None, "n_boot": 200, "n_perm": 999, "seed": 7, "ci_level": 0.95,
-            "orientation": "anchor_valence", "anchors": ["happy", "sad"],
-            "peaks": {t: _peak(layers, t) for t in TARGETS},
+            "orientation": "anchor_valence", "anchors": ["happy", "sad"], "pc_matching": "order",
+            "max_swap_rate": 0.05, "peaks": {t: _peak(layers, t) for t in TARGETS}, "compare": compare,
         }
         (d / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     for model in MODELS:
@@ -192,16 +208,57 @@ def test_valence_arousal_rows_print_the_input_numbers(built):
         s = _summary(built, c["cell"])
         row = _row_of(text, f"{latex_escape(c['model'])} & {c['corpus']} ({c['generator']})")
         assert row[2] == str(len(EMOTIONS))
-        for j, t in ((3, "valence"), (8, "arousal")):
+        for j, t in ((3, "valence"), (9, "arousal")):
             pk = s["peaks"][t]
-            assert row[j:j + 5] == [f"{pk['layer']}/{N_LAYERS}", _r_ci(pk), _p(pk["p_fdr"]), _p(pk["p_max"]),
-                                    f"{pk['lambda_ratio']:.{DIGITS}f}"], (c["cell"], t)
+            assert row[j:j + 6] == [f"{pk['layer']}/{N_LAYERS}", _r_ci(pk), f"{abs(pk['r']):.{DIGITS}f}",
+                                    _p(pk["p_fdr"]), _p(pk["p_max"]), f"{pk['lambda_ratio']:.{DIGITS}f}"], (c["cell"], t)
             seen_small_p |= pk["p_fdr"] < 0.001
     assert seen_small_p
     # Sorted by family, variant (base first), model, corpus.
     order = [ln.split(" & ")[:2] for ln in text.splitlines() if ln.startswith(("toy\\_base &", "toy-instruct &"))]
     assert [o[0] for o in order] == ["toy\\_base", "toy\\_base", "toy-instruct"]
     assert MISSING_CELL.replace("__", " & ") not in text
+
+
+def _ci(pk: dict, key: str) -> str:
+    return f"{pk[key]:.{DIGITS}f} [{pk[key + '_ci_low']:.{DIGITS}f}, {pk[key + '_ci_high']:.{DIGITS}f}]"
+
+
+def test_identification_rows_print_swap_rate_ratio_ci_and_r(built):
+    text = built["tables"]["valence_identification.tex"]
+    flagged = 0
+    for c in _cells():
+        s = _summary(built, c["cell"])
+        row = _row_of(text, f"{latex_escape(c['model'])} & {c['corpus']} ({c['generator']})")
+        for j, t in ((2, "valence"), (7, "arousal")):
+            pk = s["peaks"][t]
+            dagger = "" if pk["swap_rate"] <= 0.05 else "$^{\\dagger}$"
+            assert row[j:j + 5] == [f"{pk['layer']}/{N_LAYERS}", f"{pk['swap_rate']:.3f}{dagger}",
+                                    _ci(pk, "lambda_ratio"), _ci(pk, "R"), f"{pk['angle']:.0f}"], (c["cell"], t)
+            if dagger:
+                flagged += 1
+                # every valence table's caption names the unidentified peak
+                for name in ("valence_arousal.tex", "valence_by_corpus.tex"):
+                    assert f"{latex_escape(c['model'])}/{c['corpus']} {t} (layer {pk['layer']}, swap rate " \
+                           f"{pk['swap_rate']:.3f})" in built["tables"][name]
+    assert flagged  # the synthetic data exercise the flag
+
+
+def test_projection_rows_show_both_baselines_or_a_dash(built):
+    text = built["tables"]["valence_projection.tex"]
+    for i, c in enumerate(_cells()):
+        s = _summary(built, c["cell"])
+        row = _row_of(text, f"{latex_escape(c['model'])} & {c['corpus']} ({c['generator']})")
+        pv, pa = s["peaks"]["valence"], s["peaks"]["arousal"]
+        assert row[2:7] == [f"{pv['layer']}/{N_LAYERS}", _r_ci(pv), _ci(pv, "R"), f"{pa['layer']}/{N_LAYERS}",
+                            _r_ci(pa)]
+        if s["compare"] is None:
+            assert row[7:] == ["---"] * 6
+        else:
+            cv, ca = s["compare"]["peaks"]["valence"], s["compare"]["peaks"]["arousal"]
+            assert row[7:] == [f"{cv['layer']}/{N_LAYERS}", _r_ci(cv), _ci(cv, "R"), f"{ca['layer']}/{N_LAYERS}",
+                               _r_ci(ca), "2"]
+    assert "Baseline neutral\\_mean" in text and "neutral\\_pca" in text
 
 
 def test_captions_state_unit_n_ci_and_corrections(built):

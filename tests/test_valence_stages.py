@@ -154,8 +154,8 @@ def test_valence_stage_recovers_a_planted_axis_and_writes_every_output(config_di
     out = tmp_path / "valence"
     assert valence_stage.main(["--config", str(_valence_slice(config_dir, tmp_path)), "--activations",
                                str(tmp_path / "acts"), "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["bootstrap.npz", "grams.npz", "layers.csv", "norms.csv",
-                                                      "scores.npz", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["bootstrap.npz", "compare_layers.csv", "grams.npz", "layers.csv",
+                                                      "norms.csv", "scores.npz", "summary.json"]
     layers = pd.read_csv(out / "layers.csv")
     assert list(layers["layer"]) == [0, 1, 2]
     assert (layers["valence_r"] > 0.9).all() and (layers["valence_r_ci_low"] > 0).all()
@@ -163,7 +163,7 @@ def test_valence_stage_recovers_a_planted_axis_and_writes_every_output(config_di
     peak = summary["peaks"]["valence"]
     assert peak["r"] == pytest.approx(layers["valence_r"].max(), abs=1e-5) and peak["p_max"] <= 0.01
     assert summary["n_emotions"] == 20 and summary["n_neutral"] == 6 and summary["n_excluded_short"] == 0
-    assert summary["norms"] == "toy" and summary["weighting"] == "story" and summary["mean_offset"] == 16
+    assert summary["norms"] == "toy" and summary["weighting"] == "token" and summary["mean_offset"] == 16
     norms = pd.read_csv(out / "norms.csv")
     assert (norms["status"] == "found").all() and len(norms) == 20
     with np.load(out / "grams.npz") as z:
@@ -176,6 +176,31 @@ def test_valence_stage_recovers_a_planted_axis_and_writes_every_output(config_di
         for j, t in enumerate(("valence", "arousal")):
             ci = np.nanquantile(z["r"][:, :, j], [0.025, 0.975], axis=0)
             np.testing.assert_allclose(ci, layers[[f"{t}_r_ci_low", f"{t}_r_ci_high"]].to_numpy().T, atol=1e-5)
+            ci = np.nanquantile(z["R"][:, :, j], [0.025, 0.975], axis=0)
+            np.testing.assert_allclose(ci, layers[[f"{t}_R_ci_low", f"{t}_R_ci_high"]].to_numpy().T, atol=1e-5)
+        np.testing.assert_allclose(z["swapped"].mean(axis=0), layers["swap_rate"], atol=1e-6)
+        assert z["compare_r"].shape == z["r"].shape == z["compare_R"].shape
+    assert summary["compare"]["baseline"] == "neutral_pca" and len(summary["compare"]["removed_k"]) == 3
+    assert summary["compare"]["variance_threshold"] == 0.5
+
+
+def test_compare_baseline_equals_the_analysis_run_with_that_baseline(config_dir: Path, tmp_path: Path):
+    """compare_layers.csv is exactly the layers.csv of a run whose vectors.baseline is the compare
+    baseline (the same resamples and permutations: the same seed)."""
+    _planted_cache(tmp_path / "acts", JEONG_20)
+    main_cfg = _valence_slice(config_dir, tmp_path, "main.yaml")
+    raw = yaml.safe_load(main_cfg.read_text())
+    assert raw["vectors"]["baseline"] == "grand_mean" and raw["valence"]["compare_baseline"] == "neutral_pca"
+    raw["vectors"]["baseline"], raw["valence"]["compare_baseline"] = "neutral_pca", None
+    (tmp_path / "pca.yaml").write_text(yaml.safe_dump(raw))
+    for name in ("main", "pca"):
+        assert valence_stage.main(["--config", str(tmp_path / f"{name}.yaml"), "--activations", str(tmp_path / "acts"),
+                                   "--out", str(tmp_path / name)]) == 0
+    assert (tmp_path / "main" / "compare_layers.csv").read_bytes() == (tmp_path / "pca" / "layers.csv").read_bytes()
+    assert not (tmp_path / "pca" / "compare_layers.csv").exists()
+    main, pca = (json.loads((tmp_path / n / "summary.json").read_text()) for n in ("main", "pca"))
+    assert main["compare"]["peaks"] == pca["peaks"] and main["compare"]["removed_k"] == pca["removed_k"]
+    assert pca["compare"] is None
 
 
 def test_token_weighting_is_a_recorded_choice_that_changes_the_vectors(config_dir: Path, tmp_path: Path):
@@ -270,8 +295,10 @@ def test_cka_stage_from_grams_equals_cka_on_the_vectors(config_dir: Path, tmp_pa
     vecs = {}
     for k, corpus in enumerate(("toy-stories", "toy-instruct-stories")):
         pooled, meta = read_cache(tmp_path / f"acts{k}")
+        # the default token weighting: each story weighs its pooled tokens (those past mean_offset=16)
+        weights = np.maximum(np.array(meta["n_tokens"]) - 16, 0).astype(float)
         vecs[corpus] = compute_emotion_vectors(pooled["mean_from_offset"], meta["emotions"], JEONG_20,
-                                               "grand_mean", False).vectors
+                                               "grand_mean", False, weights=weights).vectors
     expected = debiased_linear_cka(vecs["toy-instruct-stories"][:, 1], vecs["toy-stories"][:, 1])
     assert between[0, 1] == pytest.approx(expected, abs=1e-6)
     expected_within = debiased_linear_cka(vecs["toy-stories"][:, 0], vecs["toy-stories"][:, 2])

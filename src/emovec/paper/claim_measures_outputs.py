@@ -286,9 +286,13 @@ def _valence_summary(ctx: ClaimContext, model: str, corpus: str) -> dict[str, An
     return json.loads(path.read_text())
 
 
-@register_measure("valence_peak_r", "model outputs")
+# The papers print r > 0 because the authors' code flips each PC so that its r is positive; the
+# package signs r by anchor emotions that never see the ratings. A claim about the paper's r is a
+# claim about a magnitude, so these two measures compare |r| (the summary's abs_r).
+@register_measure("valence_peak_abs_r", "model outputs")
 def _m_val_r(args: Mapping[str, Any], ctx: ClaimContext) -> float:
-    return float(_valence_summary(ctx, measure_arg(args, "model"), measure_arg(args, "corpus"))["peaks"]["valence"]["r"])
+    """|r| of PC1 with valence at the peak layer (the paper's positive r is a magnitude)."""
+    return float(_valence_summary(ctx, measure_arg(args, "model"), measure_arg(args, "corpus"))["peaks"]["valence"]["abs_r"])
 
 
 @register_measure("valence_peak_layer", "model outputs")
@@ -296,6 +300,7 @@ def _m_val_layer(args: Mapping[str, Any], ctx: ClaimContext) -> int:
     return int(_valence_summary(ctx, measure_arg(args, "model"), measure_arg(args, "corpus"))["peaks"]["valence"]["layer"])
 
 
-@register_measure("arousal_peak_r", "model outputs")
+@register_measure("arousal_peak_abs_r", "model outputs")
 def _m_aro_r(args: Mapping[str, Any], ctx: ClaimContext) -> float:
-    return float(_valence_summary(ctx, measure_arg(args, "model"), measure_arg(args, "corpus"))["peaks"]["arousal"]["r"])
+    """|r| of PC2 with arousal at the peak layer (compared as a magnitude, as valence_peak_abs_r)."""
+    return float(_valence_summary(ctx, measure_arg(args, "model"), measure_arg(args, "corpus"))["peaks"]["arousal"]["abs_r"])

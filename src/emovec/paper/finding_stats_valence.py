@@ -2,7 +2,8 @@
 of models on one story corpus, and per model across its story corpora, from the valence stage's
 summaries and its bootstrap draws (``bootstrap.npz``: r per draw and layer, and the resampled
 emotion indices, so two cells' draws can be compared draw by draw when they resample the same
-emotions).
+emotions). Every draw's PCs were matched to the full-sample PCs by order and sign (the stage's
+``valence.pc_matching``), so no statistic here reads a swapped axis as PC1.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from emovec.paper.finding_core import (Estimate, FindingsContext, Outcome, Subje
 @register_statistic("affect_peak_r")
 def affect_peak_r(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
     """Per valence cell: Pearson r of the target's PC (PC1 valence, PC2 arousal) with the human
-    ratings at the layer of peak |r|, with its bootstrap CI over emotions (PCA refitted per
-    resample, aligned) and the max-statistic p over layers (``args.target``)."""
+    ratings at the layer of peak |r|, signed by the anchor rule, with its bootstrap CI over emotions
+    (PCA refitted per resample, matched by order and sign) and the max-statistic p over layers
+    (``args.target``); the detail gives |r|, the swap rate and whether the PC is identified."""
     target = str(args.get("target", "valence"))
     if target not in ("valence", "arousal"):
         raise EmovecInputError(f"affect_peak_r: target must be valence or arousal; got {target!r}")
@@ -35,8 +37,38 @@ def affect_peak_r(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome
         out.append(Outcome(subject, Estimate(
             value=float(peak["r"]), ci_low=float(peak["r_ci_low"]), ci_high=float(peak["r_ci_high"]),
             n=int(summary["n_emotions"]), unit_of_analysis="emotions", unit="Pearson r",
-            ci_method=f"bootstrap over emotions, PCA refitted ({summary['n_boot']} draws, {summary['ci_level']:.0%})",
-            detail=f"layer {peak['layer']} of {c['n_layers']}; max-statistic p {peak['p_max']:.3g}")))
+            ci_method=f"bootstrap over emotions, PCA refitted, PCs matched by {summary['pc_matching']} "
+                      f"({summary['n_boot']} draws, {summary['ci_level']:.0%})",
+            detail=f"layer {peak['layer']} of {c['n_layers']}; max-statistic p {peak['p_max']:.3g}; |r| "
+                   f"{peak['abs_r']:.3f}; {_identification(peak, summary)}")))
+    return out
+
+
+def _identification(peak: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
+    word = "identified" if peak["identified"] else "NOT identified"
+    return (f"PC {word} (swap rate {peak['swap_rate']:.3f}, limit {summary['max_swap_rate']:g}; lambda1/lambda2 "
+            f"{peak['lambda_ratio']:.2f} [{peak['lambda_ratio_ci_low']:.2f}, {peak['lambda_ratio_ci_high']:.2f}])")
+
+
+@register_statistic("affect_peak_multiple_r")
+def affect_peak_multiple_r(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
+    """Per valence cell: the rotation-invariant R of the target's ratings on the PC1 and PC2 scores
+    together, at the layer where the target's own PC r peaks (``args.target``), with its bootstrap
+    CI over emotions (PCA refitted per resample; R does not depend on how the refits are matched).
+    R >= |r| of either PC: it reads the best direction in the PC1-PC2 plane, so it stays meaningful
+    when lambda1 ~ lambda2 and the PCs' order is not identified."""
+    target = _target(args, "affect_peak_multiple_r")
+    out = []
+    for c in ctx.paper_config.get("valence_cells", []):
+        summary = read_json(ctx.valence_dir / c["cell"] / "summary.json")
+        peak = summary["peaks"][target]
+        out.append(Outcome(cell_subject(c, True), Estimate(
+            value=float(peak["R"]), ci_low=float(peak["R_ci_low"]), ci_high=float(peak["R_ci_high"]),
+            n=int(summary["n_emotions"]), unit_of_analysis="emotions", unit="multiple correlation R (PC1 and PC2)",
+            ci_method=f"bootstrap over emotions, PCA refitted ({summary['n_boot']} draws, percentile, "
+                      f"{summary['ci_level']:.0%})",
+            detail=f"layer {peak['layer']} of {c['n_layers']}; best direction {peak['angle']:.0f} degrees from "
+                   f"PC{peak['pc']}; PC r {peak['r']:+.3f}; {_identification(peak, summary)}")))
     return out
 
 
@@ -191,6 +223,44 @@ def affect_peak_depth_difference(ctx: FindingsContext, args: Mapping[str, Any]) 
         models = ", ".join(f"{c['model']} / {c['corpus']}" for c in cells)
         out.append(Outcome(Subject("(run)", (), (), ()),
                            not_applicable=f"needs two models on one story corpus; the selection has {models or 'none'}"))
+    return out
+
+
+@register_statistic("affect_baseline_difference")
+def affect_baseline_difference(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
+    """Per valence cell with a comparison baseline (``valence.compare_baseline``, e.g. neutral_pca):
+    peak r of the target's PC under the cell's baseline minus under the comparison baseline, each at
+    its own observed peak layer (signed r: both oriented by the same anchor rule). CI: percentile,
+    paired draw by draw (the two analyses resample the same emotions: the same seed), from
+    ``bootstrap.npz``'s ``r`` and ``compare_r``."""
+    target, level = _target(args, "affect_baseline_difference"), float(args.get("level", 0.95))
+    out = []
+    for c in ctx.paper_config.get("valence_cells", []):
+        subject = cell_subject(c, True)
+        summary = read_json(ctx.valence_dir / c["cell"] / "summary.json")
+        if summary.get("compare") is None:
+            out.append(Outcome(subject, not_applicable="the cell ran no comparison baseline (valence.compare_baseline)"))
+            continue
+        path = ctx.valence_dir / c["cell"] / "bootstrap.npz"
+        with np.load(path) as z:
+            if "compare_r" not in z:
+                raise EmovecInputError(f"{path}: no 'compare_r' although summary.json has a comparison; re-run the "
+                                       "valence stage")
+            r, compare_r = np.asarray(z["r"], float), np.asarray(z["compare_r"], float)
+        pa, pb = summary["peaks"][target], summary["compare"]["peaks"][target]
+        j = _TARGET_INDEX[target]
+        lo, hi, n_diffs = difference_interval(r[:, int(pa["layer"]), j], compare_r[:, int(pb["layer"]), j],
+                                              True, level)
+        removed = summary["compare"]["removed_k"]
+        k = "" if removed is None else f"; k = {removed[int(pb['layer'])]} neutral PCs removed at layer {pb['layer']}"
+        out.append(Outcome(subject, Estimate(
+            value=float(pa["r"]) - float(pb["r"]), ci_low=lo, ci_high=hi, n=int(summary["n_emotions"]),
+            unit_of_analysis="emotions (paired)", unit="Pearson r difference",
+            ci_method=_diff_method(True, r.shape[0], n_diffs, level),
+            detail=f"{summary['baseline']}: r {pa['r']:+.3f} at layer {pa['layer']}; {summary['compare']['baseline']}: "
+                   f"r {pb['r']:+.3f} [{pb['r_ci_low']:+.3f}, {pb['r_ci_high']:+.3f}] at layer {pb['layer']}{k}")))
+    if not out:
+        out.append(Outcome(Subject("(run)", (), (), ()), not_applicable="the selection has no valence cell"))
     return out
 
 

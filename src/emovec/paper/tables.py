@@ -24,6 +24,8 @@ from emovec.paper.table_defs import (
     steering_regimes,
     valence_arousal,
     valence_by_corpus,
+    valence_identification,
+    valence_projection,
 )
 
 __all__ = ["TABLES", "build_tables"]
@@ -38,6 +40,8 @@ TABLES.register("gen_vs_comp.tex", "separation", gen_vs_comp.build)
 # Valence and arousal (van der Ben et al. 2026)
 TABLES.register("valence_arousal.tex", "valence", valence_arousal.build)
 TABLES.register("valence_by_corpus.tex", "valence", valence_by_corpus.build)
+TABLES.register("valence_identification.tex", "valence", valence_identification.build)
+TABLES.register("valence_projection.tex", "valence", valence_projection.build)
 TABLES.register("norm_coverage.tex", "valence", norm_coverage.build)
 # Steering (Jeong 2026, §5-6)
 TABLES.register("steering_deltas.tex", "steering", steering_deltas.build)

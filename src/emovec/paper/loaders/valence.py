@@ -73,6 +73,8 @@ class ValenceCellData:
         scores: float64 [n_layers, n_emotions, 2], oriented PC1/PC2 scores.
         valence, arousal: float64 [n_emotions], the ratings on [-1, 1] used for the correlations.
         norms: ``norms.csv``, one row per emotion of the emotion set.
+        compare_layers: ``compare_layers.csv`` (the analysis under ``summary['compare']['baseline']``),
+            or None when the cell ran no comparison baseline.
     """
 
     spec: ValenceCellSpec
@@ -83,10 +85,16 @@ class ValenceCellData:
     valence: np.ndarray
     arousal: np.ndarray
     norms: pd.DataFrame
+    compare_layers: pd.DataFrame | None = None
 
     def peak(self, target: str) -> dict[str, Any]:
         """The summary's post-hoc peak for ``target`` ("valence" or "arousal")."""
         return self.summary["peaks"][target]
+
+    def compare_peak(self, target: str) -> dict[str, Any] | None:
+        """The peak for ``target`` under the comparison baseline, or None without one."""
+        compare = self.summary["compare"]
+        return None if compare is None else compare["peaks"][target]
 
     @property
     def n_emotions(self) -> int:
@@ -150,29 +158,38 @@ def _read_summary(path: Path, spec: ValenceCellSpec) -> dict[str, Any]:
     if removed is not None and not (isinstance(removed, list) and len(removed) == spec.n_layers):
         raise EmovecInputError(
             f"{path}: key 'removed_k' must be null or a list of {spec.n_layers} integers (one per layer)")
-    peaks = raw["peaks"]
-    if not isinstance(peaks, dict):
-        raise EmovecInputError(f"{path}: key 'peaks' must be an object")
-    for t in TARGETS:
-        if t not in peaks or not isinstance(peaks[t], dict):
-            raise EmovecInputError(f"{path}: missing key 'peaks.{t}'")
-        miss = [k for k in PEAK_KEYS if k not in peaks[t]]
-        if miss:
-            raise EmovecInputError(f"{path}: missing key(s) {[f'peaks.{t}.{k}' for k in miss]}")
-        layer = require_int(peaks[t]["layer"], f"{path}: key 'peaks.{t}.layer'", minimum=0)
-        if layer >= spec.n_layers:
-            raise EmovecInputError(f"{path}: key 'peaks.{t}.layer'={layer} is out of range for "
-                                   f"n_layers={spec.n_layers}")
+    _check_peak_keys(raw["peaks"], path, "peaks", spec)
+    compare = raw["compare"]
+    if compare is not None:
+        if not isinstance(compare, dict) or not {"baseline", "removed_k", "peaks"} <= compare.keys():
+            raise EmovecInputError(f"{path}: key 'compare' must be null or an object with baseline, removed_k, peaks")
+        _check_peak_keys(compare["peaks"], path, "compare.peaks", spec)
     return raw
 
 
-def _check_peaks(summary: dict[str, Any], layers: pd.DataFrame, summary_path: Path, layers_path: Path) -> None:
-    if (layers["n_emotions"] != summary["n_emotions"]).any():
+def _check_peak_keys(peaks: Any, path: Path, where: str, spec: ValenceCellSpec) -> None:
+    if not isinstance(peaks, dict):
+        raise EmovecInputError(f"{path}: key {where!r} must be an object")
+    for t in TARGETS:
+        if t not in peaks or not isinstance(peaks[t], dict):
+            raise EmovecInputError(f"{path}: missing key '{where}.{t}'")
+        miss = [k for k in PEAK_KEYS if k not in peaks[t]]
+        if miss:
+            raise EmovecInputError(f"{path}: missing key(s) {[f'{where}.{t}.{k}' for k in miss]}")
+        layer = require_int(peaks[t]["layer"], f"{path}: key '{where}.{t}.layer'", minimum=0)
+        if layer >= spec.n_layers:
+            raise EmovecInputError(f"{path}: key '{where}.{t}.layer'={layer} is out of range for "
+                                   f"n_layers={spec.n_layers}")
+
+
+def _check_peaks(peaks: dict[str, Any], n_emotions: int, layers: pd.DataFrame, summary_path: Path,
+                 layers_path: Path, where: str = "peaks") -> None:
+    if (layers["n_emotions"] != n_emotions).any():
         raise EmovecInputError(
-            f"{layers_path}: column 'n_emotions' disagrees with n_emotions={summary['n_emotions']} in "
+            f"{layers_path}: column 'n_emotions' disagrees with n_emotions={n_emotions} in "
             f"{summary_path}; stale output?")
     for t in TARGETS:
-        peak = summary["peaks"][t]
+        peak = peaks[t]
         row = layers.iloc[int(peak["layer"])]
         for key, template in _PEAK_COLUMNS.items():
             col = template.format(t=t)
@@ -180,7 +197,7 @@ def _check_peaks(summary: dict[str, Any], layers: pd.DataFrame, summary_path: Pa
             same = (math.isnan(a) and math.isnan(b)) or (a == b) or abs(a - b) <= _CONSISTENCY_TOL
             if not same:
                 raise EmovecInputError(
-                    f"{summary_path}: key 'peaks.{t}.{key}'={peak[key]!r} disagrees with column {col!r}="
+                    f"{summary_path}: key '{where}.{t}.{key}'={peak[key]!r} disagrees with column {col!r}="
                     f"{b!r} at layer {int(peak['layer'])} of {layers_path}; one of them is stale or edited")
 
 
@@ -281,12 +298,21 @@ def load_valence_cells(spec: ValenceSpec, valence_dir: str | Path) -> dict[str, 
         layers_path, summary_path, scores_path, norms_path = paths[c.cell]
         layers = _read_layers(layers_path, c)
         summary = _read_summary(summary_path, c)
-        _check_peaks(summary, layers, summary_path, layers_path)
+        _check_peaks(summary["peaks"], summary["n_emotions"], layers, summary_path, layers_path)
+        compare_layers = None
+        if summary["compare"] is not None:
+            compare_path = layers_path.with_name("compare_layers.csv")
+            if not compare_path.is_file():
+                raise EmovecInputError(f"{compare_path} is missing but {summary_path} has a 'compare' entry; "
+                                       "re-run the valence stage")
+            compare_layers = _read_layers(compare_path, c)
+            _check_peaks(summary["compare"]["peaks"], summary["n_emotions"], compare_layers, summary_path,
+                         compare_path, "compare.peaks")
         emotions, scores, valence, arousal = _read_scores(scores_path, c, int(summary["n_emotions"]))
         norms = _read_norms(norms_path)
         _check_ratings(c.cell, emotions, valence, arousal, norms, scores_path, norms_path)
         out[c.cell] = ValenceCellData(spec=c, layers=layers, summary=summary, emotions=emotions, scores=scores,
-                                      valence=valence, arousal=arousal, norms=norms)
+                                      valence=valence, arousal=arousal, norms=norms, compare_layers=compare_layers)
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from emovec.paper.latex import DASH, fmt_p_or_dash, fmt_ratio, latex_escape, table_row, tabular, wrap_table
+from emovec.paper.latex import DASH, fmt_num, fmt_p_or_dash, fmt_ratio, latex_escape, table_row, tabular, wrap_table
 from emovec.paper.loaders.inputs import PaperInputs
 from emovec.paper.loaders.valence import TARGETS, ValenceCellData
 from emovec.paper.loaders.valence_spec import ValenceSpec
@@ -22,8 +22,8 @@ __all__ = ["build", "valence_arousal_table"]
 def valence_arousal_table(spec: ValenceSpec, cells: Mapping[str, ValenceCellData]) -> str:
     """One row per (model, corpus): valence (PC1) and arousal (PC2) peaks side by side.
 
-    Per target: peak layer l/L, Pearson r [CI], p_FDR at the peak, max-statistic p_max and
-    lambda1/lambda2 at the peak. A peak whose correlated PC is not the default (PC1 for valence,
+    Per target: peak layer l/L, Pearson r [CI] signed by the anchor rule, |r| (the authors'
+    convention), p_FDR at the peak, max-statistic p_max and lambda1/lambda2 at the peak. A peak whose correlated PC is not the default (PC1 for valence,
     PC2 for arousal) says so in its layer column.
     """
     d = spec.digits
@@ -37,13 +37,13 @@ def valence_arousal_table(spec: ValenceSpec, cells: Mapping[str, ValenceCellData
             layer = f"{int(pk['layer'])}/{cd.spec.n_layers}"
             if int(pk["pc"]) != default_pc[t]:
                 layer += f" (PC{int(pk['pc'])})"
-            row += [layer, r_with_ci(pk, d), fmt_p_or_dash(pk["p_fdr"], d), fmt_p_or_dash(pk["p_max"], d),
-                    fmt_ratio(pk["lambda_ratio"], d)]
+            row += [layer, r_with_ci(pk, d), fmt_num(pk["abs_r"], d), fmt_p_or_dash(pk["p_fdr"], d),
+                    fmt_p_or_dash(pk["p_max"], d), fmt_ratio(pk["lambda_ratio"], d)]
         body.append(table_row(row))
-    stat_heads = ["Layer", "$r$ [CI]", "$p_{\\mathrm{FDR}}$", "$p_{\\max}$", "$\\lambda_1/\\lambda_2$"]
+    stat_heads = ["Layer", "$r$ (anchor) [CI]", "$|r|$", "$p_{\\mathrm{FDR}}$", "$p_{\\max}$", "$\\lambda_1/\\lambda_2$"]
     header = [
-        table_row(["", "", "", "\\multicolumn{5}{c}{Valence (PC1)}", "\\multicolumn{5}{c}{Arousal (PC2)}"]),
-        "\\cmidrule(lr){4-8}\\cmidrule(lr){9-13}",
+        table_row(["", "", "", "\\multicolumn{6}{c}{Valence (PC1)}", "\\multicolumn{6}{c}{Arousal (PC2)}"]),
+        "\\cmidrule(lr){4-9}\\cmidrule(lr){10-15}",
         table_row(["Model", "Corpus (generator)", "$n$", *stat_heads, *stat_heads]),
     ]
     caption = (
@@ -55,8 +55,8 @@ def valence_arousal_table(spec: ValenceSpec, cells: Mapping[str, ValenceCellData
         + " Spearman $\\rho$ with its CI and $p$ is in each cell's layers.csv. "
         f"{DASH}: value not defined."
     )
-    tab = tabular("llr" + "crrrr" * 2, header, body)
-    return wrap_table(caption, "tab:valence-arousal", [(tab, 13)])
+    tab = tabular("llr" + "crrrrr" * 2, header, body)
+    return wrap_table(caption, "tab:valence-arousal", [(tab, 15)])
 
 
 def build(inputs: PaperInputs) -> str:

@@ -12,8 +12,8 @@ from emovec.paper.loaders.checks import as_float
 from emovec.paper.loaders.valence import TARGETS, ValenceCellData
 from emovec.paper.loaders.valence_spec import valence_sort_key
 
-__all__ = ["cell_label", "corpus_label", "methods_caption", "ordered_cells", "per_cell", "r_with_ci",
-           "settings_caption", "stories"]
+__all__ = ["cell_label", "corpus_label", "identification_caption", "methods_caption", "ordered_cells", "per_cell",
+           "r_with_ci", "settings_caption", "stories", "value_with_ci"]
 
 
 def ordered_cells(cells: Mapping[str, ValenceCellData]) -> list[ValenceCellData]:
@@ -31,10 +31,15 @@ def per_cell(cells: Sequence[ValenceCellData], fn: Callable[[ValenceCellData], s
     return summarise([(cell_label(d), fn(d)) for d in cells])
 
 
+def value_with_ci(peak: Mapping[str, Any], key: str, digits: int) -> str:
+    """``value [low, high]`` of a summary peak's ``key`` (with ``key_ci_low``, ``key_ci_high``)."""
+    v, lo, hi = (as_float(peak[k]) for k in (key, f"{key}_ci_low", f"{key}_ci_high"))
+    return f"{fmt_num(v, digits)} [{fmt_num(lo, digits)}, {fmt_num(hi, digits)}]"
+
+
 def r_with_ci(peak: Mapping[str, Any], digits: int) -> str:
     """``r [low, high]`` of a summary peak."""
-    r, lo, hi = (as_float(peak[k]) for k in ("r", "r_ci_low", "r_ci_high"))
-    return f"{fmt_num(r, digits)} [{fmt_num(lo, digits)}, {fmt_num(hi, digits)}]"
+    return value_with_ci(peak, "r", digits)
 
 
 def stories(d: ValenceCellData) -> str:
@@ -63,8 +68,24 @@ def methods_caption(cells: Sequence[ValenceCellData]) -> str:
         "over all $L$ layers reaches the observed peak $|r|$ (family-wise over layers). "
         "$\\lambda_1/\\lambda_2$: ratio of the first two PCA eigenvalues across emotions at the peak layer; "
         "near 1, PC1 and PC2 are not identified (any rotation within their plane fits as well) and a "
-        "PC1 or PC2 correlation must not be read on its own."
+        "PC1 or PC2 correlation must not be read on its own. Each resample's refitted PCs are matched to the "
+        f"full-sample PC1 and PC2 ({per_cell(cells, lambda d: fmt_setting(d.summary['pc_matching']))}: by "
+        "order, the assignment with the larger total $|\\cos|$ between loadings, then by sign). "
+        "$r$ is signed by the anchor rule below; $|r|$ is the magnitude as the authors print it (their code "
+        "flips each PC so that $r > 0$)."
     )
+
+
+def identification_caption(cells: Sequence[ValenceCellData]) -> str:
+    """Which peaks' PCs are not identified: swap rate above the cell's max_swap_rate."""
+    flagged = [f"{cell_label(d)} {t} (layer {int(d.peak(t)['layer'])}, swap rate {fmt_num(d.peak(t)['swap_rate'], 3)})"
+               for d in cells for t in TARGETS if not d.peak(t)["identified"]]
+    limit = per_cell(cells, lambda d: fmt_num(d.summary["max_swap_rate"], 2))
+    if not flagged:
+        return f" Every peak's PC is identified (swap rate at most {limit})."
+    return (f" PC not identified at the peak (more than {limit} of the resamples' PC1 lies nearer the full-sample "
+            "PC2; read the rotation-invariant $R$ of Table~\\ref{tab:valence-identification} instead): "
+            + "; ".join(flagged) + ".")
 
 
 def settings_caption(cells: Sequence[ValenceCellData]) -> str:
@@ -96,7 +117,7 @@ def settings_caption(cells: Sequence[ValenceCellData]) -> str:
     if short:
         text += (" Valid bootstrap resamples at the peak (fewer than requested; degenerate resamples "
                  "dropped): " + "; ".join(short) + ".")
-    return text
+    return text + identification_caption(cells)
 
 
 def corpus_label(d: ValenceCellData) -> str:
