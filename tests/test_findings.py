@@ -117,7 +117,7 @@ def test_duplicate_ids_are_refused(tmp_path: Path):
 
 def test_the_tracked_ledger_loads_and_names_registered_statistics():
     findings = load_findings(LEDGER)
-    assert len(findings) == 29
+    assert len(findings) == 34
     by_id = {f.id: f for f in findings}
     assert by_id["jeong.opposite_pairs_not_negative"].statistic == "opposite_pair_cosine"
     assert by_id["jeong.gemma3_anisotropy_extreme"].applies == {"family": "gemma3"}
@@ -280,11 +280,16 @@ def test_steering_minus_random_is_the_signed_mean_over_scenarios(tmp_path: Path)
     cfg = {"steering": {"models": [{"model": "m", "family": "f", "variant": "instruct"},
                                    {"model": "lone", "family": "g", "variant": "base"}]}}
     ctx = FindingsContext(cfg, tmp_path, tmp_path / "analyses", tmp_path)
-    m, lone = FINDING_STATISTICS["steering_minus_random"](ctx, {"measure": "steered", "n_boot": 500, "seed": 1})
+    m, lone = FINDING_STATISTICS["steering_minus_random"](ctx, {"measure": "steered"})
     assert m.estimate.value == 2.0 and m.estimate.n == 3
-    d = np.array([3.0, 2.0, 1.0])
-    boot = d[np.random.default_rng(1).integers(0, 3, size=(500, 3))].mean(axis=1)
-    assert (m.estimate.ci_low, m.estimate.ci_high) == tuple(np.quantile(boot, [0.025, 0.975]))
+    from scipy import stats
+
+    d = np.array([3.0, 2.0, 1.0])  # the t interval over the 3 scenarios, scipy as the oracle
+    assert (m.estimate.ci_low, m.estimate.ci_high) == pytest.approx(stats.t.interval(0.95, 2, 2.0, stats.sem(d)),
+                                                                    abs=1e-12)
+    # all 8 sign patterns: |mean| >= 2 only for +++ and ---, which is also the smallest attainable p
+    assert m.estimate.ci_method == ("t interval over scenarios (df 2, 95%); exact sign-flip p 0.25 (two-sided; "
+                                    "smallest attainable with n = 3: 0.25)")
     assert lone.estimate is None and lone.not_applicable == "1 scenario(s) with both deltas; need 2 or more"
     assert "inside the steered pass" in m.estimate.unit
     with pytest.raises(EmovecInputError, match=r"args.measure, one of \['steered', 'text'\]; got ''"):
@@ -309,7 +314,7 @@ def test_text_and_induction_comparisons_read_their_own_columns(tmp_path: Path):
     write_analyses({"protocol_deltas": table}, tmp_path / "analyses")
     ctx = FindingsContext({"steering": {"models": [{"model": "m", "family": "f", "variant": "instruct"}]}},
                           tmp_path, tmp_path / "analyses", tmp_path)
-    run = lambda name, measure: FINDING_STATISTICS[name](ctx, {"measure": measure, "n_boot": 50})[0].estimate  # noqa: E731
+    run = lambda name, measure: FINDING_STATISTICS[name](ctx, {"measure": measure})[0].estimate  # noqa: E731
     assert run("steering_minus_random", "text").value == (0.5 + 1.0) / 2  # +1 x (1 - 0.5), -1 x (-1 - 0)
     assert run("steering_minus_induction", "steered").value == (98.0 + 99.0) / 2
     ind_text = run("steering_minus_induction", "text")
@@ -321,8 +326,11 @@ def _regime_ctx(tmp_path: Path, with_check: bool) -> FindingsContext:
     from emovec.paper.results.steering_records import NormScale, RegimeCheck, ScenarioRegime
 
     def sc(run: str, name: str, d2: float) -> ScenarioRegime:
+        # controls of the same prompt: unsteered text at 0.45 (below the 0.5 threshold on its own), the random
+        # direction 0.05 above the vector
         return ScenarioRegime(model="m", run=run, scenario=name, direction=1, distinct2_high=d2, repeat_high=3.0,
-                              ppl_low=2.0, ppl_high=4.0, n_high=1)
+                              ppl_low=2.0, ppl_high=4.0, n_high=1, distinct2_unsteered=0.45,
+                              distinct2_random_high=d2 + 0.05)
 
     def ns(run: str, layer: int, ratio: float) -> NormScale:
         return NormScale(model="m", run=run, norm_reference="r", layer=layer, reference_norm=ratio, typical_norm=1.0,
@@ -336,12 +344,15 @@ def _regime_ctx(tmp_path: Path, with_check: bool) -> FindingsContext:
     rc = RegimeCheck(models=("m",), check_label="median token norm" if with_check else "", low_strength=0.005,
                      high_strength=0.05, main=(), check=() if not with_check else (), scenarios=tuple(scen),
                      norms=tuple(norms))
+    from emovec.paper.results.steering_records import RegimeStats, RegimeTable
+    row = RegimeStats(model="m", ppl_low=2.0, ppl_high=4.0, ratio=2.0, random_ratio=1.0, distinct2_high=0.7,
+                      repeat_high=3.0, n_low=3, n_high=3, regime="surgical", distinct2_unsteered=0.45,
+                      distinct2_random_high=0.75, unsteered_collapsed=True)
     if with_check:  # a non-empty check: one placeholder regime row is enough for the statistics
-        from emovec.paper.results.steering_records import RegimeStats
-        row = RegimeStats(model="m", ppl_low=2.0, ppl_high=4.0, ratio=2.0, random_ratio=1.0, distinct2_high=0.7,
-                          repeat_high=3.0, n_low=3, n_high=3, regime="surgical")
         rc = dataclasses.replace(rc, check=(row,))
-    write_analyses({"regime_check": rc}, tmp_path / "analyses")
+    table = RegimeTable(models=("m",), low_strength=0.005, high_strength=0.05, explosive_min_ratio=3.0,
+                        collapse_max_distinct2=0.5, collapse_min_repeat=10.0, rows=(row,))
+    write_analyses({"regime_check": rc, "regime_stats": table}, tmp_path / "analyses")
     return FindingsContext({"steering": {"models": [{"model": "m", "family": "f", "variant": "base"}]}},
                            tmp_path, tmp_path / "analyses", tmp_path)
 
@@ -350,22 +361,31 @@ def test_regime_statistics_pair_the_runs_by_scenario(tmp_path: Path):
     import numpy as np
 
     ctx = _regime_ctx(tmp_path, with_check=True)
-    (main,) = FINDING_STATISTICS["collapse_distinct2"](ctx, {"run": "main", "n_boot": 400, "seed": 2})
-    assert main.estimate.value == pytest.approx(0.2) and main.estimate.n == 3
-    d = np.array([0.1, 0.2, 0.3])
-    boot = d[np.random.default_rng(2).integers(0, 3, size=(400, 3))].mean(axis=1)
-    assert (main.estimate.ci_low, main.estimate.ci_high) == tuple(np.quantile(boot, [0.025, 0.975]))
+    from scipy import stats
+
+    (main,) = FINDING_STATISTICS["distinct2_vs_control"](ctx, {"run": "main", "control": "unsteered"})
+    d = np.array([0.1, 0.2, 0.3]) - 0.45  # the vector's distinct-2 minus the same prompt's unsteered text
+    assert main.estimate.value == pytest.approx(d.mean(), abs=1e-15) and main.estimate.n == 3
+    assert (main.estimate.ci_low, main.estimate.ci_high) == pytest.approx(
+        stats.t.interval(0.95, 2, d.mean(), stats.sem(d)), abs=1e-12)
     # the norm scale: strength 0.05 x the median layer ratio 20 = 1 typical-token norm (0.5 to 2 over layers)
-    assert main.estimate.detail == "main; main run: strength 0.05 adds 1 typical-token norms (median over layers; 0.5-2)"
-    (shift,) = FINDING_STATISTICS["check_minus_main_distinct2"](ctx, {"n_boot": 100})
+    assert main.estimate.detail == ("main; vector 0.200, unsteered 0.450; unsteered text 0.450, already at or below "
+                                    "the collapse threshold 0.5 on its own; main run: strength 0.05 adds 1 "
+                                    "typical-token norms (median over layers; 0.5-2)")
+    (rnd,) = FINDING_STATISTICS["distinct2_vs_control"](ctx, {"run": "check", "control": "random"})
+    assert (rnd.estimate.value, rnd.estimate.ci_low, rnd.estimate.ci_high) == pytest.approx((-0.05, -0.05, -0.05))
+    assert "vs random" in rnd.estimate.unit_of_analysis and rnd.estimate.detail.startswith("check (median token norm)")
+    (shift,) = FINDING_STATISTICS["check_minus_main_distinct2"](ctx, {})
     assert shift.estimate.value == pytest.approx((0.6 + 0.4 + 0.6) / 3) and shift.estimate.n == 3
     assert "check run: strength 0.05 adds 0.05 typical-token norms" in shift.estimate.detail
     plain = _regime_ctx(tmp_path / "plain", with_check=False)
     (none,) = FINDING_STATISTICS["check_minus_main_distinct2"](plain, {})
-    (none_c,) = FINDING_STATISTICS["collapse_distinct2"](plain, {"run": "check"})
+    (none_c,) = FINDING_STATISTICS["distinct2_vs_control"](plain, {"run": "check", "control": "unsteered"})
     assert none.not_applicable == none_c.not_applicable == "the selection has no steering_check"
-    with pytest.raises(EmovecInputError, match="collapse_distinct2 needs args.run, main or check; got 'both'"):
-        FINDING_STATISTICS["collapse_distinct2"](ctx, {"run": "both"})
+    with pytest.raises(EmovecInputError, match="distinct2_vs_control needs args.run, main or check; got 'both'"):
+        FINDING_STATISTICS["distinct2_vs_control"](ctx, {"run": "both", "control": "random"})
+    with pytest.raises(EmovecInputError, match=r"args.control, one of \['random', 'unsteered'\]; got 'x'"):
+        FINDING_STATISTICS["distinct2_vs_control"](ctx, {"run": "main", "control": "x"})
 
 
 def test_leakage_is_a_newcombe_difference_of_generation_counts(tmp_path: Path):

@@ -191,7 +191,8 @@ def test_every_analysis_states_unit_ci_and_correction():
 
 def test_the_codec_refuses_another_shape():
     row = RegimeStats(model="m", ppl_low=1.0, ppl_high=2.0, ratio=2.0, random_ratio=math.nan, distinct2_high=0.5,
-                      repeat_high=3.0, n_low=1, n_high=1, regime="surgical")
+                      repeat_high=3.0, n_low=1, n_high=1, regime="surgical", distinct2_unsteered=0.25,
+                      distinct2_random_high=0.4, unsteered_collapsed=True)
     node = json.loads(json.dumps(encode(row)))
     assert identical(decode(RegimeStats, node), row)
     with pytest.raises(TypeError, match="expected float, got int"):

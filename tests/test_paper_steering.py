@@ -337,11 +337,11 @@ def test_regimes_ppl_is_token_weighted_and_classified(built):
     base = _row_of(text, "toy-base &")
     # toy-base: low exp((20+40)/(10+30)) = e^1.5, high exp((60+100)/40) = e^4, random rows all 15/10.
     assert base == ["toy-base", "base", _f(math.exp(1.5)), _f(math.exp(4.0)), _f(math.exp(2.5)), _f(1.0),
-                    _f((0.75 + 0.625) / 2), "4.0", "explosive"]
+                    _f((0.75 + 0.625) / 2), _f(0.9), _f(0.9), "4.0", "explosive"]  # random at high, unsteered
     inst = _row_of(text, "toy-instruct &")
     assert inst == ["toy-instruct", "instruct", _f(math.e), _f(math.exp(1.2)), _f(math.exp(0.2)), _f(1.0),
-                    _f(0.8125), "2.0", "surgical"]
-    for phrase in ("the unsteered model itself", "distinct-2 $\\le$ 0.5", "repeat $\\ge$ 8", "ratio $\\ge$ 5",
+                    _f(0.8125), _f(0.9), _f(0.9), "2.0", "surgical"]
+    for phrase in ("the unsteered model itself", "distinct-2 $\\le$ 0.5", "No model's unsteered text meets", "repeat $\\ge$ 8", "ratio $\\ge$ 5",
                    "Unit of analysis: generations", "No confidence"):
         assert phrase in text, phrase
     rows = pd.DataFrame({"n_gen_tokens": [10, 30, 0], "nll_sum": [20.0, 40.0, float("nan")]})
@@ -562,7 +562,8 @@ def test_norm_scale_table_states_what_each_strength_adds_under_each_reference():
 
     def regime(d2: float, label: str) -> RegimeStats:
         return RegimeStats(model=INST, ppl_low=2.0, ppl_high=3.0, ratio=1.5, random_ratio=1.0, distinct2_high=d2,
-                           repeat_high=2.0, n_low=2, n_high=2, regime=label)
+                           repeat_high=2.0, n_low=2, n_high=2, regime=label, distinct2_unsteered=0.9,
+                           distinct2_random_high=0.8, unsteered_collapsed=False)
 
     rc = RegimeCheck(models=(INST,), check_label="median token norm", low_strength=0.005, high_strength=0.05,
                      main=(regime(0.25, "repetitive collapse"),), check=(regime(0.75, "surgical"),), scenarios=(),

@@ -1,5 +1,11 @@
 """Findings statistics on the steering study (Jeong 2026 §5-6): per steered model, from the
 analyses stage's steering outputs.
+
+The unit of analysis is the scenario, and a run has few (5 per model by default): every CI over
+scenarios is the Student t interval of the mean paired difference, with the exact sign-flip p and
+its smallest attainable value beside it (``emovec.stats.small_n``), because a percentile bootstrap
+over 5 units is far too narrow. Regimes are judged against the controls of the same prompts (the
+unsteered text and the matched-norm random direction), never against a fixed threshold alone.
 """
 
 from __future__ import annotations
@@ -21,14 +27,16 @@ def _subject(m: Mapping[str, Any]) -> Subject:
     return Subject(label=str(m["model"]), models=(m["model"],), families=(m["family"],), variants=(m["variant"],))
 
 
-def _bootstrap_mean(d: np.ndarray, args: Mapping[str, Any]) -> tuple[float, float, int, float]:
-    """(low, high, n_boot, level): percentile bootstrap CI of the mean of ``d`` over its units
-    (``args.n_boot``, default 2000, seed ``args.seed``, default 0, ``args.level``, default 0.95)."""
-    n_boot, seed, level = int(args.get("n_boot", 2000)), int(args.get("seed", 0)), float(args.get("level", 0.95))
-    rng = np.random.default_rng(seed)
-    boot = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
-    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi), n_boot, level
+def _mean_interval(d: np.ndarray, args: Mapping[str, Any]) -> tuple[float, float, str]:
+    """(low, high, ci_method) of the mean of the paired differences ``d`` over scenarios: the t
+    interval at ``args.level`` (default 0.95), the exact two-sided sign-flip p and its floor."""
+    from emovec.stats.small_n import sign_flip_p, t_interval
+
+    level = float(args.get("level", 0.95))
+    lo, hi = t_interval(d, level)
+    p, floor = sign_flip_p(d, "two-sided")
+    return lo, hi, (f"t interval over scenarios (df {d.size - 1}, {level:.0%}); exact sign-flip p {p:.3g} "
+                    f"(two-sided; smallest attainable with n = {d.size}: {floor:.3g})")
 
 
 _MEASURES = {
@@ -64,12 +72,12 @@ def _control_difference(ctx: FindingsContext, args: Mapping[str, Any], control: 
             out.append(Outcome(_subject(m), not_applicable=f"{len(rows)} scenario(s) with both deltas; need 2 or more"))
             continue
         d = np.array([r["direction"] * (r[column.format("emotion")] - r[column.format(control)]) for r in rows])
-        lo, hi, n_boot, level = _bootstrap_mean(d, args)
+        lo, hi, method = _mean_interval(d, args)
         out.append(Outcome(_subject(m), Estimate(
             value=float(d.mean()), ci_low=lo, ci_high=hi, n=int(d.size),
             unit_of_analysis=f"scenarios (paired: vector vs {control} in each)",
             unit=f"projection change toward the target, {where} (activation units)",
-            ci_method=f"percentile bootstrap over scenarios ({n_boot} draws, {level:.0%})",
+            ci_method=method,
             detail=f"scenarios positive: {int((d > 0).sum())} of {d.size}")))
     return out
 
@@ -82,8 +90,7 @@ def steering_minus_random(ctx: FindingsContext, args: Mapping[str, Any]) -> list
     ``protocol_deltas``: means over samples, and over random directions; direction -1 scenarios
     steer away, so the sign makes "toward the target" positive), read where ``args.measure`` says
     (``steered``: inside the steered pass, as Jeong; ``text``: by the unsteered model from the
-    text). Statistic: the mean over scenarios; CI: percentile bootstrap over scenarios
-    (``args.n_boot``, default 2000, seed ``args.seed``, default 0)."""
+    text). Statistic: the mean over scenarios; CI: t interval over scenarios (``_mean_interval``)."""
     return _control_difference(ctx, args, "random")
 
 
@@ -104,37 +111,54 @@ def _scale_detail(node: Mapping[str, Any], model: str, run: str, strength: float
             f"(median over layers; {strength * min(ratios):.3g}-{strength * max(ratios):.3g})")
 
 
-@register_statistic("collapse_distinct2")
-def collapse_distinct2(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
-    """Per steered model: mean over scenarios of the distinct-2 of the emotion-vector generations at
-    the regime rule's high strength (Jeong's repetitive collapse: low distinct-2), in the main run
-    or the steering check (``args.run``: main | check); CI: percentile bootstrap over scenarios.
-    The detail says what the strength adds in typical-token norms (the analyses' norm scale)."""
-    run = str(args.get("run", ""))
+_CONTROLS = {"unsteered": ("distinct2_unsteered", "the unsteered generations of the same prompt"),
+             "random": ("distinct2_random_high", "the matched-norm random direction at the same strength")}
+
+
+@register_statistic("distinct2_vs_control")
+def distinct2_vs_control(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
+    """Per steered model: distinct-2 of the emotion-vector generations at the regime rule's high
+    strength minus that of a control of the same scenario (``args.control``: ``unsteered``, or
+    ``random``: the matched-norm random direction at the same strength), in the main run or the
+    steering check (``args.run``: main | check); the mean over scenarios with a t interval
+    (``_mean_interval``). Negative: steering with the vector makes the text more repetitive than
+    the control. The detail states the unsteered text's own distinct-2 against the collapse rule's
+    threshold, and what the strength adds in typical-token norms."""
+    run, control = str(args.get("run", "")), str(args.get("control", ""))
     if run not in ("main", "check"):
-        raise EmovecInputError(f"collapse_distinct2 needs args.run, main or check; got {run!r}")
+        raise EmovecInputError(f"distinct2_vs_control needs args.run, main or check; got {run!r}")
+    if control not in _CONTROLS:
+        raise EmovecInputError(f"distinct2_vs_control needs args.control, one of {sorted(_CONTROLS)}; got {control!r}")
+    column, what = _CONTROLS[control]
     models = _models(ctx)
     if not models:
         return []
     node = read_json(ctx.analyses_dir / "regime_check.json")["result"]
+    threshold = read_json(ctx.analyses_dir / "regime_stats.json")["result"]["collapse_max_distinct2"]
     out = []
     for m in models:
-        d = np.array([r["distinct2_high"] for r in node["scenarios"]
-                      if r["model"] == m["model"] and r["run"] == run and np.isfinite(r["distinct2_high"])])
         if run == "check" and not node["check"]:
             out.append(Outcome(_subject(m), not_applicable="the selection has no steering_check"))
             continue
-        if d.size < 2:
-            out.append(Outcome(_subject(m), not_applicable=f"{d.size} scenario(s) with a distinct-2; need 2 or more"))
+        rows = [r for r in node["scenarios"] if r["model"] == m["model"] and r["run"] == run
+                and np.isfinite(r["distinct2_high"]) and np.isfinite(r[column])]
+        if len(rows) < 2:
+            out.append(Outcome(_subject(m), not_applicable=f"{len(rows)} scenario(s) with both distinct-2; need 2"))
             continue
-        lo, hi, n_boot, level = _bootstrap_mean(d, args)
+        d = np.array([r["distinct2_high"] - r[column] for r in rows])
+        base = np.array([r["distinct2_unsteered"] for r in rows if np.isfinite(r["distinct2_unsteered"])])
+        lo, hi, method = _mean_interval(d, args)
         label = f"check ({node['check_label']})" if run == "check" else "main"
+        state = "already at or below" if base.size and base.mean() <= threshold else "above"
         out.append(Outcome(_subject(m), Estimate(
             value=float(d.mean()), ci_low=lo, ci_high=hi, n=int(d.size),
-            unit_of_analysis="scenarios (emotion-vector generations at the high strength)",
-            unit="distinct-2 (fraction of distinct bigrams)",
-            ci_method=f"percentile bootstrap over scenarios ({n_boot} draws, {level:.0%})",
-            detail=f"{label}; " + _scale_detail(node, m["model"], run, float(node["high_strength"])))))
+            unit_of_analysis=f"scenarios (paired: vector vs {control} in each)",
+            unit=f"distinct-2 difference (vector at {node['high_strength']:g} - {what})",
+            ci_method=method,
+            detail=f"{label}; vector {np.mean([r['distinct2_high'] for r in rows]):.3f}, {control} "
+                   f"{np.mean([r[column] for r in rows]):.3f}; unsteered text {base.mean() if base.size else float('nan'):.3f}, "
+                   f"{state} the collapse threshold {threshold:g} on its own; "
+                   + _scale_detail(node, m["model"], run, float(node["high_strength"])))))
     return out
 
 
@@ -142,7 +166,7 @@ def collapse_distinct2(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Ou
 def check_minus_main_distinct2(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
     """Per steered model: distinct-2 at the high strength in the steering check minus in the main
     run, paired by scenario (the same prompts and vectors; only the check's overrides differ);
-    mean over scenarios, percentile bootstrap over scenarios. Positive: under the check the text
+    mean over scenarios, t interval (``_mean_interval``). Positive: under the check the text
     collapses less."""
     models = _models(ctx)
     if not models:
@@ -160,13 +184,13 @@ def check_minus_main_distinct2(ctx: FindingsContext, args: Mapping[str, Any]) ->
             out.append(Outcome(_subject(m), not_applicable=f"{len(pairs)} scenario(s) in both runs; need 2 or more"))
             continue
         d = np.array([c - r for c, r in pairs])
-        lo, hi, n_boot, level = _bootstrap_mean(d, args)
+        lo, hi, method = _mean_interval(d, args)
         high = float(node["high_strength"])
         out.append(Outcome(_subject(m), Estimate(
             value=float(d.mean()), ci_low=lo, ci_high=hi, n=int(d.size),
             unit_of_analysis="scenarios (paired: the same scenario in both runs)",
             unit="distinct-2 difference (check - main)",
-            ci_method=f"percentile bootstrap over scenarios ({n_boot} draws, {level:.0%})",
+            ci_method=method,
             detail=f"check: {node['check_label']}; " + "; ".join(
                 x for x in (_scale_detail(node, m["model"], "main", high), _scale_detail(node, m["model"], "check", high))
                 if x))))

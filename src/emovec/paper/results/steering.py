@@ -171,23 +171,35 @@ def regime_stats(d: SteeringData, regimes: RegimeConfig) -> RegimeStats:
     random_ratio = r_high / r_low if math.isfinite(r_low) and math.isfinite(r_high) else math.nan
     distinct2 = mean_finite(emo_high["distinct_2"])
     repeat = float(np.median(emo_high["longest_repeat"].to_numpy(dtype=float)))
+    unsteered = mean_finite(_unsteered(d)["distinct_2"])
     return RegimeStats(model=d.spec.model, ppl_low=ppl_low, ppl_high=ppl_high, ratio=ratio, random_ratio=random_ratio,
                        distinct2_high=distinct2, repeat_high=repeat, n_low=len(emo_low), n_high=len(emo_high),
-                       regime=classify_regime(ratio, distinct2, repeat, regimes))
+                       regime=classify_regime(ratio, distinct2, repeat, regimes), distinct2_unsteered=unsteered,
+                       distinct2_random_high=mean_finite(rnd_high["distinct_2"]),
+                       unsteered_collapsed=bool(math.isfinite(unsteered)
+                                                and unsteered <= regimes.collapse_max_distinct2))
+
+
+def _unsteered(d: SteeringData) -> pd.DataFrame:
+    return d.measures[d.measures["condition"] == "unsteered"]
 
 
 def scenario_regimes(d: SteeringData, run: str, regimes: RegimeConfig) -> list[ScenarioRegime]:
     """Per scenario of ``d``: the regime inputs of its emotion-vector generations (``ScenarioRegime``)."""
     emo_low = _rows_at_strength(d, "emotion", regimes.low_strength, "low_strength")
     emo_high = _rows_at_strength(d, "emotion", regimes.high_strength, "high_strength")
+    rnd_high = _rows_at_strength(d, "random", regimes.high_strength, "high_strength")
+    unsteered = _unsteered(d)
     out = []
     for sc in d.scenarios.itertuples(index=False):
-        lo, hi = (x[x["scenario"] == sc.scenario] for x in (emo_low, emo_high))
+        lo, hi, rnd, base = (x[x["scenario"] == sc.scenario] for x in (emo_low, emo_high, rnd_high, unsteered))
         repeats = hi["longest_repeat"].to_numpy(dtype=float)
         out.append(ScenarioRegime(model=d.spec.model, run=run, scenario=str(sc.scenario), direction=int(sc.direction),
                                   distinct2_high=mean_finite(hi["distinct_2"]),
                                   repeat_high=float(np.median(repeats)) if repeats.size else math.nan,
-                                  ppl_low=token_weighted_ppl(lo), ppl_high=token_weighted_ppl(hi), n_high=len(hi)))
+                                  ppl_low=token_weighted_ppl(lo), ppl_high=token_weighted_ppl(hi), n_high=len(hi),
+                                  distinct2_unsteered=mean_finite(base["distinct_2"]),
+                                  distinct2_random_high=mean_finite(rnd["distinct_2"])))
     return out
 
 

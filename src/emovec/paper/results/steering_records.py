@@ -49,6 +49,11 @@ class RegimeStats:
         repeat_high: median longest repeated span (tokens) of the emotion rows at high.
         n_low, n_high: emotion generations at low / high.
         regime: ``classify_regime`` of the above.
+        distinct2_unsteered: mean distinct-2 of the unsteered rows (the same prompts, no steering).
+        distinct2_random_high: mean distinct-2 of the random-direction rows at high.
+        unsteered_collapsed: whether the unsteered text itself already meets the collapse rule's
+            distinct-2 threshold (distinct2_unsteered <= collapse_max_distinct2): then a low
+            distinct-2 under steering says nothing about the vector.
     """
 
     model: str
@@ -61,6 +66,9 @@ class RegimeStats:
     n_low: int
     n_high: int
     regime: str
+    distinct2_unsteered: float
+    distinct2_random_high: float
+    unsteered_collapsed: bool
 
 
 @dataclass(frozen=True)
@@ -379,7 +387,9 @@ class ScoreTable:
 class ScenarioRegime:
     """One scenario of one model in one run (``main`` or ``check``): its emotion-vector
     generations at the high magnitude (mean distinct-2 of those with one, median longest repeat,
-    n_high) and the token-weighted perplexity at low and high."""
+    n_high) and the token-weighted perplexity at low and high; beside them the controls of the same
+    prompt: the mean distinct-2 of its unsteered generations and of its random-direction
+    generations at the high magnitude (NaN where none has a distinct-2)."""
 
     model: str
     run: str
@@ -390,6 +400,8 @@ class ScenarioRegime:
     ppl_low: float
     ppl_high: float
     n_high: int
+    distinct2_unsteered: float
+    distinct2_random_high: float
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,20 @@ def steering_regimes_table(spec: SteeringSpec, data: Mapping[str, SteeringData],
         body.append(table_row([
             latex_escape(d.spec.model), d.spec.variant, fmt_num(s.ppl_low, dg), fmt_num(s.ppl_high, dg),
             fmt_ratio(s.ratio, dg), fmt_ratio(s.random_ratio, dg), fmt_num(s.distinct2_high, dg),
+            fmt_num(s.distinct2_random_high, dg), fmt_num(s.distinct2_unsteered, dg) + ("$^{*}$" if
+                                                                                   s.unsteered_collapsed else ""),
             fmt_num(s.repeat_high, 1), s.regime,
         ]))
     low, high = f"{rg.low_strength:g}", f"{rg.high_strength:g}"
     header = [table_row(["Model", "Variant", f"PPL@{low}", f"PPL@{high}", "Ratio", "Random ratio",
-                    f"Distinct-2@{high}", f"Repeat@{high}", "Regime"])]
+                    f"Distinct-2@{high}", f"Random distinct-2@{high}", "Unsteered distinct-2", f"Repeat@{high}",
+                    "Regime"])]
+    collapsed = [latex_escape(d.spec.model) for d in ordered if stats[d.spec.model].unsteered_collapsed]
+    baseline = (f" $^{{*}}$: the unsteered text already meets the collapse threshold (distinct-2 $\\le$ "
+                f"{rg.collapse_max_distinct2:g}) without any steering: {', '.join(collapsed)}; its regime label says "
+                "nothing about the vector." if collapsed else
+                f" No model's unsteered text meets the collapse threshold (distinct-2 $\\le$ "
+                f"{rg.collapse_max_distinct2:g}) on its own.")
     n_gen = per_model(ordered, lambda d: f"{stats[d.spec.model].n_low} at {low} and "
                                           f"{stats[d.spec.model].n_high} at {high}")
     empty = per_model(ordered, lambda d: str(d.summary["n_empty"]))
@@ -48,15 +57,17 @@ def steering_regimes_table(spec: SteeringSpec, data: Mapping[str, SteeringData],
         f"{high}; repeat: median length (tokens) of the longest repeated span at {high}. Regime, first rule that "
         f"applies: repetitive collapse if distinct-2 $\\le$ {rg.collapse_max_distinct2:g} or repeat $\\ge$ "
         f"{rg.collapse_min_repeat:g}; explosive if ratio $\\ge$ {rg.explosive_min_ratio:g}; else surgical "
-        "(undetermined when a needed value is missing). Unit of analysis: generations; $n$ (emotion "
+        "(undetermined when a needed value is missing). The rule has no control, so the same prompts' "
+        f"random-direction text at {high} and unsteered text stand beside it; the findings judge each regime "
+        "against them, paired by scenario." + baseline + " Unit of analysis: generations; $n$ (emotion "
         f"generations per model, scenarios $\\times$ samples) = {n_gen}. No confidence "
         "interval (descriptive statistics of one run) and no multiple-comparison correction. Generations "
         f"without tokens (all strengths and conditions: {empty}) add no tokens to the PPL and no distinct-2."
         + settings_caption(ordered)
         + f" {DASH}: not defined."
     )
-    tab = tabular("llrrrrrrl", header, body)
-    return wrap_table(caption, table_label("regimes"), [(tab, 9)])
+    tab = tabular("llrrrrrrrrl", header, body)
+    return wrap_table(caption, table_label("regimes"), [(tab, 11)])
 
 
 def build(inputs: PaperInputs) -> str:
