@@ -14,6 +14,7 @@ MISSPELLED: dict[str, tuple[str, str, list[str]]] = {
     "corpus.pooling": ("toy-base", "toy-comprehension", ["corpus.pooling=last_tokn"]),
     "corpus.emotion_set": ("toy-base", "toy-comprehension", ["corpus.emotion_set=jeong21"]),
     "vectors.baseline": ("toy-base", "toy-comprehension", ["vectors.baseline=grand_meen"]),
+    "valence.compare_baseline": ("toy-base", "toy-comprehension", ["valence.compare_baseline=neutral_pcaa"]),
     "valence.norms": ("toy-base", "toy-comprehension", ["valence.norms=nrc_vad_v2"]),
     "valence.norms_fallback": ("toy-base", "toy-comprehension",
                                ["valence.on_missing=fallback", "valence.norms_fallback=warriner2031"]),

@@ -228,6 +228,8 @@ def test_generated_corpus_without_generator_is_rejected():
     ("valence.norms_fallback=nrc_vad_v1", "only used with"),
     ("valence.orientation=by_ratings", "valence.orientation"),
     ("valence.weighting=char", "valence.weighting"),
+    ("valence.pc_matching=procrustes", "valence.pc_matching"),
+    ("valence.max_swap_rate=1.5", "valence.max_swap_rate=1.5 must lie in [0, 1]"),
 ])
 def test_bad_valence_choices_are_rejected_at_compose(override: str, message: str):
     with pytest.raises(EmovecInputError, match=re.escape(message)):

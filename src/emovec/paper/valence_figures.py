@@ -64,11 +64,12 @@ def _ci_text(cells: list[ValenceCellData]) -> str:
     boots = ", ".join(str(v) for v in sorted({int(c.summary["n_boot"]) for c in cells}))
     ns = ", ".join(str(v) for v in sorted({c.n_emotions for c in cells}))
     return (f"bands: {pct} percentile bootstrap CI over emotions (PCA refit; {boots} resamples); "
-            f"n = {ns} emotions; star = post-hoc peak")
+            f"n = {ns} emotions; star = post-hoc peak; dashed = R on PC1 and PC2 together (rotation-invariant)")
 
 
 def valence_layers_png(model: str, cells: list[ValenceCellData]) -> bytes:
-    """Two panels (PC1-valence, PC2-arousal): r per layer, one line + CI band per corpus."""
+    """Two panels (PC1-valence, PC2-arousal): r per layer, one line + CI band per corpus, and R
+    (the rating on PC1 and PC2 together) dashed beside it."""
     cells = sorted(cells, key=lambda c: valence_sort_key(c.spec))
     palette = dict(zip([c.spec.cell for c in cells], sns.color_palette("colorblind", len(cells)), strict=True))
     n_layers = cells[0].spec.n_layers
@@ -85,6 +86,8 @@ def valence_layers_png(model: str, cells: list[ValenceCellData]) -> bytes:
                                 color=color, alpha=0.18, linewidth=0)
                 ax.plot(x, layers[f"{target}_r"].to_numpy(), color=color, marker="o", markersize=2.5,
                         linewidth=1.2, label=f"{cd.spec.corpus} ({cd.spec.generator})")
+                # R (PC1 and PC2 together) is >= |r|: where the dashed line leaves |r|, the rating lies off the PC
+                ax.plot(x, layers[f"{target}_R"].to_numpy(), color=color, linestyle="--", linewidth=0.9)
                 pk = cd.peak(target)
                 ax.plot([int(pk["layer"])], [float(pk["r"])], marker="*", markersize=11, color=color,
                         markeredgecolor="black", markeredgewidth=0.6, linestyle="none")

@@ -99,7 +99,9 @@ def settings_caption(cells: Sequence[ValenceCellData]) -> str:
         f" PC signs: orientation rule {s('orientation')}, anchor emotions {anchors}. "
         f"Ratings: {norms}, rescaled to $[-1, 1]$; emotion set {s('emotion_set')}. "
         f"Vectors: pooling {s('pooling')}; mean offset {s('mean_offset')}; baseline {s('baseline')}; "
-        f"weighting {s('weighting')}; normalised {s('normalise')}. Stories: "
+        f"weighting {s('weighting')} (token: every pooled token of an emotion's stories counts once, as van der "
+        "Ben's code at 0dd5b7b averages them; story: each story's mean counts once); normalised "
+        f"{s('normalise')}. Stories: "
         f"{per_cell(cells, stories)}."
     )
     removed = [d for d in cells if d.summary["removed_k"] is not None]
