@@ -172,7 +172,7 @@ def test_pipeline_end_to_end(project: Path):
     assert tables == ["anisotropy.tex", "gen_vs_comp.tex", "layer_sweep.tex", "norm_coverage.tex", "rlhf_deltas.tex",
                       "rlhf_separation.tex", "script_leakage.tex", "separation_by_model.tex", "steering_agreement.tex",
                       "steering_deltas.tex", "steering_norm_scale.tex", "steering_regimes.tex", "valence_arousal.tex",
-                      "valence_by_corpus.tex"], tables
+                      "valence_by_corpus.tex", "valence_identification.tex", "valence_projection.tex"], tables
     assert all((root / "paper" / "figures" / f"dose_response_{m}.png").stat().st_size > 0 for m in MODELS)
     assert all((root / "paper" / "tables" / t).stat().st_size > 0 for t in tables)
     assert (root / "paper" / "figures" / "u_curve.png").stat().st_size > 0
