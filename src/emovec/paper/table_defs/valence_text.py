@@ -69,8 +69,8 @@ def methods_caption(cells: Sequence[ValenceCellData]) -> str:
         "$\\lambda_1/\\lambda_2$: ratio of the first two PCA eigenvalues across emotions at the peak layer; "
         "near 1, PC1 and PC2 are not identified (any rotation within their plane fits as well) and a "
         "PC1 or PC2 correlation must not be read on its own. Each resample's refitted PCs are matched to the "
-        f"full-sample PC1 and PC2 ({per_cell(cells, lambda d: fmt_setting(d.summary['pc_matching']))}: by "
-        "order, the assignment with the larger total $|\\cos|$ between loadings, then by sign). "
+        f"full-sample PC1 and PC2 by {per_cell(cells, lambda d: fmt_setting(d.summary['pc_matching']))} (order: "
+        "the assignment with the larger total $|\\cos|$ between loadings, then the sign; sign: the sign only). "
         "$r$ is signed by the anchor rule below; $|r|$ is the magnitude as the authors print it (their code "
         "flips each PC so that $r > 0$)."
     )
