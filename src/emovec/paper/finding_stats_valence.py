@@ -9,7 +9,7 @@ emotions). Every draw's PCs were matched to the full-sample PCs by order and sig
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,27 +20,20 @@ from emovec.paper.finding_core import (Estimate, FindingsContext, Outcome, Subje
                                        register_statistic)
 
 
-@register_statistic("affect_peak_r")
-def affect_peak_r(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
-    """Per valence cell: Pearson r of the target's PC (PC1 valence, PC2 arousal) with the human
-    ratings at the layer of peak |r|, signed by the anchor rule, with its bootstrap CI over emotions
-    (PCA refitted per resample, matched by order and sign) and the max-statistic p over layers
-    (``args.target``); the detail gives |r|, the swap rate and whether the PC is identified."""
-    target = str(args.get("target", "valence"))
-    if target not in ("valence", "arousal"):
-        raise EmovecInputError(f"affect_peak_r: target must be valence or arousal; got {target!r}")
+def _peak_outcomes(ctx: FindingsContext, target: str, key: str, unit: str, how: Callable[[Mapping[str, Any]], str],
+                   detail: Callable[[Mapping[str, Any]], str]) -> list[Outcome]:
+    """Per valence cell: the summary's ``key`` (r or R) at the target's peak with its CI over emotions;
+    ``how`` names the bootstrap's PC handling, ``detail`` what a reader needs beside the number."""
     out = []
     for c in ctx.paper_config.get("valence_cells", []):
-        subject = cell_subject(c, True)
         summary = read_json(ctx.valence_dir / c["cell"] / "summary.json")
         peak = summary["peaks"][target]
-        out.append(Outcome(subject, Estimate(
-            value=float(peak["r"]), ci_low=float(peak["r_ci_low"]), ci_high=float(peak["r_ci_high"]),
-            n=int(summary["n_emotions"]), unit_of_analysis="emotions", unit="Pearson r",
-            ci_method=f"bootstrap over emotions, PCA refitted, PCs matched by {summary['pc_matching']} "
-                      f"({summary['n_boot']} draws, {summary['ci_level']:.0%})",
-            detail=f"layer {peak['layer']} of {c['n_layers']}; max-statistic p {peak['p_max']:.3g}; |r| "
-                   f"{peak['abs_r']:.3f}; {_identification(peak, summary)}")))
+        out.append(Outcome(cell_subject(c, True), Estimate(
+            value=float(peak[key]), ci_low=float(peak[f"{key}_ci_low"]), ci_high=float(peak[f"{key}_ci_high"]),
+            n=int(summary["n_emotions"]), unit_of_analysis="emotions", unit=unit,
+            ci_method=f"bootstrap over emotions, PCA refitted, {how(summary)} ({summary['n_boot']} draws, "
+                      f"{summary['ci_level']:.0%})",
+            detail=f"layer {peak['layer']} of {c['n_layers']}; {detail(peak)}; {_identification(peak, summary)}")))
     return out
 
 
@@ -50,6 +43,17 @@ def _identification(peak: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
             f"{peak['lambda_ratio']:.2f} [{peak['lambda_ratio_ci_low']:.2f}, {peak['lambda_ratio_ci_high']:.2f}])")
 
 
+@register_statistic("affect_peak_r")
+def affect_peak_r(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
+    """Per valence cell: Pearson r of the target's PC (PC1 valence, PC2 arousal) with the human
+    ratings at the layer of peak |r|, signed by the anchor rule, with its bootstrap CI over emotions
+    (PCA refitted per resample, matched by order and sign) and the max-statistic p over layers
+    (``args.target``); the detail gives |r|, the swap rate and whether the PC is identified."""
+    return _peak_outcomes(ctx, _target(args, "affect_peak_r"), "r", "Pearson r",
+                          lambda s: f"PCs matched by {s['pc_matching']}",
+                          lambda p: f"max-statistic p {p['p_max']:.3g}; |r| {p['abs_r']:.3f}")
+
+
 @register_statistic("affect_peak_multiple_r")
 def affect_peak_multiple_r(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
     """Per valence cell: the rotation-invariant R of the target's ratings on the PC1 and PC2 scores
@@ -57,19 +61,9 @@ def affect_peak_multiple_r(ctx: FindingsContext, args: Mapping[str, Any]) -> lis
     CI over emotions (PCA refitted per resample; R does not depend on how the refits are matched).
     R >= |r| of either PC: it reads the best direction in the PC1-PC2 plane, so it stays meaningful
     when lambda1 ~ lambda2 and the PCs' order is not identified."""
-    target = _target(args, "affect_peak_multiple_r")
-    out = []
-    for c in ctx.paper_config.get("valence_cells", []):
-        summary = read_json(ctx.valence_dir / c["cell"] / "summary.json")
-        peak = summary["peaks"][target]
-        out.append(Outcome(cell_subject(c, True), Estimate(
-            value=float(peak["R"]), ci_low=float(peak["R_ci_low"]), ci_high=float(peak["R_ci_high"]),
-            n=int(summary["n_emotions"]), unit_of_analysis="emotions", unit="multiple correlation R (PC1 and PC2)",
-            ci_method=f"bootstrap over emotions, PCA refitted ({summary['n_boot']} draws, percentile, "
-                      f"{summary['ci_level']:.0%})",
-            detail=f"layer {peak['layer']} of {c['n_layers']}; best direction {peak['angle']:.0f} degrees from "
-                   f"PC{peak['pc']}; PC r {peak['r']:+.3f}; {_identification(peak, summary)}")))
-    return out
+    return _peak_outcomes(ctx, _target(args, "affect_peak_multiple_r"), "R", "multiple correlation R (PC1 and PC2)",
+                          lambda s: "percentile",
+                          lambda p: f"best direction {p['angle']:.0f} degrees from PC{p['pc']}; PC r {p['r']:+.3f}")
 
 
 # ---- the bootstrap draw by draw (bootstrap.npz of the valence stage) --------------------------
