@@ -359,6 +359,20 @@ def _edited_peak(inp):
     return path, "r_ci_high"
 
 
+def _missing_compare_layers(inp):
+    path = inp["valence"] / "toy_base__stories-a" / "compare_layers.csv"  # the summary still has a comparison
+    path.unlink()
+    return path, "compare"
+
+
+def _edited_compare_peak(inp):
+    path = inp["valence"] / "toy_base__stories-a" / "summary.json"
+    s = json.loads(path.read_text())
+    s["compare"]["peaks"]["valence"]["R"] += 0.01
+    path.write_text(json.dumps(s))
+    return path, "compare.peaks.valence.R"
+
+
 def _wrong_layers(inp):
     path = inp["valence"] / "toy_base__stories-a" / "layers.csv"
     pd.read_csv(path).iloc[:-1].to_csv(path, index=False)
@@ -381,7 +395,8 @@ def _stale_ratings(inp):
 
 
 @pytest.mark.parametrize("corrupt", [_drop_layers_column, _drop_summary_key, _drop_peak_key, _mismatched_summary,
-                                     _edited_peak, _wrong_layers, _missing_scores, _stale_ratings])
+                                     _edited_peak, _wrong_layers, _missing_scores, _stale_ratings,
+                                     _missing_compare_layers, _edited_compare_peak])
 def test_bad_valence_inputs_name_file_and_key(tmp_path, corrupt):
     inp = _write_inputs(tmp_path / "in")
     path, key = corrupt(inp)
