@@ -272,6 +272,8 @@ def test_bad_inputs(mutate, fragment):
         (dict(n_perm=2.5), "n_perm must be an integer >= 1"),
         (dict(ci_level=1.0), "ci_level must lie in"),
         (dict(orientation="anchor"), r"layer 0: anchor emotion\(s\) \['happy', 'afraid'\]"),
+        (dict(pc_matching="procrustes"), r"pc_matching must be one of \['order', 'sign'\]; got 'procrustes'"),
+        (dict(max_swap_rate=-0.1), r"max_swap_rate must lie in \[0, 1\]; got -0.1"),
     ],
 )
 def test_bad_settings(kwargs, fragment):
