@@ -5,6 +5,7 @@ enough that every weight-free claim is computed (emovec.paper.claims, stages.cla
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from emovec.paper.claims import evaluate_claims, load_claims
 from emovec.paper.claims_table import claims_csv, claims_table
 from emovec.stages.claims import main
 from conftest import materialised
+from helpers import cell_entry, paper_config, write_separation_csv
 
 REPO = Path(__file__).resolve().parents[1]
 LEDGER = REPO / "paper" / "claims.yaml"
@@ -77,17 +79,14 @@ def _ledger(tmp_path: Path, claims: list[dict]) -> Path:
     return path
 
 
+# The run's separation cells: model m on a generation and a comprehension corpus, 3 blocks, layer 1 reported.
+CELLS = (cell_entry("m", "gen", n_layers=3, layer=1), cell_entry("m", "comp", n_layers=3, layer=1, method="comprehension"))
+
+
 def _ctx(tmp_path: Path, data_dir: Path | None = None) -> ClaimContext:
     return ClaimContext(separation_dir=tmp_path / "sep", analyses_dir=tmp_path / "analyses",
                         valence_dir=tmp_path / "val", data_dir=data_dir or tmp_path / "data",
-                        paper_config={"digits": 3, "steering": {"models": []}})
-
-
-def _write_separation(sep: Path, cell: str, mean_cosines: list[float], reported: int) -> None:
-    sep.mkdir(parents=True, exist_ok=True)
-    rows = [{"layer": i, "mean_cosine": m, "anisotropy": 0.9, "gap_to_anisotropy": 0.9 - m, "cos_happy-sad": 0.5,
-             "is_reported_layer": i == reported} for i, m in enumerate(mean_cosines)]
-    pd.DataFrame(rows).to_csv(sep / f"{cell}.csv", index=False)
+                        paper=paper_config(CELLS, steering={"models": []}))
 
 
 def test_arithmetic_fraction_and_min_p_are_recomputed_from_reported_numbers(tmp_path: Path) -> None:
@@ -108,8 +107,8 @@ def test_arithmetic_fraction_and_min_p_are_recomputed_from_reported_numbers(tmp_
 
 
 def test_model_output_measures_read_the_cell_and_absent_cells_need_weights(tmp_path: Path) -> None:
-    _write_separation(tmp_path / "sep", "m__gen", [0.9, 0.36, 0.8], reported=1)
-    _write_separation(tmp_path / "sep", "m__comp", [0.9, 0.66, 0.8], reported=1)
+    write_separation_csv(tmp_path / "sep" / "m__gen.csv", [0.9, 0.36, 0.8], reported=1)
+    write_separation_csv(tmp_path / "sep" / "m__comp.csv", [0.9, 0.66, 0.8], reported=1)
     claims = load_claims(_ledger(tmp_path, [
         _claim("cos", 0.357, {"kind": "separation_mean_cosine", "model": "m", "corpus": "gen"}, tolerance=0.01),
         _claim("cos_l0", 0.5, {"kind": "separation_mean_cosine", "model": "m", "corpus": "gen", "layer": 0}, tolerance=0.01),
@@ -253,8 +252,8 @@ def test_follow_up_entries_cite_the_abstract_and_get_their_exact_status(upstream
 
 def test_stage_writes_both_files_or_nothing(tmp_path: Path, capsys) -> None:
     cfg = tmp_path / "paper.yaml"
-    cfg.write_text(yaml.safe_dump({"digits": 3, "steering": {"models": []},
-                                   "provenance": {"config_hash": "ab" * 32, "models": [], "axes": {}}}))
+    cfg.write_text(yaml.safe_dump({"digits": 3, "experiment": "separation", "cells": list(CELLS),
+                                   "steering": {"models": []}, "provenance": {"config_hash": "ab" * 32, "models": [], "axes": {}}}))
     good = _ledger(tmp_path, [_claim("a", 0.925, {"kind": "binomial_fraction", "k": 37, "n": 40})])
     out = tmp_path / "out"
     base = ["--config", str(cfg), "--separation-dir", str(tmp_path), "--analyses-dir", str(tmp_path / "analyses"),
@@ -293,7 +292,7 @@ def _steering_ctx(tmp_path: Path, with_jhartmann: bool) -> ClaimContext:
     write_steering_analyses(raw, inp, tmp_path / "analyses")
     return ClaimContext(separation_dir=tmp_path / "sep", analyses_dir=tmp_path / "analyses",
                         valence_dir=tmp_path / "val", data_dir=tmp_path / "data",
-                        paper_config={"digits": 3, "steering": raw})
+                        paper=paper_config(steering=raw))
 
 
 def write_steering_analyses(raw: dict, inp: dict[str, Path], out: Path) -> None:
@@ -348,3 +347,31 @@ def test_jeong_classifier_claims_read_jhartmann_and_name_it(tmp_path: Path) -> N
     assert res["agree_vader"].replicated == 0.25
     csv_text = claims_csv(list(res.values()))
     assert "classifier: j-hartmann/emotion-english-distilroberta-base (hf_sequence_classifier); 3/4 units" in csv_text
+
+
+def test_loo_measures_read_the_analyses_record_of_the_named_corpora(tmp_path: Path) -> None:
+    from emovec.paper.analyses import write_analyses
+    from emovec.paper.results.gen_vs_comp import GenVsComp, MethodComparison
+
+    cmp = MethodComparison(model="m", loo_gen=(0.5, 0.01, 5), loo_comp=(0.6, 0.02, 3), mwu_u=15.0, mwu_p=2 / 56,
+                           mwu_method="exact", d_loo=-6.25, diff=-0.1, diff_ci=(-0.2, 0.0), per_emotion_diff=-0.1,
+                           wilcoxon_p=0.01, d=-1.0, d_ci=(-1.5, -0.5), n_emotions=20, n_boot=100,
+                           generation_corpus="gen", comprehension_corpus="comp")
+    write_analyses({"gen_vs_comp": GenVsComp((cmp,), (0.01,), 1, 1.0, 0.95)}, tmp_path / "analyses")
+    loo = {"model": "m", "generation_corpus": "gen", "comprehension_corpus": "comp"}
+    claims = load_claims(_ledger(tmp_path, [
+        _claim("p", 0.036, {"kind": "loo_mannwhitney_p", **loo}, tolerance=0.001),
+        _claim("d", -6.25, {"kind": "loo_cohens_d", **loo}, tolerance=0.001),
+        _claim("other", 0.036, {"kind": "loo_mannwhitney_p", **loo, "comprehension_corpus": "elsewhere"},
+               tolerance=0.001),
+    ]))
+    res = {r.claim.id: r for r in evaluate_claims(claims, _ctx(tmp_path))}
+    assert (res["p"].replicated, res["p"].status) == (2 / 56, "replicated")
+    assert (res["d"].replicated, res["d"].status) == (-6.25, "replicated")
+    assert res["other"].status.startswith("not run") and "m__elsewhere not in the run" in res["other"].detail
+    # A record comparing other corpora than the run's cells is stale: an error naming the file.
+    write_analyses({"gen_vs_comp": GenVsComp((dataclasses.replace(cmp, comprehension_corpus="x"),), (0.01,), 1, 1.0,
+                                             0.95)}, tmp_path / "analyses")
+    with pytest.raises(EmovecInputError, match="gen_vs_comp.json"):
+        evaluate_claims(load_claims(_ledger(tmp_path, [_claim("p", 0.036, {"kind": "loo_mannwhitney_p", **loo})])),
+                        _ctx(tmp_path))

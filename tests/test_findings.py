@@ -18,6 +18,8 @@ from emovec.errors import EmovecInputError
 from emovec.paper.finding_statistics import (FINDING_STATISTICS, Estimate, FindingsContext, Outcome, Subject,
                                              register_statistic)
 from emovec.paper.findings import Finding, evaluate_findings, load_findings, verdict
+from emovec.paper.loaders.spec import load_paper_config
+from helpers import cell_entry, paper_config
 from test_paper import _cells, _run_analyses, _write_inputs
 
 LEDGER = Path(__file__).resolve().parents[1] / "paper" / "findings.yaml"
@@ -149,7 +151,7 @@ def test_not_applicable_subjects_say_why_and_a_claim_without_subjects_gets_one_r
         fs = [_finding(statistic="test_only_planted", applies={"variant": "instruct"}, why="instruct only"),
               _finding(id="g", statistic="test_only_planted"), _finding(id="h", statistic="test_only_empty"),
               _finding(id="k", statistic="test_only_planted", applies={"family": "g", "variant": "base"}, why="g base")]
-        ctx = FindingsContext({}, Path("."), Path("."), Path("."))
+        ctx = FindingsContext(paper_config(), Path("."), Path("."), Path("."))
         rows = [(r.finding.id, r.subject, r.verdict, r.reason) for r in evaluate_findings(fs, ctx)]
         assert rows == [
             ("f", "a", "not applicable", "instruct only (applies to variant instruct; this is base)"),
@@ -169,8 +171,7 @@ def test_not_applicable_subjects_say_why_and_a_claim_without_subjects_gets_one_r
 @pytest.fixture(scope="module")
 def separation_run(tmp_path_factory) -> FindingsContext:
     inp = _run_analyses(_write_inputs(tmp_path_factory.mktemp("findings")))
-    config = yaml.safe_load(inp["config"].read_text())
-    return FindingsContext(config, inp["separation"], inp["analyses"], Path("/nonexistent"))
+    return FindingsContext(load_paper_config(inp["config"]), inp["separation"], inp["analyses"], Path("/nonexistent"))
 
 
 def test_gen_minus_comp_is_the_analysis_number_and_the_null_shift_is_exact(separation_run: FindingsContext):
@@ -211,8 +212,8 @@ def test_cosine_minus_anisotropy_reads_the_reported_row(separation_run: Findings
 
 
 def test_rsa_without_a_base_instruct_pair_names_the_selection():
-    ctx = FindingsContext({"cells": [{"model": "a", "family": "f", "variant": "base", "corpus": "c", "method": "x"},
-                                     {"model": "b", "family": "g", "variant": "instruct", "corpus": "c", "method": "x"}]},
+    ctx = FindingsContext(paper_config([cell_entry("a", "c", n_layers=2, layer=1, family="f", variant="base"),
+                                        cell_entry("b", "c", n_layers=2, layer=1, family="g", variant="instruct")]),
                           Path("."), Path("."), Path("."), rsa_rows=())
     (o,) = FINDING_STATISTICS["rsa_rho"](ctx, {"kind": "base_instruct"})
     assert o.estimate is None and o.not_applicable == (
@@ -233,6 +234,27 @@ def test_the_table_and_the_forest_show_every_row():
     assert "supported if the CI lies wholly above 0" in tex and "consistent if the CI overlaps the reported [0.2, 0.4]" in tex
     png = findings_forest_png(rows)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and png == findings_forest_png(rows)
+
+
+def test_the_forest_starts_right_under_its_title():
+    import io
+
+    import numpy as np
+    from matplotlib.image import imread
+
+    from emovec.paper.figure_style import DPI
+    from emovec.paper.findings_render import findings_forest_png
+
+    # 30 claims x 2 subjects: a forest about 20 inches tall
+    rows = [_row(_finding(id=f"claim_{i:02d}"), s, _est(-0.5 + i / 30, 0.5)) for i in range(30) for s in ("m1", "m2")]
+    img = imread(io.BytesIO(findings_forest_png(rows)))
+    inked = np.flatnonzero((img[..., :3] < 0.98).any(axis=(1, 2)))
+    gaps = np.diff(inked) - 1
+    # the first blank band below the title's line: at most 0.3 inch (the default top margin, 12% of
+    # the height, left about 2 inches here), and no band anywhere is wider
+    title_gap = gaps[np.flatnonzero(gaps > 0)[0]]
+    assert title_gap < 0.3 * DPI and gaps.max() < 0.3 * DPI, (title_gap, gaps.max())
+    assert inked[0] < 0.2 * DPI and img.shape[0] - inked[-1] < 0.2 * DPI  # cropped to the ink
 
 
 def _row(f: Finding, subject: str, est: Estimate | None, reason: str = ""):
@@ -277,8 +299,8 @@ def test_steering_minus_random_is_the_signed_mean_over_scenarios(tmp_path: Path)
                                                        for i, r in enumerate(rows)),
                         per_model=(ModelDeltas(model="m", rows=rows), ModelDeltas(model="lone", rows=rows[:1])))
     write_analyses({"protocol_deltas": table}, tmp_path / "analyses")
-    cfg = {"steering": {"models": [{"model": "m", "family": "f", "variant": "instruct"},
-                                   {"model": "lone", "family": "g", "variant": "base"}]}}
+    cfg = paper_config(steering_models=[{"model": "m", "family": "f", "variant": "instruct"},
+                                        {"model": "lone", "family": "g", "variant": "base"}])
     ctx = FindingsContext(cfg, tmp_path, tmp_path / "analyses", tmp_path)
     m, lone = FINDING_STATISTICS["steering_minus_random"](ctx, {"measure": "steered"})
     assert m.estimate.value == 2.0 and m.estimate.n == 3
@@ -312,7 +334,7 @@ def test_text_and_induction_comparisons_read_their_own_columns(tmp_path: Path):
                                                        for i, r in enumerate(rows)),
                         per_model=(ModelDeltas(model="m", rows=rows),))
     write_analyses({"protocol_deltas": table}, tmp_path / "analyses")
-    ctx = FindingsContext({"steering": {"models": [{"model": "m", "family": "f", "variant": "instruct"}]}},
+    ctx = FindingsContext(paper_config(steering_models=[{"model": "m", "family": "f", "variant": "instruct"}]),
                           tmp_path, tmp_path / "analyses", tmp_path)
     run = lambda name, measure: FINDING_STATISTICS[name](ctx, {"measure": measure})[0].estimate  # noqa: E731
     assert run("steering_minus_random", "text").value == (0.5 + 1.0) / 2  # +1 x (1 - 0.5), -1 x (-1 - 0)
@@ -353,7 +375,7 @@ def _regime_ctx(tmp_path: Path, with_check: bool) -> FindingsContext:
     table = RegimeTable(models=("m",), low_strength=0.005, high_strength=0.05, explosive_min_ratio=3.0,
                         collapse_max_distinct2=0.5, collapse_min_repeat=10.0, rows=(row,))
     write_analyses({"regime_check": rc, "regime_stats": table}, tmp_path / "analyses")
-    return FindingsContext({"steering": {"models": [{"model": "m", "family": "f", "variant": "base"}]}},
+    return FindingsContext(paper_config(steering_models=[{"model": "m", "family": "f", "variant": "base"}]),
                            tmp_path, tmp_path / "analyses", tmp_path)
 
 
@@ -399,7 +421,7 @@ def test_leakage_is_a_newcombe_difference_of_generation_counts(tmp_path: Path):
     table = LeakageTable(models=("m",), high_strength=0.05, top=5, per_model=(
         ModelLeakage(model="m", rows=(row("emotion", 4, 5), row("random", 1, 20), row("unsteered", 0, 5))),))
     write_analyses({"script_leakage": table}, tmp_path / "analyses")
-    ctx = FindingsContext({"steering": {"models": [{"model": "m", "family": "f", "variant": "base"}]}},
+    ctx = FindingsContext(paper_config(steering_models=[{"model": "m", "family": "f", "variant": "base"}]),
                           tmp_path, tmp_path / "analyses", tmp_path)
     (o,) = FINDING_STATISTICS["leakage_minus_control"](ctx, {})
     assert (o.estimate.value, o.estimate.ci_low, o.estimate.ci_high) == newcombe_difference(4, 5, 0, 5)
@@ -430,14 +452,13 @@ def test_the_u_curve_statistics_read_the_per_layer_bootstrap(tmp_path: Path):
     acts = np.stack([centres[lab] + (lab != "neutral") * weight[:, None] * common + 0.3 * rng.normal(size=(n_layers, d))
                      for lab in labels])
     rows = separation_by_layer(acts, labels, JEONG_20, "neutral_mean", True, 19, 0).to_rows()
-    cell = {"cell": "m__c", "model": "m", "corpus": "c", "family": "f", "variant": "base", "n_layers": n_layers,
-            "layer": 2}
+    cell = cell_entry("m", "c", n_layers=n_layers, layer=2, variant="base")
     write_csv(tmp_path / "m__c.csv", SEPARATION_LAYERS,
               [r | {"n_stimuli": len(labels), "min_n_per_emotion": n_per, "n_neutral": 4, "pooling": "last_token",
                     "is_reported_layer": r["layer"] == 2} for r in rows])
     rec = resample_cell(acts, labels, JEONG_20, 2, "neutral_mean", 200, 0)
     (tmp_path / "m__c.resampling.json").write_text(json.dumps(dataclasses.asdict(rec) | {"pooling": "last_token"}))
-    ctx = FindingsContext({"cells": [cell]}, tmp_path, tmp_path, tmp_path)
+    ctx = FindingsContext(paper_config([cell]), tmp_path, tmp_path, tmp_path)
     (q,) = FINDING_STATISTICS["middle_minus_depth"](ctx, {"depth": 0.25})
     (end,) = FINDING_STATISTICS["middle_minus_depth"](ctx, {"depth": 1.0})
     cos = {r["layer"]: r["mean_cosine"] for r in rows}
@@ -478,8 +499,7 @@ def _planted_cell(tmp_path: Path, with_pairs: bool = True) -> tuple[FindingsCont
     acts = np.stack([neutral + (x[lab] if lab != "neutral" else 0.0) for lab in labels])
     sents = np.stack([np.tile(3.0 * np.eye(d)[0] + np.eye(d)[i + 10], (n_layers, 1)) for i in range(6)])
     rows = separation_by_layer(acts, labels, JEONG_20, "neutral_mean", True, 19, 0, anisotropy_acts=sents).to_rows()
-    cell = {"cell": "m__c", "model": "m", "corpus": "c", "family": "gemma3", "variant": "base", "n_layers": n_layers,
-            "layer": 1, "pooling": "mid_generation"}
+    cell = cell_entry("m", "c", n_layers=n_layers, layer=1, family="gemma3", variant="base", pooling="mid_generation")
     write_csv(tmp_path / "m__c.csv", SEPARATION_LAYERS,
               [r | {"n_stimuli": len(labels), "min_n_per_emotion": n_per, "n_neutral": 3, "pooling": "mid_generation",
                     "is_reported_layer": r["layer"] == 1} for r in rows])
@@ -487,7 +507,7 @@ def _planted_cell(tmp_path: Path, with_pairs: bool = True) -> tuple[FindingsCont
     if not with_pairs:
         del rec["pair_bootstrap"], rec["anisotropy_bootstrap"]
     (tmp_path / "m__c.resampling.json").write_text(json.dumps(rec | {"pooling": "mid_generation"}))
-    return FindingsContext({"cells": [cell]}, tmp_path, tmp_path, tmp_path), x, acts
+    return FindingsContext(paper_config([cell]), tmp_path, tmp_path, tmp_path), x, acts
 
 
 def test_opposite_pair_cosine_is_the_planted_cosine_with_a_zero_width_ci(tmp_path: Path):

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from emovec.geometry.rsa_study import RSACell, RSASettings, rsa_rows
 from emovec.stages.findings import main
-from test_paper import _run_analyses, _write_inputs
+from test_paper import _cells, _run_analyses, _write_inputs
 
 LEDGER = Path(__file__).resolve().parents[1] / "paper" / "findings.yaml"
 FAST = {"depths": [0.0, 1.0], "n_perm": 99, "n_boot": 40, "seed": 0, "level": 0.95}
@@ -58,7 +59,11 @@ def test_rsa_record_holds_every_pair_corpus_and_depth(run):
     # 2 corpora x 1 model pair (toy_base, toy-instruct: one family, base and instruct) x (reported + 2 depths)
     assert [(r["corpus"], r["kind"], r["depth"]) for r in rows] == [
         (c, "base_instruct", d) for c in ("toy-generation", "toy-comprehension") for d in ("reported", "0", "1")]
-    assert all(1 / 100 <= r["p_mantel"] <= 1 and r["n_perm"] == 99 for r in rows)
+    # Exactly what the RSA study computes from the tracked vectors (the stage adds nothing), and every
+    # Mantel p is a permutation p: k / (n_perm + 1) for a whole k >= 1.
+    cells = [RSACell(c["model"], c["corpus"], c["family"], c["variant"], c["n_layers"], c["layer"]) for c in _cells()]
+    assert rows == json.loads(json.dumps(rsa_rows(cells, run["inp"]["vectors"], RSASettings(**{**node["settings"], "depths": tuple(node["settings"]["depths"])}))))
+    assert all(r["n_perm"] == 99 and (r["p_mantel"] * 100).is_integer() and r["p_mantel"] >= 1 / 100 for r in rows)
 
 
 def test_findings_record_matches_the_ledger_and_the_table(run):

@@ -18,6 +18,7 @@ from emovec.geometry.affect import affect_by_layer
 from emovec.paper.finding_statistics import FINDING_STATISTICS, Estimate, FindingsContext
 from emovec.paper.finding_stats_valence import difference_interval, draw_peak_depths
 from emovec.paper.findings import Finding, verdict
+from helpers import paper_config
 
 
 def _est(lo: float, hi: float) -> Estimate:
@@ -103,7 +104,7 @@ EMO = tuple(f"e{i}" for i in range(6))
 
 def _cell(model: str, corpus: str, n_layers: int = 5) -> dict:
     return {"cell": f"{model}__{corpus}", "model": model, "corpus": corpus, "family": model, "variant": "instruct",
-            "n_layers": n_layers}
+            "n_layers": n_layers, "generator": model, "norms": "nrc_vad", "emotion_set": "toy"}
 
 
 def _write_cell(root: Path, c: dict, r: np.ndarray, boot_idx: np.ndarray, emotions=EMO,
@@ -132,7 +133,7 @@ def _planted_r(peak_layers: list[int], n_layers: int = 5) -> np.ndarray:
 def test_peak_depth_is_the_observed_peak_with_the_draws_peaks_as_ci(tmp_path: Path):
     c = _cell("m", "c")
     _write_cell(tmp_path, c, _planted_r([2] * 20 + [3] * 20), np.zeros((40, 6), dtype=int))
-    ctx = FindingsContext({"valence_cells": [c]}, Path("."), Path("."), tmp_path)
+    ctx = FindingsContext(paper_config(valence_cells=[c]), Path("."), Path("."), tmp_path)
     (o,) = FINDING_STATISTICS["affect_peak_depth"](ctx, {"target": "valence"})
     e = o.estimate
     assert (o.subject.label, e.value, e.ci_low, e.ci_high, e.n) == ("m / c", 0.5, 0.5, 0.75, 6)
@@ -147,7 +148,7 @@ def test_an_older_valence_output_without_draws_is_not_applicable(tmp_path: Path)
     c = _cell("m", "c")
     _write_cell(tmp_path, c, _planted_r([2, 2]), np.zeros((2, 6), dtype=int))
     (tmp_path / c["cell"] / "bootstrap.npz").unlink()
-    ctx = FindingsContext({"valence_cells": [c]}, Path("."), Path("."), tmp_path)
+    ctx = FindingsContext(paper_config(valence_cells=[c]), Path("."), Path("."), tmp_path)
     (o,) = FINDING_STATISTICS["affect_peak_depth"](ctx, {})
     assert o.estimate is None and "no bootstrap.npz" in o.not_applicable
 
@@ -162,7 +163,7 @@ def test_depth_difference_is_paired_only_when_the_draws_resample_the_same_emotio
     _write_cell(tmp_path, c, _planted_r([1] * 40), idx.copy())  # the same indices: paired
     other = _cell("d", "s")
     _write_cell(tmp_path, other, _planted_r([1] * 40), rng.integers(0, 6, size=(40, 6)))  # other draws
-    ctx = FindingsContext({"valence_cells": [a, b, c, other, _cell("a", "lone")]}, Path("."), Path("."), tmp_path)
+    ctx = FindingsContext(paper_config(valence_cells=[a, b, c, other, _cell("a", "lone")]), Path("."), Path("."), tmp_path)
     outs = {o.subject.label: o for o in FINDING_STATISTICS["affect_peak_depth_difference"](ctx, {})}
     assert list(outs) == ["a x b / s", "a x c / s", "a x d / s", "b x c / s", "b x d / s", "c x d / s"]
     ab = outs["a x b / s"].estimate
@@ -177,7 +178,7 @@ def test_depth_difference_is_paired_only_when_the_draws_resample_the_same_emotio
 
 def test_no_two_models_on_a_corpus_is_one_not_applicable_row(tmp_path: Path):
     c = _cell("m", "c")
-    ctx = FindingsContext({"valence_cells": [c]}, Path("."), Path("."), tmp_path)
+    ctx = FindingsContext(paper_config(valence_cells=[c]), Path("."), Path("."), tmp_path)
     (o,) = FINDING_STATISTICS["affect_peak_depth_difference"](ctx, {})
     assert o.subject.label == "(run)" and o.not_applicable == "needs two models on one story corpus; the " \
                                                               "selection has m / c"
@@ -195,7 +196,7 @@ def test_corpus_difference_is_the_summaries_difference_with_an_independent_ci_wh
     _write_cell(tmp_path, cb, rb, np.zeros((25, 4), dtype=int), emotions=EMO[:4], peaks=pb)
     lone = _cell("n", "gemma-stories")
     _write_cell(tmp_path, lone, ra, np.zeros((30, 6), dtype=int))
-    ctx = FindingsContext({"valence_cells": [ca, cb, lone]}, Path("."), Path("."), tmp_path)
+    ctx = FindingsContext(paper_config(valence_cells=[ca, cb, lone]), Path("."), Path("."), tmp_path)
     m, n = FINDING_STATISTICS["affect_corpus_difference"](ctx, {"target": "arousal"})
     e = m.estimate
     assert m.subject.label == "m: gemma-stories - own-stories" and e.value == pytest.approx(0.45 - 0.21, abs=1e-15)
@@ -214,7 +215,7 @@ def test_same_corpus_pair_with_aligned_draws_gives_a_zero_width_corpus_differenc
     ca, cb = _cell("m", "x"), _cell("m", "y")
     _write_cell(tmp_path, ca, r, idx)
     _write_cell(tmp_path, cb, r, idx)
-    ctx = FindingsContext({"valence_cells": [ca, cb]}, Path("."), Path("."), tmp_path)
+    ctx = FindingsContext(paper_config(valence_cells=[ca, cb]), Path("."), Path("."), tmp_path)
     (o,) = FINDING_STATISTICS["affect_corpus_difference"](ctx, {"target": "valence"})
     assert (o.estimate.value, o.estimate.ci_low, o.estimate.ci_high) == (0.0, 0.0, 0.0)
     assert o.estimate.unit_of_analysis == "emotions (paired)"
@@ -258,7 +259,7 @@ def test_multiple_r_reads_the_summary_and_says_when_the_pc_is_not_identified(tmp
     s = json.loads((tmp_path / c["cell"] / "summary.json").read_text())
     s.update({"n_boot": 2, "ci_level": 0.95, "max_swap_rate": 0.05, "pc_matching": "order"})
     (tmp_path / c["cell"] / "summary.json").write_text(json.dumps(s))
-    ctx = FindingsContext({"valence_cells": [c]}, Path("."), Path("."), tmp_path)
+    ctx = FindingsContext(paper_config(valence_cells=[c]), Path("."), Path("."), tmp_path)
     (o,) = FINDING_STATISTICS["affect_peak_multiple_r"](ctx, {"target": "valence"})
     assert (o.estimate.value, o.estimate.ci_low, o.estimate.ci_high, o.estimate.n) == (0.8, 0.6, 0.9, 6)
     assert "31 degrees from PC1" in o.estimate.detail and "PC NOT identified (swap rate 0.300" in o.estimate.detail
@@ -284,7 +285,7 @@ def test_baseline_difference_is_paired_over_the_same_draws_at_each_variants_peak
     _write_cell(tmp_path, bare, r, np.zeros((40, 6), dtype=int))
     s = json.loads((tmp_path / bare["cell"] / "summary.json").read_text())
     (tmp_path / bare["cell"] / "summary.json").write_text(json.dumps({**s, "compare": None}))
-    ctx = FindingsContext({"valence_cells": [c, bare]}, Path("."), Path("."), tmp_path)
+    ctx = FindingsContext(paper_config(valence_cells=[c, bare]), Path("."), Path("."), tmp_path)
     o, n = FINDING_STATISTICS["affect_baseline_difference"](ctx, {"target": "valence"})
     d = r[:, 2, 0] - compare_r[:, 4, 0]  # each variant's own peak layer, draw by draw
     assert o.estimate.value == pytest.approx(0.15, abs=1e-15)

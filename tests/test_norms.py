@@ -13,7 +13,7 @@ from emovec.paths import PACKAGE_DIR
 from emovec.corpora.norms import (
     NORM_SOURCES,
     RESOLVED_COLUMNS,
-    describe_scale,
+    SCALE_CAPTION,
     get_norm_source,
     read_norms,
     rescale,
@@ -76,7 +76,7 @@ def test_rescale_and_labels() -> None:
     assert rescale(0.948, (0.0, 1.0)) == 2 * 0.948 - 1
     assert rescale(-0.3, (-1.0, 1.0)) == -0.3
     assert (scale_label((1, 9)), scale_label((0, 1)), scale_label((-1, 1))) == ("1-9", "0-1", "[-1,1]")
-    caption = describe_scale()
+    caption = SCALE_CAPTION
     assert "[-1, 1]" in caption and "(x-5)/4" in caption and "2x-1" in caption
 
 

@@ -19,7 +19,7 @@ from emovec.geometry.separation import cosine_floor, mean_pairwise_cosine, pair_
 from emovec.paper.latex import latex_escape
 from emovec.paper.loaders.inputs import PaperInputs, SeparationInputs
 from emovec.paper.loaders.separation import load_cells, load_resampling
-from emovec.paper.loaders.separation_spec import load_paper_spec
+from emovec.paper.loaders.spec import load_paper_config
 from emovec.paper.tables import TABLES, build_tables
 from emovec.paper.analyses import with_analyses
 from emovec.stages.analyses import main as analyses_main
@@ -249,14 +249,14 @@ def test_stale_vectors_are_caught(tmp_path):
     with np.load(path) as npz:
         vecs, emos = npz["vectors"], npz["emotions"]
     np.savez(path, vectors=vecs[::-1] * np.linspace(1, 2, vecs.shape[1])[None, :, None] + 0.5, emotions=emos)
-    spec = load_paper_spec(inp["config"])
+    spec = load_paper_config(inp["config"]).separation
     with pytest.raises(EmovecInputError, match="stale"):
         load_cells(spec, inp["separation"], inp["vectors"])
 
 
 def test_tables_are_deterministic_in_memory(tmp_path):
     inp = _write_inputs(tmp_path / "in")
-    spec = load_paper_spec(inp["config"])
+    spec = load_paper_config(inp["config"]).separation
 
     def separation_tables() -> dict[str, str]:
         cells = load_cells(spec, inp["separation"], inp["vectors"])

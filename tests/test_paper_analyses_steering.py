@@ -306,9 +306,10 @@ def _claims(tmp_path: Path) -> list:
 
 def _ctx(staged: dict[str, Path], analyses: Path):
     from emovec.paper.claim_ledger import ClaimContext
+    from emovec.paper.loaders.spec import load_paper_config
 
     return ClaimContext(separation_dir=staged["separation"], analyses_dir=analyses, valence_dir=Path("absent"),
-                        data_dir=Path("absent"), paper_config=yaml.safe_load(staged["config"].read_text()))
+                        data_dir=Path("absent"), paper=load_paper_config(staged["config"]))
 
 
 def test_steering_claims_read_the_analyses_and_never_the_outputs(staged, tmp_path):

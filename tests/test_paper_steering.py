@@ -182,10 +182,20 @@ def _write_inputs(root: Path) -> dict[str, Path]:
     return {"steering": steer, "classify": classify}
 
 
+def steering_inputs(spec, data, separation) -> PaperInputs:
+    """The paper inputs of a run with only these steered models, their analyses computed in memory."""
+    steering = SteeringInputs(spec=spec, data=data, separation=separation) if spec.models else None
+    return with_analyses(PaperInputs(steering=steering))
+
+
 def build_steering_tables(spec, data, separation) -> dict[str, str]:
     """The registered steering tables of a run with only these steered models ({} without models)."""
-    steering = SteeringInputs(spec=spec, data=data, separation=separation) if spec.models else None
-    return build_tables(with_analyses(PaperInputs(steering=steering)))
+    return build_tables(steering_inputs(spec, data, separation))
+
+
+def steering_figures(spec, data) -> dict[str, bytes]:
+    """The steering figures, drawn from the ``dose_response`` analysis of these models ({} without)."""
+    return build_steering_figures(spec, steering_inputs(spec, data, {}).analyses.get("dose_response"))
 
 
 def _load(inp: dict[str, Path], raw: dict | None = None):
@@ -201,7 +211,7 @@ def built(tmp_path_factory) -> dict:
     inp = _write_inputs(tmp_path_factory.mktemp("steering") / "in")
     spec, data = _load(inp)
     return {"inp": inp, "spec": spec, "data": data, "tables": build_steering_tables(spec, data, SEPARATION),
-            "figures": build_steering_figures(spec, data)}
+            "figures": steering_figures(spec, data)}
 
 
 def _row_of(text: str, start: str) -> list[str]:
@@ -329,7 +339,7 @@ def test_one_classifier_gives_one_block(tmp_path):
     spec, data = _load(inp, raw)
     text = build_steering_tables(spec, data, {})["steering_agreement.tex"]
     assert list(_blocks(text)) == [f"Classifier 1: {VADER}"] and TOY not in text
-    assert list(build_steering_figures(spec, data)) == [f"dose_response_{BASE}.png", f"dose_response_{INST}.png"]
+    assert list(steering_figures(spec, data)) == [f"dose_response_{BASE}.png", f"dose_response_{INST}.png"]
 
 
 def test_regimes_ppl_is_token_weighted_and_classified(built):
@@ -428,7 +438,7 @@ def test_tables_and_figures_are_byte_identical_and_well_formed(built):
     assert {k: v.encode() for k, v in tables.items()} == {k: v.encode() for k, v in built["tables"].items()}
     for text in tables.values():
         _assert_balanced(text)
-    figures = build_steering_figures(spec, data)
+    figures = steering_figures(spec, data)
     assert list(figures) == [f"dose_response_{BASE}.png", f"dose_response_{INST}.png"]
     for name, png in figures.items():
         assert png.startswith(PNG_MAGIC) and len(png) > 1000, name
@@ -485,23 +495,52 @@ def test_spec_checks_and_empty_selection(tmp_path):
     spec = load_steering_spec({"models": []}, DIGITS, "cfg")
     assert spec.models == () and spec.classifiers == ()
     data = load_steering(spec, tmp_path / "nowhere", tmp_path / "nowhere")
-    assert data == {} and build_steering_tables(spec, data, {}) == {} and build_steering_figures(spec, data) == {}
+    assert data == {} and build_steering_tables(spec, data, {}) == {} and steering_figures(spec, data) == {}
     assert load_steering_spec(None, DIGITS, "cfg").models == ()
 
 
-def test_figure_values_are_direction_signed(built):
-    from emovec.paper.steering_figures import dose_response_curves
+def test_dose_response_record_holds_the_signed_shifts(built):
+    record = steering_inputs(built["spec"], built["data"], {}).analysis("dose_response")
+    assert record.models == (BASE, INST)
+    r = record.of(BASE)
+    assert (r.magnitudes, r.n_samples, r.n_random, r.projection_layer) == ((LOW, HIGH), 1, 2, 2)
+    assert [(s.scenario, s.emotion, s.direction) for s in r.scenarios] == [("up", "happy", 1), ("down", "sad", -1)]
+    assert [p.measure for p in r.panels] == ["toy_lexicon", "vader", "delta"]
+    toy = r.panel("toy_lexicon")
+    # shift = p_target - U (the scenario's unsteered mean, 0.25), times the direction: down (-1) flips.
+    assert {c.scenario: c.values for c in toy.scenarios} == {"up": (0.0625, 0.5), "down": (-0.0, 0.125)}
+    assert toy.mean == ((0.0625 + 0.0) / 2, (0.5 + 0.125) / 2)
+    # Random at 0.05, mean over scenarios per direction: r0 (0.125 + 0.125) / 2, r1 (-0.125 + 0) / 2.
+    assert (toy.random_lo, toy.random_hi, toy.random_mean) == ((0.0, -0.0625), (0.0, 0.125), (0.0, 0.03125))
+    assert toy.induction == (0.25 + 0.125) / 2 and toy.unsteered == 0.0
+    # vader's p_target is 1 - 2P: every shift is -2 x the toy one.
+    vader = r.panel("vader")
+    assert [c.values for c in vader.scenarios] == [tuple(-2 * v for v in c.values) for c in toy.scenarios]
+    assert vader.induction == -2 * toy.induction and vader.random_mean == tuple(-2 * v for v in toy.random_mean)
+    # delta is already steered - unsteered (reference 0): direction x mean delta.
+    delta = r.panel("delta")
+    assert {c.scenario: c.values for c in delta.scenarios} == {"up": (0.5, 1.5), "down": (0.125, 0.5)}
+    assert delta.mean == (0.3125, 1.0) and delta.induction == 0.5 and delta.unsteered == 0.0
+    assert delta.random_mean[1] == ((0.25 - 0.125) / 2 + (-0.0625 + 0.0) / 2) / 2
 
-    d = dataclasses.replace(built["data"][BASE], measures=built["data"][BASE].scores("toy_lexicon"))
-    curves = dose_response_curves(d, "p_target", [LOW, HIGH])
-    # down (direction -1) is plotted as -p_target: -0.25 at 0.005 and -0.125 at 0.05.
-    assert curves["scenarios"] == {"up": [0.3125, 0.75], "down": [-0.25, -0.125]}
-    assert curves["mean"] == [(0.3125 - 0.25) / 2, (0.75 - 0.125) / 2]
-    # Random at 0.05: direction 0 -> (0.375 - 0.125) / 2, direction 1 -> (0.125 - 0.25) / 2.
-    assert curves["random_lo"][1] == -0.0625 and curves["random_hi"][1] == 0.125
-    assert curves["random_mean"][1] == (0.125 - 0.0625) / 2
-    assert curves["induction"] == (0.5 - 0.125) / 2 and curves["unsteered"] == 0.0
-    assert np.isfinite(curves["mean"]).all()
+
+def test_the_figure_draws_the_record_and_never_the_outputs(built):
+    from emovec.paper.outputs import all_figure_jobs
+
+    inputs = steering_inputs(built["spec"], built["data"], {})
+    # The steering outputs gone: the figures come from the dose_response record alone, byte for byte.
+    blind = dataclasses.replace(inputs, steering=dataclasses.replace(inputs.steering, data={}))
+    jobs = all_figure_jobs(blind)
+    assert list(jobs) == [f"dose_response_{BASE}.png", f"dose_response_{INST}.png"]
+    assert {name: job() for name, job in jobs.items()} == built["figures"]
+    # Another record, another figure; no record, an error naming the analyses stage.
+    record = inputs.analysis("dose_response")
+    r = record.of(BASE)
+    moved = dataclasses.replace(r, panels=(dataclasses.replace(r.panels[0], induction=0.5),) + r.panels[1:])
+    assert build_steering_figures(built["spec"], dataclasses.replace(record, per_model=(moved,))) != \
+        {f"dose_response_{BASE}.png": built["figures"][f"dose_response_{BASE}.png"]}
+    with pytest.raises(EmovecInputError, match="analysis 'dose_response' was not read"):
+        all_figure_jobs(dataclasses.replace(blind, analyses={}))
 
 
 @pytest.mark.parametrize("raw_edit, pattern", [

@@ -15,7 +15,7 @@ from emovec.errors import EmovecInputError
 from emovec.paper.latex import latex_escape
 from emovec.paper.loaders.inputs import PaperInputs, ValenceInputs
 from emovec.paper.loaders.valence import load_cka, load_valence_cells
-from emovec.paper.loaders.valence_spec import load_valence_spec
+from emovec.paper.loaders.valence_spec import ValenceSpec, parse_valence_spec
 from emovec.paper.analyses import with_analyses
 from emovec.paper.tables import TABLES, build_tables
 from emovec.paper.valence_figures import build_valence_figures
@@ -158,8 +158,12 @@ def build_valence_tables(spec, cells) -> dict[str, str]:
     return build_tables(with_analyses(PaperInputs(valence=valence)))
 
 
+def _valence_spec(path: Path) -> ValenceSpec:
+    return parse_valence_spec(yaml.safe_load(path.read_text()), path)
+
+
 def _load(inp: dict[str, Path]):
-    spec = load_valence_spec(inp["config"])
+    spec = _valence_spec(inp["config"])
     return spec, load_valence_cells(spec, inp["valence"]), load_cka(spec, inp["cka"])
 
 
@@ -400,7 +404,7 @@ def _stale_ratings(inp):
 def test_bad_valence_inputs_name_file_and_key(tmp_path, corrupt):
     inp = _write_inputs(tmp_path / "in")
     path, key = corrupt(inp)
-    spec = load_valence_spec(inp["config"])
+    spec = _valence_spec(inp["config"])
     with pytest.raises(EmovecInputError) as err:
         load_valence_cells(spec, inp["valence"])
     assert str(path) in str(err.value) and key in str(err.value)
@@ -408,7 +412,7 @@ def test_bad_valence_inputs_name_file_and_key(tmp_path, corrupt):
 
 def test_missing_or_stale_cka_file(tmp_path):
     inp = _write_inputs(tmp_path / "in")
-    spec = load_valence_spec(inp["config"])
+    spec = _valence_spec(inp["config"])
     path = inp["cka"] / "toy-instruct.npz"
     path.unlink()
     with pytest.raises(EmovecInputError, match="toy-instruct.npz"):
@@ -428,7 +432,7 @@ def test_missing_or_stale_cka_file(tmp_path):
 def test_spec_without_valence_cells_gives_no_outputs(tmp_path):
     cfg = tmp_path / "paper.yaml"
     cfg.write_text(yaml.safe_dump({"digits": 3, "experiment": "separation", "cells": []}))
-    spec = load_valence_spec(cfg)
+    spec = _valence_spec(cfg)
     assert spec.cells == () and spec.digits == 3
     cells = load_valence_cells(spec, tmp_path / "nowhere")
     assert cells == {} and load_cka(spec, tmp_path / "nowhere") == {}
@@ -442,14 +446,14 @@ def test_spec_rejects_bad_entries(tmp_path):
     del bad["generator"]
     cfg.write_text(yaml.safe_dump({"digits": 3, "valence_cells": [bad]}))
     with pytest.raises(EmovecInputError, match="generator"):
-        load_valence_spec(cfg)
+        _valence_spec(cfg)
     cfg.write_text(yaml.safe_dump({"digits": 3, "valence_cells": [cells[0], cells[0]]}))
     with pytest.raises(EmovecInputError, match="twice"):
-        load_valence_spec(cfg)
+        _valence_spec(cfg)
     other = {**cells[1], "n_layers": N_LAYERS + 1}
     cfg.write_text(yaml.safe_dump({"digits": 3, "valence_cells": [cells[0], other]}))
     with pytest.raises(EmovecInputError, match="n_layers"):
-        load_valence_spec(cfg)
+        _valence_spec(cfg)
 
 
 def test_figures_are_deterministic_pngs(built):

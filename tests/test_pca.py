@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from emovec.errors import EmovecInputError
-from emovec.geometry.affect import _pearson_rows
+from emovec.geometry.affect_layer import pearson_rows
 from emovec.geometry.orientation import ORIENTATIONS
 from emovec.geometry.pca import bootstrap_scores, fit_pca, orient
 
@@ -129,7 +129,7 @@ def test_bootstrap_fast_path_equals_naive_refit(d, matching):
         naive = refit.scores[:, order] * signs[None, :]
         np.testing.assert_allclose(fast[b], naive, atol=1e-8)
         np.testing.assert_allclose(
-            _pearson_rows(fast[b].T, v[idx]), _pearson_rows(naive.T, v[idx]), atol=1e-8
+            pearson_rows(fast[b].T, v[idx]), pearson_rows(naive.T, v[idx]), atol=1e-8
         )
         assert fits.swapped[b] == (abs(cos[0, 1]) + abs(cos[1, 0]) > abs(cos[0, 0]) + abs(cos[1, 1]))
         assert fits.lambda_ratio[b] == pytest.approx(refit.eigenvalues[0] / refit.eigenvalues[1], rel=1e-8)

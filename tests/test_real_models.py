@@ -1,6 +1,7 @@
-"""The two real default models (slow): their packaged GGUF weights convert through the model@
-stage's code path, the converted directories have the facts their configs declare, and pooled
-extraction on a few of Jeong's passages equals Hugging Face's hidden states.
+"""The real packaged models (slow): every conf/model/*.yaml with a ``weights`` block converts
+through the model@ stage's code path, the converted directory has the facts its config declares
+(layers, width, chat template, sha256, quantisation: read from the composed config, never repeated
+here), and pooled extraction on a few of Jeong's passages equals Hugging Face's hidden states.
 
 Needs the weight packages (``make install`` installs them); skipped, with the reason, without them.
 Uses the converted directory under build/weights when the pipeline already wrote it (the card
@@ -14,12 +15,11 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from emovec.cells import compose_cell
-from emovec.paths import REPO_ROOT
+from emovec.paths import CONF_DIR, REPO_ROOT
 from emovec.errors import EmovecInputError
-
-pytestmark = pytest.mark.slow
 
 PASSAGES = [
     "She opened the letter and laughed out loud, dancing around the kitchen.",
@@ -27,13 +27,23 @@ PASSAGES = [
     "He slammed the door so hard the pictures rattled on the wall.",
 ]
 
-# Facts of each model's config and of the GGUF (checked on this machine; see the issue).
+# Facts of each GGUF that no config declares (checked on this machine; see the issue). Everything
+# the model config declares is read from the composed config instead.
 FACTS = {
-    "smollm2-135m-instruct": {"model_type": "llama", "n_layers": 30, "d_model": 576, "vocab": 49152,
-                              "chat_template": True, "quantisation": "Q4_1"},
-    "gemma-3-270m": {"model_type": "gemma3_text", "n_layers": 18, "d_model": 640, "vocab": 262144,
-                     "chat_template": False, "quantisation": "Q4_K_M"},
+    "smollm2-135m-instruct": {"model_type": "llama", "vocab": 49152},
+    "gemma-3-270m": {"model_type": "gemma3_text", "vocab": 262144},
 }
+
+
+def packaged_models() -> list[str]:
+    """The conf/model/*.yaml choices whose weights ship in packages (a ``weights`` block)."""
+    return sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml")
+                  if (yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("weights"))
+
+
+def test_every_packaged_model_has_its_gguf_facts():
+    """Fast: the slow test below runs for every packaged model in conf/, and each has its facts."""
+    assert sorted(FACTS) == packaged_models()
 
 
 def _converted(name: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
@@ -55,7 +65,8 @@ def _converted(name: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[obj
     return spec, out
 
 
-@pytest.mark.parametrize("name", sorted(FACTS))
+@pytest.mark.slow
+@pytest.mark.parametrize("name", packaged_models())
 def test_real_model_converts_with_its_card_facts_and_extraction_equals_hf(name: str, tmp_path_factory):
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
@@ -65,13 +76,13 @@ def test_real_model_converts_with_its_card_facts_and_extraction_equals_hf(name: 
     facts = FACTS[name]
     spec, wdir = _converted(name, tmp_path_factory)
     source = json.loads((wdir / "weights_source.json").read_text())
-    assert source["sha256"] == spec.weights.sha256 and source["quantisation"] == facts["quantisation"]
+    assert source["sha256"] == spec.weights.sha256 and source["quantisation"] == spec.weights.quantisation
     cfg = AutoConfig.from_pretrained(wdir)
     assert cfg.model_type == facts["model_type"]
-    assert (cfg.num_hidden_layers, cfg.hidden_size, cfg.vocab_size) == (facts["n_layers"], facts["d_model"], facts["vocab"])
+    assert (cfg.num_hidden_layers, cfg.hidden_size, cfg.vocab_size) == (spec.n_layers, spec.d_model, facts["vocab"])
     assert not hasattr(cfg, "quantization_config")  # a plain float checkpoint now
     tok = AutoTokenizer.from_pretrained(wdir)
-    assert (tok.chat_template is not None) == facts["chat_template"]
+    assert (tok.chat_template is not None) == spec.chat_template
 
     loaded = load_model(spec)
     stimuli = tokenise_stimuli(loaded.tokenizer, [{"id": f"p{i}", "text": t} for i, t in enumerate(PASSAGES)], 256)

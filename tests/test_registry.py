@@ -23,7 +23,7 @@ PACKAGE_REGISTRIES = [
     ("emovec.corpora.norms", "NORM_SOURCES"),
     ("emovec.geometry.orientation", "ORIENTATIONS"),
     ("emovec.models.weights", "WEIGHT_SOURCES"),
-    ("emovec.steering.hooks", "NORM_REFERENCES"),
+    ("emovec.steering.norm_reference", "NORM_REFERENCES"),
     ("emovec.steering.classifier_registry", "CLASSIFIERS"),
     ("emovec.steering.classifier_registry", "CLASSIFIER_INFO"),
     ("emovec.paper.claim_ledger", "MEASURES"),

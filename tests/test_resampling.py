@@ -106,7 +106,8 @@ def test_single_stimulus_corpora_have_no_loo_and_the_comparison_says_so() -> Non
     assert (one.n_loo, one.loo) == (0, [])
     acts3, labels3 = _acts(n_per=3, seed=5)
     three = resample_cell(acts3, labels3, EMOTIONS, 0, "neutral_mean", 20, 0)
-    cmp = compare_methods("m", vars(one), vars(three))
+    cmp = compare_methods("m", vars(one), vars(three), ("gen", "comp"))
+    assert (cmp.generation_corpus, cmp.comprehension_corpus) == ("gen", "comp")
     assert math.isnan(cmp.loo_gen[0]) and cmp.loo_gen[2] == 0 and cmp.loo_comp[2] == 3
     assert math.isnan(cmp.mwu_p) and math.isnan(cmp.d_loo) and cmp.mwu_method == "not run"
     assert cmp.diff == pytest.approx(one.mean_cosine - three.mean_cosine)

@@ -88,7 +88,7 @@ def test_steer_records_the_reference_against_the_typical_token_norm(steered: Pat
     """norms.csv: per steered layer, the reference (prompt mean, BOS included) and the median token
     norm over the distinct prompts, equal to a direct computation on those prompts."""
     from emovec.models.loading import load_model
-    from emovec.steering.hooks import block_output_token_norms
+    from emovec.steering.norm_reference import block_output_token_norms
 
     norms = pd.read_csv(steered / "norms.csv")
     assert list(norms.columns) == list(STEERING_NORMS.names)

@@ -31,7 +31,7 @@ from emovec.io import write_text_atomic
 __all__ = [
     "CLAIMS_TABLE", "CLASSIFY_SCORES", "CSV_ARTEFACTS", "Column", "CsvArtefact", "SEPARATION_LAYERS",
     "STEERING_MEASURES", "STEERING_NORMS", "STEERING_SUMMARY_KEYS", "VALENCE_LAYERS", "VALENCE_NORMS", "VALENCE_SUMMARY_KEYS",
-    "csv_text", "write_csv",
+    "cell_name", "csv_text", "write_csv",
 ]
 
 Kind = Literal["str", "int", "float", "bool", "json"]
@@ -80,6 +80,11 @@ class CsvArtefact:
     def text(self) -> tuple[str, ...]:
         """String columns that must hold a non-empty string in every row."""
         return tuple(c.name for c in self.columns if c.kind == "str" and not c.nullable)
+
+
+def cell_name(model: str, corpus: str) -> str:
+    """The name of a (model, corpus) cell: the ``<cell>`` placeholder of every per-cell path below."""
+    return f"{model}__{corpus}"
 
 
 def _cols(kind: Kind, names: Iterable[str], unit: str = "", nullable: bool = False) -> tuple[Column, ...]:

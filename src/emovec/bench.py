@@ -23,17 +23,16 @@ Ratios are "package / baseline" for throughput (goal >= 0.9) and "incremental / 
 time (goal <= 0.02). Timings take the best of ``--repeats`` runs after one warm-up batch.
 
 CLI: ``python -m emovec.bench [--stories N] [--repeats R] [--only extraction|generation|memory|dvc]
-[--skip-dvc] [--device cpu|cuda]``.
+[--skip-dvc] [--device cpu|cuda]``. Measurement 3 lives in :mod:`emovec.bench_memory` (its child
+process runs there), the model and corpus helpers both benchmarks share in
+:mod:`emovec.bench_common`, the real models' measurements in :mod:`emovec.bench_real`.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import os
 import re
-import resource
 import statistics
 import shutil
 import subprocess
@@ -44,70 +43,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from emovec.bench_common import GPT2_SMALL, REPO, bench_spec, build_bench_model, corpus_texts, load_real_spec
+from emovec.bench_memory import bench_memory
 from emovec.errors import EmovecInputError
 
-REPO = Path(__file__).resolve().parents[2]
-GPT2_SMALL = dict(n_layer=12, n_embd=768, n_head=12, n_positions=1024, vocab_size=50257)
-
-
-def build_bench_model(out_dir: Path, texts: Sequence[str], seed: int = 0) -> Path:
-    """A GPT-2-small-shaped model with random weights and a BPE tokenizer trained on ``texts``,
-    saved with save_pretrained (safetensors). The vocabulary stays 50,257 (the LM head's cost is
-    part of a real forward pass); ids beyond the tokenizer's are simply never used."""
-    import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    from emovec.toy import train
-
-    tok = train.train_tokenizer(list(texts), 8000)
-    torch.manual_seed(seed)
-    cfg = GPT2Config(**GPT2_SMALL, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                     pad_token_id=tok.pad_token_id)
-    train.save_model_dir(GPT2LMHeadModel(cfg), tok, out_dir, None)
-    return out_dir
-
-
-def load_real_spec(name: str, repo: Path, dtype: str | None = None) -> Any:
-    """The composed config of model ``name`` (build/config/models/<name>.yaml), its weights
-    directory resolved under ``repo``; an error naming the stage to run when it is absent."""
-    from omegaconf import OmegaConf
-
-    from emovec.config import ModelConfig, as_dataclass
-
-    path = repo / "build" / "config" / "models" / f"{name}.yaml"
-    if not path.is_file():
-        raise EmovecInputError(f"{path} is missing: run `dvc repro compose` (and model@{name}) first")
-    spec = as_dataclass(OmegaConf.load(path), ModelConfig, str(path))
-    if spec.local_dir is not None:
-        local = repo / spec.local_dir
-        if not local.is_dir():
-            raise EmovecInputError(f"{local} is missing: run `dvc repro model@{name}` to convert its weights")
-        spec = dataclasses.replace(spec, local_dir=str(local))
-    return dataclasses.replace(spec, dtype=dtype) if dtype else spec
-
-
-def _spec(model_dir: Path, device: str) -> Any:
-    from emovec.config import ModelConfig
-
-    return ModelConfig(name="bench-gpt2-small", local_dir=str(model_dir), family="gpt2", variant="base",
-                       n_layers=GPT2_SMALL["n_layer"], d_model=GPT2_SMALL["n_embd"], device=device)
-
-
-def corpus_texts(n: int, data_dir: Path) -> tuple[list[str], str]:
-    """n story texts: van der Ben's Gemma stories from data/ when materialised, else toy stories."""
-    path = data_dir / "emotion_experiment" / "output_gemma_stories" / "stories.jsonl"
-    if path.is_file():
-        from emovec.corpora.stories import read_stories
-
-        rows = read_stories(path, "emotion_experiment_jsonl")
-        return [r["text"] for r in rows[:n]], f"{min(n, len(rows))} of the {len(rows)} upstream Gemma stories"
-    from emovec.toy.corpus import generate_stories
-
-    stories = generate_stories(max(1, n // 21 + 1), seed=0)
-    return [s.text for s in stories[:n]], f"{n} toy stories (data/ has no upstream stories)"
+__all__ = ["GPT2_SMALL", "REPO", "bench_dvc", "bench_extraction", "bench_generation", "bench_memory",
+           "build_bench_model", "corpus_texts", "load_real_spec", "main"]
 
 
 def _best(fn: Callable[[], Any], repeats: int) -> float:
+    """Seconds of the fastest of ``repeats`` calls of ``fn`` (CUDA synchronised around each)."""
     import torch
 
     times = []
@@ -157,7 +102,8 @@ def bench_generation(loaded: Any, prompts: Sequence[str], max_new_tokens: int, r
     import torch
 
     from emovec.generate import left_pad
-    from emovec.steering.hooks import Steering, steered_generate
+    from emovec.steering.generation import steered_generate
+    from emovec.steering.hooks import Steering
 
     ids = [loaded.tokenizer(p)["input_ids"] for p in prompts]
     rng = np.random.default_rng(0)
@@ -186,119 +132,6 @@ def bench_generation(loaded: Any, prompts: Sequence[str], max_new_tokens: int, r
         gen_cfg.eos_token_id, loaded.tokenizer.eos_token_id = saved_eos, eos_tok
     n = len(ids) * max_new_tokens
     return {"tokens": n, "steered_tok_s": n / t_steer, "hf_tok_s": n / t_hf, "ratio": t_hf / t_steer}
-
-
-def _run_child(args: list[str]) -> dict[str, Any]:
-    """Run ``python -m emovec.bench _child ...`` in a fresh process; return its JSON report."""
-    res = subprocess.run([sys.executable, "-m", "emovec.bench", *args], capture_output=True, text=True,
-                         env={**os.environ, "EMOVEC_PROGRESS": "0"})
-    if res.returncode != 0:
-        raise RuntimeError(f"bench child {args} failed: {res.stderr[-2000:]}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
-
-
-def bench_memory(model_dir: Path | None, n_stories: int, batch_size: int, device: str, work: Path,
-                 model_name: str | None = None) -> dict[str, Any]:
-    """Peak memory of an all-layer extraction above the memory of the loaded model, vs the cache size.
-
-    On Linux the child resets its peak-RSS mark (``/proc/self/clear_refs``) once the model is
-    loaded, the corpus tokenised and one short stimulus run (which faults the memory-mapped
-    weights in), so the peak is that of extraction alone: loading's own transient peak would
-    otherwise hide it. Elsewhere the peak RSS of a load-only child is subtracted instead, which
-    mixes both and can under- or over-state it."""
-    common = [*(["--model-name", model_name] if model_name else ["--model-dir", str(model_dir)]),
-              "--stories", str(n_stories), "--batch-size", str(batch_size), "--device", device]
-    info = _run_child(["_child", "--out", str(work / "cache"), *common])
-    if info["peak_reset"]:
-        extra, method = info["peak_rss_bytes"] - info["rss_before_bytes"], "peak RSS reset after loading"
-    else:
-        load = _run_child(["_child", "--load-only", *common])
-        extra, method = info["peak_rss_bytes"] - load["peak_rss_bytes"], "peak RSS above a load-only process"
-    cache_bytes = (work / "cache" / "pooled.safetensors").stat().st_size
-    return {"stories": info["stories"], "tokens": info["tokens"], "peak_extra_bytes": extra,
-            "hf_longest_batch_extra_bytes": info.get("hf_longest_batch_extra_bytes"),
-            "longest_batch": info.get("longest_batch"),
-            "cache_bytes": cache_bytes, "all_token_bytes": info["all_token_bytes"],
-            "ratio_cache": extra / cache_bytes, "ratio_all_tokens": extra / info["all_token_bytes"],
-            "corpus": info["corpus"], "method": method}
-
-
-def _status_bytes(field: str) -> int:
-    """A ``VmRSS``/``VmHWM`` line of /proc/self/status, in bytes (the file says kB)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"/proc/self/status has no {field}")
-
-
-def _reset_peak_rss() -> bool:
-    """Reset this process's peak-RSS mark (Linux: write 5 to /proc/self/clear_refs)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def child(argv: Sequence[str]) -> None:
-    """The measured child: load the model (and, unless --load-only, extract and write a cache)."""
-    import torch
-
-    from emovec.activations.cache import write_cache
-    from emovec.activations.extract import extract_pooled, pad_batch, plan_batches, tokenise_stimuli
-    from emovec.models.loading import load_model
-
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model-dir")
-    ap.add_argument("--model-name", help="a real model: build/config/models/<name>.yaml (emovec.bench_real)")
-    ap.add_argument("--stories", type=int, required=True)
-    ap.add_argument("--batch-size", type=int, required=True)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--out")
-    ap.add_argument("--load-only", action="store_true")
-    a = ap.parse_args(argv)
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
-    if a.model_name:
-        loaded = load_model(load_real_spec(a.model_name, REPO))
-    else:
-        loaded = load_model(_spec(Path(a.model_dir), a.device))
-    texts, corpus = corpus_texts(a.stories, REPO / "data")
-    stimuli = tokenise_stimuli(loaded.tokenizer, [{"id": str(i), "text": t} for i, t in enumerate(texts)], 1024)
-    tokens = sum(len(s.ids) for s in stimuli)
-    info: dict[str, Any] = {"stories": len(stimuli), "tokens": tokens, "corpus": corpus,
-                            "all_token_bytes": tokens * loaded.n_layers * loaded.d_model * 4, "peak_reset": False}
-    if not a.load_only:
-        # One short forward first: safetensors weights are memory-mapped, so the first pass
-        # faults the whole model in (~500 MB here), which is the model's memory, not extraction's.
-        shortest = min(stimuli, key=lambda s: len(s.ids))
-        extract_pooled(loaded.bridge, loaded.n_layers, [shortest], ["mean_from_offset"], batch_size=1,
-                       mean_offset=0, pad_id=loaded.tokenizer.pad_token_id, progress=False)
-        info["peak_reset"] = _reset_peak_rss()
-        if info["peak_reset"]:
-            info["rss_before_bytes"] = _status_bytes("VmRSS")
-        pooled = extract_pooled(loaded.bridge, loaded.n_layers, stimuli, ["mean_from_offset"],
-                                batch_size=a.batch_size, mean_offset=0, pad_id=loaded.tokenizer.pad_token_id,
-                                progress=False)
-        write_cache(a.out, pooled, {"ids": [str(i) for i in range(len(stimuli))]}, "float32")
-    info["peak_rss_bytes"] = (_status_bytes("VmHWM") if info["peak_reset"]
-                              else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)  # Linux: KiB
-    if info["peak_reset"]:
-        # The yardstick: one bare HF forward (as in 1.) of the extraction's most demanding batch
-        # alone. Memory grows with rows x width and with width^2 (attention), so both the batch
-        # with the most padded tokens and the one with the longest row are run; the larger peak counts.
-        plan = plan_batches([len(s.ids) for s in stimuli], a.batch_size)
-        width = {k: max(len(stimuli[i].ids) for i in b) for k, b in enumerate(plan)}
-        candidates = {max(width, key=lambda k: len(plan[k]) * width[k]), max(width, key=lambda k: width[k])}
-        peaks = []
-        for k in sorted(candidates):
-            ids, mask, _ = pad_batch([stimuli[i] for i in plan[k]], loaded.tokenizer.pad_token_id)
-            _reset_peak_rss()
-            before = _status_bytes("VmRSS")
-            with torch.no_grad():
-                loaded.hf_model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-            peaks.append((_status_bytes("VmHWM") - before, [len(plan[k]), width[k]]))
-        info["hf_longest_batch_extra_bytes"], info["longest_batch"] = max(peaks)
-    print(json.dumps(info))
 
 
 def bench_dvc(work: Path, edits: int = 3, built: Path | None = None,
@@ -365,10 +198,8 @@ def bench_dvc(work: Path, edits: int = 3, built: Path | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m emovec.bench``: print the ratios of the module docstring that ``argv`` selects."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["_child"]:
-        child(argv[1:])
-        return 0
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--stories", type=int, default=1539, help="stories in the memory measurement (default 1539)")
     ap.add_argument("--throughput-stories", type=int, default=64, help="stories in the extraction ratio")
@@ -399,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         texts, corpus = corpus_texts(max(args.stories, args.throughput_stories), REPO / "data")
         if only & {"extraction", "generation", "memory"}:
             model_dir = build_bench_model(work / "model", texts[:400])
-            loaded = load_model(_spec(model_dir, args.device))
+            loaded = load_model(bench_spec(model_dir, args.device))
             print(f"model: random-weight GPT-2-small shape {GPT2_SMALL}; corpus: {corpus}")
         if "extraction" in only:
             ex = bench_extraction(loaded, texts[:args.throughput_stories], args.batch_size, args.repeats)

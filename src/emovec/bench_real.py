@@ -17,15 +17,16 @@ stage converted (``build/config/models/<m>.yaml`` -> ``build/weights/<m>``; run
    than the best of them;
 4. bfloat16 vs float32 on this CPU: the speed ratios of 1. and 2., and how far bfloat16 moves the
    pooled activations (max abs and relative difference per layer) and three headline statistics
-   on the same stories, each computed from that precision's own activations: the mean pairwise
-   cosine of the story emotion vectors (per-emotion means minus the grand mean) at the middle
-   layer (separation); |r| of their PC1 with valence (the configured default norms); and a steering
-   delta (:func:`steering_delta`: the first emotion's vector at every layer, read at the middle
+   on the same stories, each computed from that precision's own activations by the pipeline's
+   functions under the choices :mod:`emovec.bench_story_stats` names: the mean pairwise cosine of
+   the story emotion vectors (per-emotion means minus the grand mean) at the middle layer
+   (separation); |r| of their PC1 with valence (the configured default norms); and a steering
+   delta (:func:`steering_delta`: the first emotion's unit vector at every layer, read at the middle
    layer, teacher-forced on the same story tokens in both precisions).
 
 5. the peak memory of extracting ``--stories`` upstream stories at all layers above the loaded
    model vs one bare HF forward of its most demanding batch (goal <= 1.2) and vs the pooled cache
-   (:func:`emovec.bench.bench_memory`).
+   (:func:`emovec.bench_memory.bench_memory`).
 
 CLI: ``python -m emovec.bench_real [--real MODEL ...]`` (``make bench`` runs it, then
 :mod:`emovec.bench` on the GPT-2 shape and the incremental re-run).
@@ -43,45 +44,17 @@ from typing import Any
 
 import numpy as np
 
+from emovec.bench_story_stats import (
+    STORY_MEAN_OFFSET,
+    STORY_POOLING,
+    separation_cosine,
+    story_vectors,
+    valence_pc1_abs_r,
+)
 from emovec.errors import EmovecInputError
 
-__all__ = ["bench_bf16", "bench_stimulus_generation", "main", "mean_pairwise_cosine", "run_real", "run_real_models",
-           "configured_norms", "steering_delta", "valence_pc1_abs_r"]
-
-
-def mean_pairwise_cosine(pooled: np.ndarray, labels: Sequence[str], layer: int) -> float:
-    """Mean pairwise cosine of the per-label mean vectors minus their grand mean at ``layer``
-    (``pooled``: [n, n_layers, d]); the separation statistic, on stories."""
-    names = sorted(set(labels))
-    lab = np.asarray(labels)
-    means = np.stack([pooled[lab == n, layer].astype(np.float64).mean(axis=0) for n in names])
-    centred = means - means.mean(axis=0)
-    unit = centred / np.linalg.norm(centred, axis=1, keepdims=True)
-    cos = unit @ unit.T
-    return float(cos[np.triu_indices(len(names), 1)].mean())
-
-
-def emotion_vectors(pooled: np.ndarray, labels: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """(sorted labels, their mean vectors minus the mean across labels [k, n_layers, d], float64)."""
-    names = sorted(set(labels))
-    lab = np.asarray(labels)
-    means = np.stack([pooled[lab == n].astype(np.float64).mean(axis=0) for n in names])
-    return names, means - means.mean(axis=0)
-
-
-def valence_pc1_abs_r(pooled: np.ndarray, labels: Sequence[str], layer: int,
-                      valence: dict[str, float]) -> tuple[float, int]:
-    """|Pearson r| across emotions between PC1 scores of the emotion vectors at ``layer`` and
-    ``valence`` (emotion -> rating); the absolute value because PC1's sign is arbitrary. Emotions
-    without a finite rating are left out. Returns (|r|, number of emotions used)."""
-    names, vectors = emotion_vectors(pooled, labels)
-    keep = [i for i, n in enumerate(names) if np.isfinite(valence.get(n, np.nan))]
-    if len(keep) < 3:
-        raise EmovecInputError(f"valence r needs >= 3 emotions with a rating, got {len(keep)} of {names}")
-    x = vectors[keep, layer] - vectors[keep, layer].mean(axis=0)
-    scores = x @ np.linalg.svd(x, full_matrices=False)[2][0]
-    r = np.corrcoef(scores, [valence[names[i]] for i in keep])[0, 1]
-    return float(abs(r)), len(keep)
+__all__ = ["bench_bf16", "bench_stimulus_generation", "configured_norms", "configured_stimulus_batch", "main",
+           "run_real", "run_real_models", "steering_delta"]
 
 
 def steering_delta(loaded: Any, units: np.ndarray, prompt_ids: Sequence[Sequence[int]],
@@ -93,7 +66,7 @@ def steering_delta(loaded: Any, units: np.ndarray, prompt_ids: Sequence[Sequence
     same read unsteered (activation units). ``units``: [n_layers, d_model], unit norm per layer.
     Fixed tokens, so two precisions read the same text."""
     from emovec.steering.experiment import score_generations
-    from emovec.steering.hooks import build_row_steering
+    from emovec.steering.additions import build_row_steering
 
     n = len(prompt_ids)
     steering = build_row_steering(loaded, np.repeat(units[None], n, axis=0), [strength] * n, layers,
@@ -137,12 +110,14 @@ def bench_stimulus_generation(loaded: Any, prompts: Sequence[Sequence[int]], bat
 
 
 def bench_bf16(spec: Any, texts: Sequence[str], labels: Sequence[str], prompts: Sequence[str], batch_size: int,
-               new_tokens: int, repeats: int, valence: dict[str, float], strength: float = 0.05,
-               steer_rows: int = 8) -> dict[str, Any]:
+               new_tokens: int, repeats: int, valence: dict[str, float], arousal: dict[str, float],
+               strength: float = 0.05, steer_rows: int = 8) -> dict[str, Any]:
     """bfloat16 vs float32: extraction and steered-generation speed ratios, and the change to the
-    pooled activations and, at the middle layer, to the stories' mean pairwise cosine, |r| of PC1
-    with ``valence`` and the steering delta (:func:`steering_delta` on the first ``steer_rows``
-    stories: 16 prompt tokens, the next 32 read)."""
+    pooled activations (``STORY_POOLING`` from ``STORY_MEAN_OFFSET``) and, at the middle layer, to
+    the stories' mean pairwise cosine (:func:`separation_cosine`), |r| of PC1 with ``valence``
+    (:func:`valence_pc1_abs_r`; emotions need a finite ``valence`` and ``arousal`` rating) and the
+    steering delta (:func:`steering_delta` of the first emotion's unit :func:`story_vectors` on the
+    first ``steer_rows`` stories: 16 prompt tokens, the next 32 read)."""
     from emovec.activations.extract import extract_pooled, tokenise_stimuli
     from emovec.bench import bench_generation
     from emovec.models.loading import load_model
@@ -155,11 +130,13 @@ def bench_bf16(spec: Any, texts: Sequence[str], labels: Sequence[str], prompts: 
         tokens = sum(len(s.ids) for s in stimuli)
 
         def extract(loaded: Any = loaded, stimuli: Any = stimuli) -> np.ndarray:
-            return extract_pooled(loaded.bridge, loaded.n_layers, stimuli, ["mean_from_offset"], batch_size=batch_size,
-                                  mean_offset=0, pad_id=loaded.tokenizer.pad_token_id, progress=False)["mean_from_offset"]
+            return extract_pooled(loaded.bridge, loaded.n_layers, stimuli, [STORY_POOLING], batch_size=batch_size,
+                                  mean_offset=STORY_MEAN_OFFSET, pad_id=loaded.tokenizer.pad_token_id,
+                                  progress=False)[STORY_POOLING]
 
-        extract_pooled(loaded.bridge, loaded.n_layers, stimuli[:batch_size], ["mean_from_offset"],  # warm-up
-                       batch_size=batch_size, mean_offset=0, pad_id=loaded.tokenizer.pad_token_id, progress=False)
+        extract_pooled(loaded.bridge, loaded.n_layers, stimuli[:batch_size], [STORY_POOLING],  # warm-up
+                       batch_size=batch_size, mean_offset=STORY_MEAN_OFFSET, pad_id=loaded.tokenizer.pad_token_id,
+                       progress=False)
         seconds, pooled[dtype] = _timed(extract, repeats)
         gen = bench_generation(loaded, prompts, new_tokens, repeats)
         middle = loaded.n_layers // 2
@@ -167,8 +144,7 @@ def bench_bf16(spec: Any, texts: Sequence[str], labels: Sequence[str], prompts: 
         ids = [x for x in ids if len(x) >= 48][:steer_rows]
         if not ids:
             raise EmovecInputError("the steering delta reads 32 tokens after 16 of prompt: no story has 48 tokens")
-        vectors = emotion_vectors(pooled[dtype], labels)[1][0]  # first emotion, [n_layers, d]
-        units = vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
+        units = story_vectors(pooled[dtype], labels, normalise=True).vectors[0]  # first emotion, [n_layers, d]
         delta = steering_delta(loaded, units, [x[:16] for x in ids], [x[16:48] for x in ids], strength, middle)
         out[dtype] = {"extract_tok_s": tokens / seconds, "steered_gen_tok_s": gen["steered_tok_s"],
                       "steering_delta": delta, "steer_rows": len(ids)}
@@ -177,9 +153,9 @@ def bench_bf16(spec: Any, texts: Sequence[str], labels: Sequence[str], prompts: 
     diff = np.abs(a - b)
     rel = np.linalg.norm(a - b, axis=-1) / np.linalg.norm(a, axis=-1)  # [n, layers]
     middle = a.shape[1] // 2
-    cos32, cos16 = mean_pairwise_cosine(a, labels, middle), mean_pairwise_cosine(b, labels, middle)
-    r32, n_valence = valence_pc1_abs_r(a, labels, middle, valence)
-    r16, _ = valence_pc1_abs_r(b, labels, middle, valence)
+    cos32, cos16 = separation_cosine(a, labels, middle), separation_cosine(b, labels, middle)
+    r32, n_valence = valence_pc1_abs_r(a, labels, middle, valence, arousal)
+    r16, _ = valence_pc1_abs_r(b, labels, middle, valence, arousal)
     return {**out, "valence_abs_r_fp32": r32, "valence_abs_r_bf16": r16, "n_valence": n_valence,
             "strength": strength,
             "extract_speedup": out["bfloat16"]["extract_tok_s"] / out["float32"]["extract_tok_s"],
@@ -227,7 +203,8 @@ def configured_norms(repo: Path, model: str) -> str:
 
 def run_real(model: str, repo: Path, args: Any) -> None:
     """Print the real-model ratios 1-4 of this module's docstring that ``args.items`` names, for ``model``."""
-    from emovec.bench import bench_extraction, bench_generation, corpus_texts, load_real_spec
+    from emovec.bench import bench_extraction, bench_generation
+    from emovec.bench_common import corpus_texts, load_real_spec
     from emovec.corpora.norms import resolve_norms
     from emovec.corpora.stories import read_stories
     from emovec.models.loading import load_model
@@ -276,8 +253,9 @@ def run_real(model: str, repo: Path, args: Any) -> None:
     norms = resolve_norms(sorted({r["emotion"] for r in picked}), norms_name, fallback=None, on_missing="exclude",
                           data_root=repo / "data")
     valence = {e: float(v) for e, v in zip(norms["emotion"], norms["valence"])}
+    arousal = {e: float(v) for e, v in zip(norms["emotion"], norms["arousal"])}
     bf = bench_bf16(spec, [r["text"] for r in picked], [r["emotion"] for r in picked], prompts, args.batch_size,
-                    args.new_tokens, args.repeats, valence)
+                    args.new_tokens, args.repeats, valence, arousal)
     print(f"  4. bfloat16 vs float32: extraction x{bf['extract_speedup']:.2f} "
           f"({bf['bfloat16']['extract_tok_s']:.0f} vs {bf['float32']['extract_tok_s']:.0f} tok/s), steered generation "
           f"x{bf['gen_speedup']:.2f}; pooled activations of {len(picked)} stories: max abs diff {bf['max_abs']:.3g}, "
@@ -293,7 +271,8 @@ def run_real(model: str, repo: Path, args: Any) -> None:
 def run_real_models(args: Any) -> None:
     """The real-model ratios (:mod:`emovec.bench_real`) and the story extraction's peak memory, per
     model whose converted weights exist."""
-    from emovec.bench import REPO, bench_memory
+    from emovec.bench_common import REPO
+    from emovec.bench_memory import bench_memory
 
     for name in args.real or ["smollm2-135m-instruct", "gemma-3-270m"]:
         if not (REPO / "build" / "weights" / name).is_dir():

@@ -17,7 +17,8 @@ from typing import Any
 from omegaconf import DictConfig
 from omegaconf.errors import ConfigKeyError
 
-from emovec.config import CellConfig, check_cell_schema
+from emovec.config import CellConfig
+from emovec.config_checks import check_cell_schema
 from emovec.errors import EmovecInputError
 from emovec.paths import CONF_DIR
 
@@ -53,7 +54,7 @@ def _scenario_registry() -> Mapping[str, Any]:
 
 
 def _norm_reference_registry() -> Mapping[str, Any]:
-    from emovec.steering.hooks import NORM_REFERENCES
+    from emovec.steering.norm_reference import NORM_REFERENCES
 
     return NORM_REFERENCES
 
@@ -156,7 +157,7 @@ def check_registry_names(cell: CellConfig, where: str = "config") -> None:
 
 
 def validate_cell(raw: DictConfig | dict, where: str = "config") -> CellConfig:
-    """The schema (:func:`emovec.config.check_cell_schema`), then every registry name."""
+    """The schema (:func:`emovec.config_checks.check_cell_schema`), then every registry name."""
     cell = check_cell_schema(raw, where)
     check_registry_names(cell, where)
     return cell

@@ -48,7 +48,7 @@ def emotion_set(name: str, data_dir: Path | None = None) -> tuple[str, ...]:
     check_emotion_set_name(name)
     if name in EMOTION_SETS:
         return EMOTION_SETS[name]
-    from emovec.corpora.manifest import load_manifest, sha256_file
+    from emovec.corpora.upstream_files import load_manifest, sha256_file
     from emovec.paths import CONF_DIR, REPO_ROOT
 
     rel = EMOTION_SET_FILES[name]

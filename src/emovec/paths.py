@@ -10,7 +10,6 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent  # src/emovec
 REPO_ROOT = PACKAGE_DIR.parents[1]
 CONF_DIR = REPO_ROOT / "conf"
-STIMULI_DIR = PACKAGE_DIR / "stimuli"  # the project's own stimuli, lexicon maps and toy data
 WEIGHTS_DIR = "build/weights"  # model@<m> writes converted packaged weights to WEIGHTS_DIR/<m>
 
 

@@ -34,7 +34,7 @@ from emovec.config import CellConfig, ModelConfig, effective_mean_offset, resolv
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path
 from emovec.paths import CONF_DIR
-from emovec.stages.common import cell_name
+from emovec.artefacts import cell_name
 
 # The toy models: their model configs are always written (the toy stages read them), and each
 # is trained only when the selection needs it (see needed_toys).
@@ -112,7 +112,7 @@ def upstream_sha256(rel_path: str, manifest: Path = CONF_DIR / "data" / "upstrea
     Stimuli stages do not depend on data/ itself (a DVC-tracked, possibly partial directory);
     instead the pinned hash goes into their config slice and the stage verifies the file against
     it. Upstream files are immutable, so the hash stands for the content."""
-    from emovec.corpora.manifest import load_manifest
+    from emovec.corpora.upstream_files import load_manifest
 
     rel = rel_path.removeprefix("data/")
     for entry in load_manifest(manifest):

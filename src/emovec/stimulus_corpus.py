@@ -15,7 +15,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from emovec.config import CorpusConfig, ModelConfig, as_dataclass
-from emovec.corpora.manifest import verify_upstream_file
+from emovec.corpora.upstream_files import verify_upstream_file
 from emovec.corpora.stimuli import read_anisotropy, read_passages, read_templates, validate_rows
 from emovec.emotions import emotion_set
 from emovec.io import sha256_text, write_json_atomic, write_jsonl_atomic

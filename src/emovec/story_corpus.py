@@ -17,7 +17,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from emovec.config import CorpusConfig, ModelConfig, as_dataclass
-from emovec.corpora.manifest import verify_upstream_file
+from emovec.corpora.upstream_files import verify_upstream_file
 from emovec.corpora.stimuli import read_templates, validate_rows
 from emovec.corpora.stories import (STORY_READERS, load_topics, read_neutral_texts, stories_from_responses, strip_preamble,
                                     story_requests)

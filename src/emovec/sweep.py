@@ -43,7 +43,7 @@ def run_cell(cfg: DictConfig, out: Path) -> dict[str, Any]:
     from emovec.geometry.separation_study import run_resampling, run_separation
     from emovec.models.card import write_model_card
     from emovec.selection import slices
-    from emovec.stages.common import cell_name
+    from emovec.artefacts import cell_name
     from emovec.stimulus_corpus import run_stimuli
     from emovec.vectors import run_vectors
 

@@ -27,6 +27,7 @@ import torch
 from emovec.activations.pooling import PoolingInputs, pooling_weights
 from emovec.errors import EmovecInputError, is_out_of_memory
 from emovec.io import atomic_path
+from emovec.models.blocks import resid_post_hook_name
 
 LAYER_DEFINITION = ("blocks.{i}.hook_resid_post of the raw-weights TransformerBridge "
                     "(= HF hidden_states[i+1] for i < n_layers-1; the last layer is before the final norm)")
@@ -114,7 +115,7 @@ def extract_batch(bridge: Any, n_layers: int, stimuli: Sequence[TokenisedStimulu
                 raise _AllLayersPooled
         return hook
 
-    hooks = [(f"blocks.{i}.hook_resid_post", make_hook(i)) for i in range(n_layers)]
+    hooks = [(resid_post_hook_name(i), make_hook(i)) for i in range(n_layers)]
     try:
         with torch.no_grad(), bridge.hooks(fwd_hooks=hooks):  # the hooks are removed on the way out
             bridge(ids.to(device), attention_mask=mask.to(device))

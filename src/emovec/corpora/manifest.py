@@ -1,8 +1,9 @@
-"""The upstream data manifest: pinned URLs + sha256 for every file the project reads from upstream.
+"""Materialise and verify the upstream data: the CLI behind `make data`.
 
 Upstream files (the replicated papers' stimuli, the norms) are never committed to the project.
-``conf/data/upstream.yaml`` lists them, and :func:`materialise` places them under ``data/``
-(a DVC-tracked directory) from, in order:
+``conf/data/upstream.yaml`` lists them with pinned URLs and sha256 (the table:
+:mod:`emovec.corpora.upstream_files`), and :func:`materialise` places them under ``data/`` (a
+DVC-tracked directory) from, in order:
 
 1. ``dvc pull data.dvc``, once, if a DVC remote is configured;
 2. a local mirror ``<upstream_root>/<path>`` (the CLI reads ``UPSTREAM_ROOT``);
@@ -10,8 +11,11 @@ Upstream files (the replicated papers' stimuli, the norms) are never committed t
 
 Every file is hashed before it is moved into place, so ``data/`` never holds a partial or
 wrong file that this module put there. A file no source can supply is reported as missing
-rather than raised: the toy default needs no upstream data, so a partial ``data/`` is a
-normal state, and the report says which config choices it rules out.
+rather than raised: a partial ``data/`` is a normal state (the toy selection,
+conf/selections/toy.yaml, reads no upstream file), and the report says which config choices
+and which run selections the missing files rule out (:mod:`emovec.corpora.upstream_choices`,
+derived from conf/; the default selection, conf/selection.yaml, runs real models on upstream data;
+the report itself: :mod:`emovec.corpora.manifest_report`).
 
 CLI::
 
@@ -24,239 +28,48 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO, Literal
+from pathlib import Path
+from typing import Any
 
-import yaml
-
+from emovec.corpora.manifest_report import MaterialiseReport
+from emovec.corpora.upstream_files import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_MANIFEST,
+    READ_BYTES,
+    ManifestEntry,
+    Redistribute,
+    iter_chunks,
+    load_manifest,
+    sha256_file,
+    verify,
+    verify_upstream_file,
+)
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path
 
-DEFAULT_MANIFEST = "conf/data/upstream.yaml"
-DEFAULT_DATA_DIR = "data"
+__all__ = [
+    "DEFAULT_DATA_DIR", "DEFAULT_MANIFEST", "NEEDED_BY", "URL_TIMEOUT_S", "ManifestEntry", "MaterialiseReport",
+    "Redistribute", "load_manifest", "main", "materialise", "sha256_file", "verify", "verify_upstream_file",
+]
+
 URL_TIMEOUT_S = 20.0
-_CHUNK = 1 << 20
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-_ALLOWED_KEYS = frozenset({"path", "url", "sha256", "licence", "redistribute", "description", "note"})
-
-Redistribute = bool | Literal["unknown"]
-
-# Which config choices need which upstream file, so a missing file can be reported in terms the
-# user acts on ("corpus=jeong-comprehension is unavailable") rather than as a bare path.
-NEEDED_BY: dict[str, tuple[str, ...]] = {
-    "neural-mri/emotion_comprehension_texts.csv": ("corpus=jeong-comprehension",),
-    "neural-mri/protocol_stimuli.json": ("corpus=jeong-generation", "steering scenarios (Jeong)"),
-    "emotion_experiment/prompts/emotions.txt": ("emotions=anthropic171", "corpus=vanderben-generation"),
-    "emotion_experiment/prompts/neutral_texts.txt": (
-        "corpus=vanderben-stories (neutral baseline)",
-        "corpus=vanderben-generation (neutral baseline)",
-    ),
-    "emotion_experiment/prompts/story_prompt.txt": ("corpus=vanderben-generation",),
-    "emotion_experiment/prompts/topics.txt": ("corpus=vanderben-generation",),
-    "emotion_experiment/sentences.json": ("corpus=vanderben-probes",),
-    "emotion_experiment/emotion_valence_arousal_nrc.csv": ("norms=nrc-vad",),
-    "emotion_experiment/output_gemma_stories/stories.jsonl": ("corpus=vanderben-stories",),
-    "norms/warriner2013.csv": ("norms=warriner2013",),
-    "norms/valence_arousal_171_all_sources.csv": ("norms=all-sources",),
-}
 
 
-@dataclass(frozen=True)
-class ManifestEntry:
-    """One upstream file: where it lives under ``data/``, where it comes from, and its hash."""
+def __getattr__(name: str) -> Any:
+    """``NEEDED_BY`` (upstream file -> the config choices that need it) is derived from conf/ when
+    asked for (:func:`emovec.corpora.upstream_choices.needed_by`), so importing this module reads
+    no file and the map always says what conf/ says now."""
+    if name == "NEEDED_BY":
+        from emovec.corpora.upstream_choices import needed_by
 
-    path: str
-    """Relative POSIX path under the data directory (and under a mirror root)."""
-    url: str | None
-    """Raw-file URL pinned to a commit; ``None`` for files compiled by hand (no single source)."""
-    sha256: str
-    """Lower-case hex sha256 of the exact bytes expected."""
-    licence: str | None = None
-    redistribute: Redistribute = "unknown"
-    """``False`` forbids pushing the file anywhere public (e.g. Warriner's CC BY-NC-ND)."""
-    description: str = ""
-    note: str | None = None
-
-    def __post_init__(self) -> None:
-        # Entries may be built in code (tests, notebooks), not only by load_manifest, so the
-        # invariants that keep materialise safe (no path escaping data/, a usable hash) are
-        # checked here too.
-        problem = _path_problem(self.path) or _sha_problem(self.sha256)
-        if problem:
-            raise EmovecInputError(f"manifest entry {self.path!r}: {problem}")
-
-
-# --------------------------------------------------------------------------------- loading
-
-
-def _path_problem(path: Any) -> str | None:
-    """Why ``path`` is not a safe relative path under data/, or None if it is."""
-    if not isinstance(path, str) or not path.strip():
-        return "'path' must be a non-empty string"
-    p = PurePosixPath(path)
-    if "\\" in path or p.is_absolute() or ".." in p.parts or path != p.as_posix():
-        return f"'path' must be a normalised relative POSIX path without '..', got {path!r}"
-    return None
-
-
-def _sha_problem(sha: Any) -> str | None:
-    """Why ``sha`` is not a 64-hex-digit lower-case sha256, or None if it is."""
-    if not isinstance(sha, str):
-        # YAML turns an unquoted all-digit value into an int, so say how to fix that.
-        return f"'sha256' must be a string of 64 lower-case hex digits (quote it in YAML), got {sha!r}"
-    if not _SHA256_RE.match(sha):
-        return f"'sha256' must be 64 lower-case hex digits, got {sha!r}"
-    return None
-
-
-def load_manifest(path: str | os.PathLike[str]) -> list[ManifestEntry]:
-    """Read and validate a manifest YAML (a mapping with a ``files:`` list).
-
-    Raises :class:`EmovecInputError` naming the manifest file and the entry (``files[i]``, and
-    its path when known) for: unreadable YAML, a missing/invalid path or sha256, an unknown key
-    (a typo such as ``sha265`` would otherwise silently disable verification), a bad url or
-    redistribute value, or a duplicate path.
-    """
-    mpath = Path(path)
-    try:
-        raw = yaml.safe_load(mpath.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise EmovecInputError(f"{mpath}: cannot read manifest ({exc.strerror or exc})") from exc
-    except yaml.YAMLError as exc:
-        raise EmovecInputError(f"{mpath}: not valid YAML ({exc})") from exc
-    if not isinstance(raw, dict) or not isinstance(raw.get("files"), list):
-        raise EmovecInputError(f"{mpath}: expected a mapping with a 'files:' list")
-
-    entries: list[ManifestEntry] = []
-    first_seen: dict[str, int] = {}
-    for i, item in enumerate(raw["files"]):
-        where = f"{mpath}: files[{i}]"
-        if not isinstance(item, dict):
-            raise EmovecInputError(f"{where}: expected a mapping, got {type(item).__name__}")
-        if isinstance(item.get("path"), str):
-            where += f" ({item['path']})"
-        unknown = sorted(set(map(str, item)) - _ALLOWED_KEYS)
-        if unknown:
-            raise EmovecInputError(
-                f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_ALLOWED_KEYS))}"
-            )
-        if "path" not in item:
-            raise EmovecInputError(f"{where}: missing key 'path'")
-        if "sha256" not in item:
-            raise EmovecInputError(f"{where}: missing key 'sha256'")
-        problem = _path_problem(item["path"]) or _sha_problem(item["sha256"])
-        if problem:
-            raise EmovecInputError(f"{where}: {problem}")
-        url = item.get("url")
-        if url is not None and not (isinstance(url, str) and url.startswith(("https://", "http://"))):
-            raise EmovecInputError(f"{where}: 'url' must be an http(s) URL or null, got {url!r}")
-        redistribute = item.get("redistribute", "unknown")
-        if not (isinstance(redistribute, bool) or redistribute == "unknown"):
-            raise EmovecInputError(
-                f"{where}: 'redistribute' must be true, false or unknown, got {redistribute!r}"
-            )
-        for key in ("licence", "description", "note"):
-            if item.get(key) is not None and not isinstance(item[key], str):
-                raise EmovecInputError(f"{where}: '{key}' must be a string")
-        p = item["path"]
-        if p in first_seen:
-            raise EmovecInputError(f"{where}: duplicate path {p!r} (first listed at files[{first_seen[p]}])")
-        first_seen[p] = i
-        entries.append(
-            ManifestEntry(
-                path=p,
-                url=url,
-                sha256=item["sha256"],
-                licence=item.get("licence"),
-                redistribute=redistribute,
-                description=(item.get("description") or "").strip(),
-                note=(item.get("note") or None),
-            )
-        )
-    return entries
-
-
-# --------------------------------------------------------------------------------- hashing
-
-
-def _hash_stream(chunks: Iterable[bytes]) -> str:
-    h = hashlib.sha256()
-    for chunk in chunks:
-        h.update(chunk)
-    return h.hexdigest()
-
-
-def _iter_file(fh: BinaryIO) -> Iterator[bytes]:
-    while chunk := fh.read(_CHUNK):
-        yield chunk
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks (the stories file is several MB)."""
-    with open(path, "rb") as fh:
-        return _hash_stream(_iter_file(fh))
-
-
-# --------------------------------------------------------------------------------- report
-
-
-@dataclass
-class MaterialiseReport:
-    """What :func:`materialise` did: per file, whether it was already there, where from, or missing."""
-
-    data_dir: Path
-    already_present: list[str] = field(default_factory=list)
-    obtained: dict[str, str] = field(default_factory=dict)
-    """path -> source label (``dvc``, ``mirror <root>``, ``url <url>``)."""
-    missing: list[str] = field(default_factory=list)
-    stale: dict[str, str] = field(default_factory=dict)
-    """path -> sha256 of a pre-existing wrong file left untouched because no source could replace it."""
-    attempts: dict[str, list[str]] = field(default_factory=dict)
-    """path -> why each source that was tried did not supply it (for the summary of missing files)."""
-    notes: list[str] = field(default_factory=list)
-    """Run-level remarks (DVC skipped or failed, mirror root absent, offline)."""
-
-    @property
-    def complete(self) -> bool:
-        """True when every manifest file is now in data/ with the right sha256."""
-        return not self.missing
-
-    def summary(self) -> str:
-        """Human-readable account, ending with the config choices the missing files rule out."""
-        n = len(self.already_present) + len(self.obtained) + len(self.missing)
-        by_source: dict[str, int] = {}
-        for src in self.obtained.values():
-            kind = src.split(" ", 1)[0]
-            by_source[kind] = by_source.get(kind, 0) + 1
-        got = ", ".join(f"{k}: {v}" for k, v in sorted(by_source.items()))
-        lines = [
-            f"upstream data in {self.data_dir}: {n} file(s): {len(self.already_present)} already present, "
-            f"{len(self.obtained)} obtained{f' ({got})' if got else ''}, {len(self.missing)} missing."
-        ]
-        lines += [f"note: {note}" for note in self.notes]
-        if self.missing:
-            lines.append("Unavailable until the missing files are materialised:")
-            for p in self.missing:
-                shown = (self.data_dir / p).as_posix()
-                for choice in NEEDED_BY.get(p, ("(no config choice registered)",)):
-                    lines.append(f"  {choice} needs {shown}")
-                if p in self.stale:
-                    lines.append(f"    (a file with the wrong sha256 {self.stale[p]} is there; not replaced)")
-                for why in self.attempts.get(p, []):
-                    lines.append(f"    - {why}")
-            lines.append(
-                "Fix: set UPSTREAM_ROOT to a mirror (e.g. ../shared/reference), configure a DVC "
-                "remote, or run without --offline. The toy default needs none of these files."
-            )
-        return "\n".join(lines)
+        return needed_by()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------------- sources
@@ -328,13 +141,13 @@ def _install(entry: ManifestEntry, final: Path, chunks: Iterable[bytes], source:
 def _url_chunks(url: str) -> Iterator[bytes]:
     req = urllib.request.Request(url, headers={"User-Agent": "emovec-manifest"})
     with urllib.request.urlopen(req, timeout=URL_TIMEOUT_S) as resp:
-        while chunk := resp.read(_CHUNK):
+        while chunk := resp.read(READ_BYTES):
             yield chunk
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:
     with open(path, "rb") as fh:
-        yield from _iter_file(fh)
+        yield from iter_chunks(fh)
 
 
 # --------------------------------------------------------------------------------- progress
@@ -491,40 +304,8 @@ def materialise(
     return report
 
 
-def verify(
-    entries: list[ManifestEntry], data_dir: str | os.PathLike[str], *, include_missing: bool = True
-) -> list[str]:
-    """Problems with ``data_dir`` against the manifest: files missing, or present with the wrong hash.
-
-    Returns one human-readable line per problem (empty list: all good). ``include_missing=False``
-    checks only the files that are there (the toy default runs with an empty data/).
-    """
-    ddir = Path(data_dir)
-    problems: list[str] = []
-    for e in entries:
-        final = ddir / e.path
-        if not final.is_file():
-            if include_missing:
-                problems.append(f"missing: {final.as_posix()}")
-            continue
-        actual = sha256_file(final)
-        if actual != e.sha256:
-            problems.append(f"sha256 mismatch: {final.as_posix()}: expected {e.sha256}, got {actual}")
-    return problems
-
 
 # --------------------------------------------------------------------------------- CLI
-
-
-def verify_upstream_file(path: Path, expected_sha256: str) -> None:
-    """An upstream input must be exactly the pinned file (conf/data/upstream.yaml)."""
-    if not path.is_file():
-        raise EmovecInputError(f"upstream stimulus file {path} is missing: run `make data` "
-                               "(with UPSTREAM_ROOT set, a DVC remote, or network) to materialise data/")
-    actual = sha256_file(path)
-    if actual != expected_sha256:
-        raise EmovecInputError(f"{path}: sha256 {actual} does not match the manifest's {expected_sha256}")
-
 
 
 def main(argv: list[str] | None = None, *, env: Mapping[str, str] | None = None) -> int:
@@ -561,8 +342,8 @@ def main(argv: list[str] | None = None, *, env: Mapping[str, str] | None = None)
                 progress=not args.quiet,
             )
             print(report.summary())
-            # Missing files are not a failure: the toy default needs none of them, and the
-            # summary already says which choices are unavailable.
+            # Missing files are not a failure: a selection may need none of them (the toy one
+            # reads no upstream file), and the summary says which choices and selections need them.
             return 0
         problems = verify(entries, args.data_dir, include_missing=not args.allow_missing)
         for line in problems:

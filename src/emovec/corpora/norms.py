@@ -44,18 +44,12 @@ from emovec.registry import Registry
 
 # ------------------------------------------------------------------------------ the common scale
 
-COMMON_SCALE: tuple[float, float] = (-1.0, 1.0)
 COMMON_SCALE_LABEL = "[-1,1]"
 SCALE_CAPTION = (
     "Valence and arousal on one bipolar scale [-1, 1] (valence: -1 most unpleasant, +1 most pleasant; "
     "arousal: -1 calmest, +1 most activated). Warriner et al. (2013) 1-9 means are rescaled as (x-5)/4, "
     "NRC-VAD v1 0-1 scores as 2x-1; sources already on [-1, 1] are used unchanged."
 )
-
-
-def describe_scale() -> str:
-    """One sentence stating the common scale and each rescaling, for table and figure captions."""
-    return SCALE_CAPTION
 
 
 def scale_label(raw_scale: tuple[float, float]) -> str:

@@ -19,6 +19,10 @@ al. 2026). The traps this module guards against (METHODS):
   p, beside per-layer permutation p-values and their BH-FDR adjustment.
 * lambda1/lambda2 is reported per layer: when it is ~1 PC1 and PC2 are not identified.
 
+This module checks the input, draws the resamples and assembles the result; one layer's
+statistics are :mod:`emovec.geometry.affect_layer`, the per-layer table and the peaks
+:mod:`emovec.geometry.affect_table`.
+
 Units: scores are in the units of the vectors; eigenvalues are variances (units^2);
 correlations and p-values are dimensionless.
 """
@@ -30,182 +34,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 from tqdm import tqdm
 
 from emovec.errors import EmovecInputError
-from emovec.geometry.pca import PC_MATCHINGS, PCAFit, bootstrap_scores, fit_pca, orient
-from emovec.stats.multiple import bh_adjust, max_statistic_p, percentile_ci, permutation_p
+from emovec.geometry.affect_layer import TARGETS, LayerStats, analyse_layer, prepare_ratings
+from emovec.geometry.affect_table import layers_frame, peak
+from emovec.geometry.pca import PC_MATCHINGS
 
-__all__ = ["TARGETS", "AffectResult", "affect_by_layer"]
-
-# (target, 0-based PC index): valence is read off PC1, arousal off PC2.
-TARGETS: tuple[tuple[str, int], ...] = (("valence", 0), ("arousal", 1))
-
-
-# ---- correlations -----------------------------------------------------------------------------
-
-
-def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson r along the last axis of broadcastable [..., n] arrays; NaN where a row is constant.
-
-    Constancy is tested exactly (max == min) because a float mean of equal values need not
-    equal them, which would turn a constant row into a noise correlation instead of NaN.
-    """
-    a, b = np.broadcast_arrays(a, b)
-    constant = (np.ptp(a, axis=-1) == 0) | (np.ptp(b, axis=-1) == 0)
-    ac = a - a.mean(axis=-1, keepdims=True)
-    bc = b - b.mean(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.sum(ac * bc, axis=-1) / np.sqrt(np.sum(ac * ac, axis=-1) * np.sum(bc * bc, axis=-1))
-    return np.where(constant, np.nan, np.clip(r, -1.0, 1.0))
-
-
-def _ranks(a: np.ndarray) -> np.ndarray:
-    """Average ranks along the last axis (Spearman = Pearson of ranks); NaN rows stay NaN."""
-    return rankdata(a, axis=-1)
-
-
-# ---- per-layer analysis -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class _Ratings:
-    """Ratings and their resampled / permuted copies, shared by every layer.
-
-    Attributes:
-        values, ranks: [2, n] valence and arousal ratings and their average ranks.
-        boot_values, boot_ranks: [2, B, n] ratings of each bootstrap resample (ranks recomputed
-            within the resample, which has ties).
-        perm_values, perm_ranks: [2, P, n] ratings under each permutation (permuting ranks
-            equals ranking permuted values).
-        boot_idx: int [B, n] resampled emotion indices.
-    """
-
-    values: np.ndarray
-    ranks: np.ndarray
-    boot_values: np.ndarray
-    boot_ranks: np.ndarray
-    perm_values: np.ndarray
-    perm_ranks: np.ndarray
-    boot_idx: np.ndarray
-
-
-def _prepare_ratings(ratings: np.ndarray, boot_idx: np.ndarray, perm_idx: np.ndarray) -> _Ratings:
-    ranks = _ranks(ratings)
-    boot_values = ratings[:, boot_idx]
-    return _Ratings(
-        values=ratings,
-        ranks=ranks,
-        boot_values=boot_values,
-        boot_ranks=_ranks(boot_values),
-        perm_values=ratings[:, perm_idx],
-        perm_ranks=ranks[:, perm_idx],
-        boot_idx=boot_idx,
-    )
-
-
-@dataclass(frozen=True, eq=False)
-class _LayerStats:
-    """Statistics of one layer; index 0 = (PC1, valence), 1 = (PC2, arousal).
-
-    Attributes:
-        fit: oriented 2-PC ``PCAFit``.
-        r, rho: [2] observed Pearson r and Spearman rho.
-        r_boot, rho_boot: [B, 2]; NaN in resamples where any of the four is undefined.
-        r_null, rho_null: [P, 2] |r| and |rho| under permuted ratings.
-        big_r, big_r_boot: [2] and [B, 2] the multiple correlation R of each target with the
-            PC1 and PC2 scores together (rotation-invariant in their plane).
-        angle: [2] degrees (0-90) between the axis of each target's best direction in the PC1-PC2
-            plane and the target's own PC (valence: PC1, arousal: PC2).
-        swapped: bool [B], resamples whose PC1 lies nearer the full-sample PC2 (swapped back under
-            order matching).
-        lambda_ratio_boot: [B] each refit's lambda1 / lambda2.
-    """
-
-    fit: PCAFit
-    r: np.ndarray
-    rho: np.ndarray
-    r_boot: np.ndarray
-    rho_boot: np.ndarray
-    r_null: np.ndarray
-    rho_null: np.ndarray
-    big_r: np.ndarray
-    big_r_boot: np.ndarray
-    angle: np.ndarray
-    swapped: np.ndarray
-    lambda_ratio_boot: np.ndarray
-
-    @property
-    def n_boot_valid(self) -> int:
-        return int(np.count_nonzero(np.isfinite(self.r_boot[:, 0])))
-
-    @property
-    def swap_rate(self) -> float:
-        """Share of the valid resamples whose PC1 was matched to the full-sample PC2."""
-        valid = np.isfinite(self.r_boot[:, 0])
-        return float(self.swapped[valid].mean()) if valid.any() else float("nan")
-
-
-def _multiple_r(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """R of each target on the two score rows together: scores [2, ..., n] (PC1, PC2, which are
-    uncorrelated by construction, so R^2 = r1^2 + r2^2), targets [2, ..., n] -> [2, ...]."""
-    r = _pearson_rows(scores[None], targets[:, None])  # [target, pc, ...]
-    return np.sqrt(r[:, 0] ** 2 + r[:, 1] ** 2)
-
-
-def _best_direction_angle(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Degrees (0-90) between each target's best axis in the PC1-PC2 plane and its own PC.
-
-    With uncorrelated PC scores the least-squares weights are b_j = r_j / sd_j (up to one factor
-    per target); the best direction is b_1 loading_1 + b_2 loading_2 (loadings orthonormal).
-    scores [2, n], targets [2, n] -> [2]."""
-    r = _pearson_rows(scores[None], targets[:, None])  # [target, pc]
-    b = np.abs(r / scores.std(axis=-1)[None, :])
-    own = np.array([b[j, pc] for j, (_, pc) in enumerate(TARGETS)])
-    other = np.array([b[j, 1 - pc] for j, (_, pc) in enumerate(TARGETS)])
-    return np.degrees(np.arctan2(other, own))
-
-
-def _analyse_layer(
-    x: np.ndarray,
-    emotions: tuple[str, ...],
-    ratings: _Ratings,
-    orientation: str,
-    anchors: tuple[str, ...],
-    matching: str,
-) -> _LayerStats:
-    """PCA, orientation, observed correlations, bootstrap and permutation null for x [n, d]."""
-    fit = orient(fit_pca(x, k=2), emotions, orientation, anchors)
-    scores = fit.scores.T  # [2, n]: row j is PC j+1, paired with target j
-    score_ranks = _ranks(scores)
-    fits = bootstrap_scores(x, fit, ratings.boot_idx, matching)
-    boot = np.moveaxis(fits.scores, -1, 0)  # [2, B, n]
-    r_boot = _pearson_rows(boot, ratings.boot_values).T  # [B, 2]
-    rho_boot = _pearson_rows(_ranks(boot), ratings.boot_ranks).T
-    big_r_boot = _multiple_r(boot, ratings.boot_values).T  # [B, 2]
-    # One valid set for all statistics, so every CI of a layer rests on the same resamples.
-    invalid = ~np.isfinite(np.concatenate([r_boot, rho_boot, big_r_boot], axis=1)).all(axis=1)
-    r_boot[invalid] = np.nan
-    rho_boot[invalid] = np.nan
-    big_r_boot[invalid] = np.nan
-    # Permutation null: the PCA does not depend on the ratings, so only the ratings move.
-    r_null = np.abs(_pearson_rows(scores[:, None, :], ratings.perm_values)).T  # [P, 2]
-    rho_null = np.abs(_pearson_rows(score_ranks[:, None, :], ratings.perm_ranks)).T
-    return _LayerStats(
-        fit=fit,
-        r=_pearson_rows(scores, ratings.values),
-        rho=_pearson_rows(score_ranks, ratings.ranks),
-        r_boot=r_boot,
-        rho_boot=rho_boot,
-        r_null=r_null,
-        rho_null=rho_null,
-        big_r=_multiple_r(scores, ratings.values),
-        big_r_boot=big_r_boot,
-        angle=_best_direction_angle(scores, ratings.values),
-        swapped=fits.swapped & ~invalid,
-        lambda_ratio_boot=np.where(invalid, np.nan, fits.lambda_ratio),
-    )
+__all__ = ["AffectResult", "affect_by_layer"]
 
 
 # ---- result -----------------------------------------------------------------------------------
@@ -279,101 +115,6 @@ class AffectResult:
             "max_swap_rate": self.max_swap_rate,
             "peaks": {t: dict(p) for t, p in self.peaks.items()},
         }
-
-
-def _ci_or_nan(samples: np.ndarray, level: float) -> tuple[float, float]:
-    """Percentile CI, or (NaN, NaN) when fewer than 2 resamples were valid (e.g. n_boot=1)."""
-    if np.count_nonzero(np.isfinite(samples)) < 2:
-        return float("nan"), float("nan")
-    return percentile_ci(samples, level)
-
-
-def _target_columns(
-    stats: list[_LayerStats], target: str, j: int, ci_level: float
-) -> tuple[dict[str, np.ndarray], float]:
-    """Per-layer columns of one target and its max-statistic p over layers."""
-    r = np.array([s.r[j] for s in stats])
-    rho = np.array([s.rho[j] for s in stats])
-    r_null = np.stack([s.r_null[:, j] for s in stats], axis=1)  # [P, L]: same perms every layer
-    rho_null = np.stack([s.rho_null[:, j] for s in stats], axis=1)
-    r_ci = np.array([_ci_or_nan(s.r_boot[:, j], ci_level) for s in stats])
-    rho_ci = np.array([_ci_or_nan(s.rho_boot[:, j], ci_level) for s in stats])
-    big_r_ci = np.array([_ci_or_nan(s.big_r_boot[:, j], ci_level) for s in stats])
-    p_perm = np.array([permutation_p(abs(v), r_null[:, i]) for i, v in enumerate(r)])
-    rho_p_perm = np.array([permutation_p(abs(v), rho_null[:, i]) for i, v in enumerate(rho)])
-    p_max, p_max_t = max_statistic_p(np.abs(r), r_null)
-    columns = {
-        f"{target}_pc": np.full(len(stats), j + 1),
-        f"{target}_r": r,
-        f"{target}_r_ci_low": r_ci[:, 0],
-        f"{target}_r_ci_high": r_ci[:, 1],
-        f"{target}_p_perm": p_perm,
-        f"{target}_p_fdr": bh_adjust(p_perm),
-        f"{target}_p_maxT": p_max_t,
-        f"{target}_rho": rho,
-        f"{target}_rho_ci_low": rho_ci[:, 0],
-        f"{target}_rho_ci_high": rho_ci[:, 1],
-        f"{target}_rho_p_perm": rho_p_perm,
-        f"{target}_rho_p_fdr": bh_adjust(rho_p_perm),
-        f"{target}_R": np.array([s.big_r[j] for s in stats]),
-        f"{target}_R_ci_low": big_r_ci[:, 0],
-        f"{target}_R_ci_high": big_r_ci[:, 1],
-        f"{target}_angle": np.array([s.angle[j] for s in stats]),
-    }
-    return columns, p_max
-
-
-def _layers_frame(
-    stats: list[_LayerStats], n: int, ci_level: float
-) -> tuple[pd.DataFrame, dict[str, float]]:
-    """The per-layer table and the max-statistic p over layers of each target."""
-    eig = np.array([s.fit.eigenvalues for s in stats])
-    evr = np.array([s.fit.explained_ratio for s in stats])
-    ratio_ci = np.array([_ci_or_nan(s.lambda_ratio_boot, ci_level) for s in stats])
-    columns: dict[str, np.ndarray] = {
-        "layer": np.arange(len(stats)),
-        "n_emotions": np.full(len(stats), n),
-        "lambda1": eig[:, 0],
-        "lambda2": eig[:, 1],
-        "lambda_ratio": eig[:, 0] / eig[:, 1],
-        "lambda_ratio_ci_low": ratio_ci[:, 0],
-        "lambda_ratio_ci_high": ratio_ci[:, 1],
-        "evr1": evr[:, 0],
-        "evr2": evr[:, 1],
-        "n_boot_valid": np.array([s.n_boot_valid for s in stats]),
-        "swap_rate": np.array([s.swap_rate for s in stats]),
-    }
-    p_max: dict[str, float] = {}
-    for target, j in TARGETS:
-        target_columns, p_max[target] = _target_columns(stats, target, j, ci_level)
-        columns.update(target_columns)
-    return pd.DataFrame(columns), p_max
-
-
-def _peak(layers: pd.DataFrame, target: str, p_max: float, max_swap_rate: float) -> dict:
-    # np.argmax takes the first layer on ties.
-    row = layers.iloc[int(np.argmax(np.abs(layers[f"{target}_r"].to_numpy())))]
-    return {
-        "layer": int(row["layer"]),
-        "pc": int(row[f"{target}_pc"]),
-        "r": float(row[f"{target}_r"]),
-        "abs_r": abs(float(row[f"{target}_r"])),
-        "r_ci_low": float(row[f"{target}_r_ci_low"]),
-        "r_ci_high": float(row[f"{target}_r_ci_high"]),
-        "p_perm": float(row[f"{target}_p_perm"]),
-        "p_fdr": float(row[f"{target}_p_fdr"]),
-        "p_max": float(p_max),
-        "rho": float(row[f"{target}_rho"]),
-        "lambda_ratio": float(row["lambda_ratio"]),
-        "lambda_ratio_ci_low": float(row["lambda_ratio_ci_low"]),
-        "lambda_ratio_ci_high": float(row["lambda_ratio_ci_high"]),
-        "swap_rate": float(row["swap_rate"]),
-        "identified": bool(row["swap_rate"] <= max_swap_rate),
-        "R": float(row[f"{target}_R"]),
-        "R_ci_low": float(row[f"{target}_R_ci_low"]),
-        "R_ci_high": float(row[f"{target}_R_ci_high"]),
-        "angle": float(row[f"{target}_angle"]),
-    }
 
 
 # ---- validation and entry point ---------------------------------------------------------------
@@ -491,21 +232,21 @@ def affect_by_layer(
     rng = np.random.default_rng(seed)
     boot_idx = rng.integers(0, n, size=(int(n_boot), n))
     perm_idx = rng.permuted(np.tile(np.arange(n), (int(n_perm), 1)), axis=1)
-    prepared = _prepare_ratings(ratings, boot_idx, perm_idx)
+    prepared = prepare_ratings(ratings, boot_idx, perm_idx)
     anchors = tuple(anchors)
 
-    stats: list[_LayerStats] = []
+    stats: list[LayerStats] = []
     for layer in tqdm(range(n_layers), desc="valence/arousal", disable=not progress):
         try:
-            stats.append(_analyse_layer(x[:, layer], emotions, prepared, orientation, anchors, pc_matching))
+            stats.append(analyse_layer(x[:, layer], emotions, prepared, orientation, anchors, pc_matching))
         except EmovecInputError as err:
             raise EmovecInputError(f"layer {layer}: {err}") from err
 
-    layers, p_max = _layers_frame(stats, n, float(ci_level))
+    layers, p_max = layers_frame(stats, n, float(ci_level))
     return AffectResult(
         emotions=emotions,
         layers=layers,
-        peaks={t: _peak(layers, t, p_max[t], float(max_swap_rate)) for t, _ in TARGETS},
+        peaks={t: peak(layers, t, p_max[t], float(max_swap_rate)) for t, _ in TARGETS},
         scores=np.stack([s.fit.scores for s in stats]),
         n_boot=int(n_boot),
         n_perm=int(n_perm),

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from emovec.artefacts import cell_name
 from emovec.errors import EmovecInputError
 from emovec.stats.rsa import cosine_matrix, rsa_compare
 
@@ -96,7 +97,7 @@ def rsa_rows(cells: Sequence[RSACell], vectors_dir: Path, settings: RSASettings)
     rows: list[dict[str, Any]] = []
     for corpus, group in by_corpus.items():
         loaded: Mapping[str, tuple[np.ndarray, tuple[str, ...]]] = {
-            c.model: read_vectors(vectors_dir / f"{c.model}__{corpus}.npz", c.n_layers) for c in group}
+            c.model: read_vectors(vectors_dir / f"{cell_name(c.model, corpus)}.npz", c.n_layers) for c in group}
         for x, y in itertools.combinations(group, 2):
             (vx, ex), (vy, ey) = loaded[x.model], loaded[y.model]
             ix, iy, common = align_emotions(ex, ey)
@@ -119,6 +120,6 @@ def cosine_matrices(cells: Sequence[RSACell], vectors_dir: Path) -> dict[str, tu
     """{cell name: (cosine matrix [n, n] at the reported layer, emotions)}: what the heatmap draws."""
     out = {}
     for c in cells:
-        vectors, emotions = read_vectors(vectors_dir / f"{c.model}__{c.corpus}.npz", c.n_layers)
-        out[f"{c.model}__{c.corpus}"] = (cosine_matrix(vectors[:, c.layer]), emotions)
+        vectors, emotions = read_vectors(vectors_dir / f"{cell_name(c.model, c.corpus)}.npz", c.n_layers)
+        out[cell_name(c.model, c.corpus)] = (cosine_matrix(vectors[:, c.layer]), emotions)
     return out

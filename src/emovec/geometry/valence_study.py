@@ -43,10 +43,11 @@ from emovec.paths import REPO_ROOT
 from emovec.corpora.norms import resolve_norms
 from emovec.emotions import NEUTRAL, emotion_set
 from emovec.errors import EmovecInputError
-from emovec.geometry.affect import TARGETS, AffectResult, affect_by_layer
+from emovec.geometry.affect import AffectResult, affect_by_layer
+from emovec.geometry.affect_layer import TARGETS
 from emovec.io import atomic_path
 from emovec.progress import progress_enabled
-from emovec.corpora.manifest import verify_upstream_file
+from emovec.corpora.upstream_files import verify_upstream_file
 from emovec.stats.cka import centred_gram
 from emovec.vectors import compute_emotion_vectors
 

@@ -18,7 +18,8 @@ Registered analyses (:data:`ANALYSES`), each (experiment, compute, to_json, from
   Clopper-Pearson CIs, pooled and per model), ``no_hit_count``, ``script_leakage``,
   ``protocol_deltas`` (target-projection change per model x scenario at the protocol strength,
   and the scenarios' union), ``steering_ppl`` and ``classifier_scores`` (per strength, for the
-  claims ledger).
+  claims ledger), ``dose_response`` (the points of the dose-response figures,
+  :mod:`emovec.paper.results.dose_response`).
 
 Floats are written with ``repr`` (json), so a value read back is the value computed, bit for bit
 (NaN as ``NaN``); every file is ``json.dumps(..., indent=1, sort_keys=True)``. A steering analysis

@@ -14,6 +14,7 @@ import pandas as pd
 from emovec.paper.loaders.inputs import PaperInputs, SteeringInputs
 from emovec.paper.loaders.steering import SteeringData
 from emovec.paper.results.agreement import agreement_counts, model_counts, no_hit_count
+from emovec.paper.results.dose_response import DoseResponseTable, dose_response
 from emovec.paper.results.per_strength import label_means, ppl_by_strength
 from emovec.paper.results.steering import (
     TOP_TOKENS,
@@ -139,6 +140,12 @@ def regime_check(inputs: PaperInputs) -> RegimeCheck:
                        norms=tuple(n for run, d in runs for n in norm_scales(d, run)))
 
 
+def dose_response_table(inputs: PaperInputs) -> DoseResponseTable:
+    st, ordered, models = _steering(inputs)
+    names = [c.name for c in st.spec.classifiers]
+    return DoseResponseTable(models=models, per_model=tuple(dose_response(d, names) for d in ordered))
+
+
 # name -> (compute, result type, about), in the order the stage runs them.
 STEERING_ANALYSES: dict[str, tuple[Callable[[PaperInputs], Any], type, str]] = {
     "regime_stats": (regime_table, RegimeTable, (
@@ -210,4 +217,15 @@ STEERING_ANALYSES: dict[str, tuple[Callable[[PaperInputs], Any], type, str]] = {
         "per classifier x model x magnitude x scenario of the emotion-vector generations; unit of analysis: "
         "generations, n of them. means: mean score per label of the classifier (NaN-skipping; a probability for "
         "probability classifiers, else the classifier's score). " + _NO_CI)),
+    "dose_response": (dose_response_table, DoseResponseTable, (
+        "the dose-response figure's points, per model x panel x magnitude (merged up to float noise, 9 "
+        "significant digits); unit of analysis: scenarios. panels: one per classifier (measure = its name): shift "
+        "= mean p_target of a scenario's generations minus the mean p_target of that scenario's unsteered "
+        "generations (the agreement_counts shift), then measure 'delta': mean target-projection change "
+        "(steered minus unsteered, as recorded per generation). Every value is multiplied by the scenario's "
+        "direction (toward the target = positive). scenarios: one line per scenario (emotion-vector generations, "
+        "mean over n_samples samples); mean: mean over the scenarios with a value; random_mean / random_lo / "
+        "random_hi: per random direction the mean over scenarios of its signed shift, then mean / min / max over "
+        "the n_random directions; induction, unsteered: mean over scenarios of the signed shift of the "
+        "prompt-induction and the unsteered generations (unsteered is 0 by definition). " + _NO_CI)),
 }

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from emovec.errors import EmovecInputError
+from emovec.paper.loaders.spec import PaperConfig
 from emovec.registry import Registry
 
 __all__ = ["MEASURES", "PAPERS", "STATUSES", "Claim", "ClaimContext", "ClaimResult", "MeasureFn", "Measured", "NotRun",
@@ -65,7 +66,7 @@ class ClaimContext:
     analyses_dir: Path
     valence_dir: Path
     data_dir: Path
-    paper_config: Mapping[str, Any]
+    paper: PaperConfig
     claims: Mapping[str, Claim] = field(default_factory=dict)
     cache: dict[Any, Any] = field(default_factory=dict)  # parsed inputs shared between measures
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from emovec.artefacts import cell_name
 from emovec.errors import EmovecInputError
 from emovec.paper.claim_ledger import ClaimContext, Measured, NotRun, measure_arg, register_measure
 
@@ -25,20 +26,26 @@ __all__: list[str] = []  # measures are reached through emovec.paper.claim_ledge
 # Separation
 # --------------------------------------------------------------------------------------------
 
-def _separation(ctx: ClaimContext, model: str, corpus: str) -> pd.DataFrame:
-    path = ctx.separation_dir / f"{model}__{corpus}.csv"
-    if not path.is_file():
-        raise NotRun(f"{path} absent (cell {model}__{corpus} not in the run)")
+def _separation(ctx: ClaimContext, model: str, corpus: str) -> tuple[pd.DataFrame, int]:
+    """The cell's separation CSV (through the paper's checked reader) and its reported layer."""
+    from emovec.paper.loaders.separation import read_separation_csv
+
+    name = cell_name(model, corpus)
+    spec = ctx.paper.separation.find(model, corpus)
+    path = ctx.separation_dir / f"{name}.csv"
+    if spec is None or not path.is_file():
+        raise NotRun(f"{path} absent (cell {name} not in the run)")
     key = ("sep", str(path))
     if key not in ctx.cache:
-        ctx.cache[key] = pd.read_csv(path)
-    return ctx.cache[key]
+        ctx.cache[key] = read_separation_csv(path, spec)
+    return ctx.cache[key], spec.layer
 
 
-def _reported_row(df: pd.DataFrame, layer: Any = None) -> pd.Series:
+def _reported_row(cell: tuple[pd.DataFrame, int], layer: Any = None) -> pd.Series:
+    """The row of the cell's reported layer, or of ``layer`` when a claim names one."""
+    df, reported = cell
     if layer is None:
-        rows = df[df["is_reported_layer"].astype(str) == "True"]
-        return rows.iloc[0]
+        return df.iloc[reported]
     if not 0 <= int(layer) < len(df):
         raise NotRun(f"layer {layer} outside the model's {len(df)} blocks")
     return df.iloc[int(layer)]
@@ -52,11 +59,11 @@ def _m_sep_cos(args: Mapping[str, Any], ctx: ClaimContext) -> float:
 
 @register_measure("separation_pair_cosine", "model outputs")
 def _m_pair(args: Mapping[str, Any], ctx: ClaimContext) -> float:
-    df = _separation(ctx, measure_arg(args, "model"), measure_arg(args, "corpus"))
+    cell = _separation(ctx, measure_arg(args, "model"), measure_arg(args, "corpus"))
     col = f"cos_{measure_arg(args, 'pair')}"
-    if col not in df.columns:
+    if col not in cell[0].columns:
         raise EmovecInputError(f"pair {args['pair']!r} is not reported by the separation stage")
-    return float(_reported_row(df)[col])
+    return float(_reported_row(cell)[col])
 
 
 @register_measure("separation_difference", "model outputs")
@@ -84,16 +91,22 @@ def _m_rlhf(args: Mapping[str, Any], ctx: ClaimContext) -> float:
 
 
 def _method_comparison(args: Mapping[str, Any], ctx: ClaimContext) -> Any:
-    from emovec.paper.results.gen_vs_comp import compare_methods
+    """The model's generation-vs-comprehension comparison as the analyses stage recorded it
+    (``gen_vs_comp.json``), which must compare the corpora the claim names."""
+    from emovec.paper.analyses import read_analysis
 
     model = measure_arg(args, "model")
-    recs = []
-    for corpus in (measure_arg(args, "generation_corpus"), measure_arg(args, "comprehension_corpus")):
-        path = ctx.separation_dir / f"{model}__{corpus}.resampling.json"
-        if not path.is_file():
-            raise NotRun(f"{path} absent (cell {model}__{corpus} not in the run)")
-        recs.append(json.loads(path.read_text()))
-    return compare_methods(model, recs[0], recs[1])
+    corpora = (measure_arg(args, "generation_corpus"), measure_arg(args, "comprehension_corpus"))
+    for corpus in corpora:
+        if ctx.paper.separation.find(model, corpus) is None:
+            raise NotRun(f"cell {cell_name(model, corpus)} not in the run")
+    if ("analysis", "gen_vs_comp") not in ctx.cache:
+        ctx.cache[("analysis", "gen_vs_comp")] = read_analysis(ctx.analyses_dir, "gen_vs_comp")
+    found = [c for c in ctx.cache[("analysis", "gen_vs_comp")].comparisons if c.model == model]
+    if not found or (found[0].generation_corpus, found[0].comprehension_corpus) != corpora:
+        raise EmovecInputError(f"{ctx.analyses_dir / 'gen_vs_comp.json'}: no comparison of {corpora} for model "
+                               f"{model!r}; re-run the analyses stage")
+    return found[0]
 
 
 @register_measure("loo_mannwhitney_p", "model outputs")
@@ -112,12 +125,7 @@ def _m_loo_d(args: Mapping[str, Any], ctx: ClaimContext) -> float:
 
 def _steering_spec(ctx: ClaimContext) -> Any:
     """The paper config's steering spec (``emovec.paper.loaders.steering_spec.SteeringSpec``)."""
-    from emovec.paper.loaders.steering_spec import load_steering_spec
-
-    if "steering_spec" not in ctx.cache:
-        raw = ctx.paper_config.get("steering") or {"models": []}
-        ctx.cache["steering_spec"] = load_steering_spec(raw, int(ctx.paper_config.get("digits", 3)), "paper config")
-    return ctx.cache["steering_spec"]
+    return ctx.paper.steering
 
 
 def _steered(ctx: ClaimContext, model: str) -> Any:
@@ -280,9 +288,9 @@ def _m_class_p(args: Mapping[str, Any], ctx: ClaimContext) -> Measured:
 # --------------------------------------------------------------------------------------------
 
 def _valence_summary(ctx: ClaimContext, model: str, corpus: str) -> dict[str, Any]:
-    path = ctx.valence_dir / f"{model}__{corpus}" / "summary.json"
+    path = ctx.valence_dir / cell_name(model, corpus) / "summary.json"
     if not path.is_file():
-        raise NotRun(f"{path} absent (cell {model}__{corpus} not in the run)")
+        raise NotRun(f"{path} absent (cell {cell_name(model, corpus)} not in the run)")
     return json.loads(path.read_text())
 
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from omegaconf import OmegaConf
 
 # Imported for their @register_measure side effect: they fill MEASURES.
 import emovec.paper.claim_measures_data  # noqa: F401
@@ -41,6 +40,7 @@ from emovec.paper.claim_ledger import (
 )
 from emovec.io import atomic_path
 from emovec.paper.claims_table import claims_csv, claims_table
+from emovec.paper.loaders.spec import load_paper_config
 from emovec.paper.provenance import git_revision, provenance_line, provenance_record
 
 __all__ = ["compare", "evaluate_claims", "load_claims", "write_claims"]
@@ -161,12 +161,12 @@ def write_claims(config: str | Path, claims: str | Path, separation_dir: str | P
     Returns:
         A one-line summary (claims per status) for the stage to print.
     """
-    paper_cfg: dict[str, Any] = OmegaConf.to_container(OmegaConf.load(config))  # type: ignore[assignment]
+    paper = load_paper_config(config)
     ledger = load_claims(claims)
     ctx = ClaimContext(separation_dir=Path(separation_dir), analyses_dir=Path(analyses_dir),
-                       valence_dir=Path(valence_dir), data_dir=Path(data_dir), paper_config=paper_cfg)
+                       valence_dir=Path(valence_dir), data_dir=Path(data_dir), paper=paper)
     results = evaluate_claims(ledger, ctx)
-    record = provenance_record(paper_cfg.get("provenance") or {}, git_revision())
+    record = provenance_record(paper.provenance, git_revision())
     tex, csv_text = claims_table(results, provenance_line(record)), claims_csv(results)
     with atomic_path(out) as tmp:
         tmp.mkdir()

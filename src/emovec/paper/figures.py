@@ -21,7 +21,7 @@ from emovec.paper.loaders.separation import CellData
 from emovec.paper.loaders.separation_spec import METHODS, PaperSpec, sort_key
 from emovec.paper.render import FigureJob
 
-__all__ = ["DPI", "build_figures", "cosine_heatmap_png", "figure_jobs", "heatmap_file", "u_curve_png"]
+__all__ = ["DPI", "cosine_heatmap_png", "figure_jobs", "heatmap_file", "u_curve_png"]
 
 U_CURVE_FILE = "u_curve.png"
 
@@ -110,8 +110,3 @@ def figure_jobs(spec: PaperSpec, cells: Mapping[str, CellData]) -> dict[str, Fig
     for cd in sorted(cells.values(), key=lambda c: sort_key(c.spec)):
         out[heatmap_file(cd.spec.cell)] = partial(cosine_heatmap_png, cd)
     return out
-
-
-def build_figures(spec: PaperSpec, cells: Mapping[str, CellData]) -> dict[str, bytes]:
-    """Render every figure here: {file name: PNG bytes}, in ``figure_jobs`` order."""
-    return {name: job() for name, job in figure_jobs(spec, cells).items()}

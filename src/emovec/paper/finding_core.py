@@ -16,11 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from emovec.errors import EmovecInputError
+from emovec.paper.loaders.separation_spec import CellSpec
+from emovec.paper.loaders.spec import PaperConfig
+from emovec.paper.loaders.valence_spec import ValenceCellSpec
 from emovec.registry import Registry
 
 __all__ = ["FINDING_STATISTICS", "Estimate", "FindingsContext", "Outcome", "Subject", "read_json", "cell_subject",
-           "reported_row", "register_statistic"]
+           "register_statistic", "separation_table"]
 
 
 @dataclass(frozen=True)
@@ -60,9 +65,9 @@ class Outcome:
 
 @dataclass(frozen=True)
 class FindingsContext:
-    """Where the tracked outputs are, and the composed paper config (``paper.yaml`` as a dict)."""
+    """Where the tracked outputs are, and the composed paper config (typed, as the paper stage reads it)."""
 
-    paper_config: Mapping[str, Any]
+    paper: PaperConfig
     separation_dir: Path
     analyses_dir: Path
     valence_dir: Path
@@ -83,26 +88,14 @@ def read_json(path: Path) -> dict[str, Any]:
         raise EmovecInputError(f"{path}: not valid JSON ({exc})") from None
 
 
-def cell_subject(c: Mapping[str, Any], with_corpus: bool) -> Subject:
-    label = f"{c['model']} / {c['corpus']}" if with_corpus else str(c["model"])
-    return Subject(label=label, models=(c["model"],), families=(c["family"],), variants=(c["variant"],))
+def cell_subject(c: CellSpec | ValenceCellSpec, with_corpus: bool) -> Subject:
+    """The subject of a separation or valence cell: the model (and its corpus, ``with_corpus``)."""
+    label = f"{c.model} / {c.corpus}" if with_corpus else c.model
+    return Subject(label=label, models=(c.model,), families=(c.family,), variants=(c.variant,))
 
 
-def _number_or_text(value: str) -> float | str:
-    try:
-        return float(value)
-    except ValueError:
-        return value  # labels, booleans and empty cells stay text
+def separation_table(ctx: FindingsContext, c: CellSpec) -> pd.DataFrame:
+    """The cell's separation CSV through the paper's checked reader (one row per layer, by layer)."""
+    from emovec.paper.loaders.separation import read_separation_csv
 
-
-def reported_row(path: Path, layer: int) -> dict[str, float | str]:
-    """The separation CSV's row of ``layer``, numbers parsed (an empty cell stays "")."""
-    import csv
-
-    if not path.is_file():
-        raise EmovecInputError(f"{path} is missing: run the separation stage of that cell")
-    with open(path, encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if int(row["layer"]) == layer:
-                return {k: _number_or_text(v) for k, v in row.items()}
-    raise EmovecInputError(f"{path}: no row for the reported layer {layer}")
+    return read_separation_csv(ctx.separation_dir / f"{c.cell}.csv", c)

@@ -16,16 +16,16 @@ def rsa_rho(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
     default the reported layers): Spearman rho of the two models' emotion cosine matrices, bootstrap
     CI over emotions, one-sided Mantel p (:mod:`emovec.geometry.rsa_study`)."""
     kind, depth = str(args.get("kind", "cross_model")), str(args.get("depth", "reported"))
-    cells = ctx.paper_config.get("cells", [])
-    info = {m["model"]: m for m in cells}
-    method = {c["corpus"]: c["method"] for c in cells}
+    cells = ctx.paper.separation.cells
+    info = {c.model: c for c in cells}
+    method = {c.corpus: c.method for c in cells}
     out = []
     for r in ctx.rsa_rows:
         if r["kind"] != kind or r["depth"] != depth:
             continue
         a, b = info[r["model_a"]], info[r["model_b"]]
-        subject = Subject(label=f"{r['model_a']} x {r['model_b']} / {r['corpus']}", models=(a["model"], b["model"]),
-                          families=(a["family"], b["family"]), variants=(a["variant"], b["variant"]))
+        subject = Subject(label=f"{r['model_a']} x {r['model_b']} / {r['corpus']}", models=(a.model, b.model),
+                          families=(a.family, b.family), variants=(a.variant, b.variant))
         # Generation stimuli are written by each model itself: the two geometries come from different texts.
         own_text = "; each model read its own generated stimuli" if method.get(r["corpus"]) == "generation" else ""
         out.append(Outcome(subject, Estimate(
@@ -35,7 +35,7 @@ def rsa_rho(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcome]:
             detail=f"layers {r['layer_a']}/{r['layer_b']}; Mantel p {float(r['p_mantel']):.3g} "
                    f"({r['n_perm']} relabellings){own_text}")))
     if not out:
-        models = ", ".join(f"{m} ({c['family']} {c['variant']})" for m, c in info.items())
+        models = ", ".join(f"{m} ({c.family} {c.variant})" for m, c in info.items())
         need = "a base and an instruct model of one family" if kind == "base_instruct" else "two models on one corpus"
         out.append(Outcome(Subject("(run)", (), (), ()), not_applicable=f"needs {need}; the selection has {models}"))
     return out

@@ -9,9 +9,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from emovec.paper.finding_core import (Estimate, FindingsContext, Outcome, cell_subject, read_json, register_statistic,
-                                       reported_row)
+                                       separation_table)
+from emovec.paper.loaders.separation_spec import CellSpec
+from emovec.stats.multiple import percentile_ci
 
 
 @register_statistic("gen_minus_comp")
@@ -22,10 +25,12 @@ def gen_minus_comp(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcom
     cosine is first referenced to its own shuffled-label null mean (cosine minus null mean), so the
     difference is what generation gains beyond its null; the null means come from 999+ label
     permutations and are treated as fixed (their Monte Carlo error is ~1e-3)."""
-    cells = {(c["model"], c["method"]): c for c in ctx.paper_config.get("cells", [])}
+    from emovec.paper.analyses import read_analysis
+
+    cells = {(c.model, c.method): c for c in ctx.paper.separation.cells}
     models = list(dict.fromkeys(m for m, _ in cells))
-    node = read_json(ctx.analyses_dir / "gen_vs_comp.json")["result"]
-    comps = {c["model"]: c for c in node["comparisons"]}
+    result = read_analysis(ctx.analyses_dir, "gen_vs_comp")
+    comps = {c.model: c for c in result.comparisons}
     out: list[Outcome] = []
     for m in models:
         subject = cell_subject(cells.get((m, "generation")) or cells[(m, "comprehension")], False)
@@ -36,29 +41,28 @@ def gen_minus_comp(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outcom
             continue
         c = comps[m]
         shift = 0.0
-        detail = f"raw: {c['diff']:+.3f}"
+        detail = f"raw: {c.diff:+.3f}"
         if args.get("null_referenced"):
             g, k = cells[(m, "generation")], cells[(m, "comprehension")]
-            null_g = reported_row(ctx.separation_dir / f"{g['cell']}.csv", int(g["layer"]))["null_mean"]
-            null_c = reported_row(ctx.separation_dir / f"{k['cell']}.csv", int(k["layer"]))["null_mean"]
+            null_g = float(separation_table(ctx, g).iloc[g.layer]["null_mean"])
+            null_c = float(separation_table(ctx, k).iloc[k.layer]["null_mean"])
             shift = -(null_g - null_c)
-            detail = f"raw {c['diff']:+.3f}; null means gen {null_g:.3f}, comp {null_c:.3f}"
+            detail = f"raw {c.diff:+.3f}; null means gen {null_g:.3f}, comp {null_c:.3f}"
         out.append(Outcome(subject, Estimate(
-            value=c["diff"] + shift, ci_low=c["diff_ci"][0] + shift, ci_high=c["diff_ci"][1] + shift,
-            n=int(c["n_emotions"]), unit_of_analysis="emotions (paired)", unit="mean cosine",
-            ci_method=f"bootstrap over stimuli within emotion ({c['n_boot']} draws, {node['level']:.0%})",
+            value=c.diff + shift, ci_low=c.diff_ci[0] + shift, ci_high=c.diff_ci[1] + shift,
+            n=c.n_emotions, unit_of_analysis="emotions (paired)", unit="mean cosine",
+            ci_method=f"bootstrap over stimuli within emotion ({c.n_boot} draws, {result.level:.0%})",
             detail=detail)))
     return out
 
 
-def _anisotropy_cell(ctx: FindingsContext,
-                     c: Mapping[str, Any]) -> tuple[dict[str, Any], float, dict[str, Any]] | str:
+def _anisotropy_cell(ctx: FindingsContext, c: CellSpec) -> tuple[pd.Series, float, dict[str, Any]] | str:
     """(reported-layer CSV row, anisotropy baseline, resampling record) of a cell, or why not."""
-    row = reported_row(ctx.separation_dir / f"{c['cell']}.csv", int(c["layer"]))
-    aniso = row.get("anisotropy")
-    if not isinstance(aniso, float) or not np.isfinite(aniso):
+    row = separation_table(ctx, c).iloc[c.layer]
+    aniso = float(row["anisotropy"])
+    if not np.isfinite(aniso):
         return "the cell has no anisotropy sentences"
-    return row, aniso, read_json(ctx.separation_dir / f"{c['cell']}.resampling.json")
+    return row, aniso, read_json(ctx.separation_dir / f"{c.cell}.resampling.json")
 
 
 @register_statistic("cosine_minus_anisotropy")
@@ -69,7 +73,7 @@ def cosine_minus_anisotropy(ctx: FindingsContext, args: Mapping[str, Any]) -> li
     (stimuli resampled within emotion) minus the baseline, which is treated as fixed."""
     level = float(args.get("level", 0.95))
     out = []
-    for c in ctx.paper_config.get("cells", []):
+    for c in ctx.paper.separation.cells:
         subject = cell_subject(c, True)
         found = _anisotropy_cell(ctx, c)
         if isinstance(found, str):
@@ -77,7 +81,7 @@ def cosine_minus_anisotropy(ctx: FindingsContext, args: Mapping[str, Any]) -> li
             continue
         row, aniso, res = found
         boot = np.asarray(res["bootstrap"], dtype=float)
-        lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) - aniso
+        lo, hi = np.subtract(percentile_ci(boot, level), aniso)
         out.append(Outcome(subject, Estimate(
             value=row["mean_cosine"] - aniso, ci_low=float(lo), ci_high=float(hi), n=len(res["emotions"]),
             unit_of_analysis="emotions (vectors from resampled stimuli)", unit="cosine",
@@ -86,17 +90,13 @@ def cosine_minus_anisotropy(ctx: FindingsContext, args: Mapping[str, Any]) -> li
     return out
 
 
-def _layer_bootstrap(ctx: FindingsContext, c: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, int] | str:
+def _layer_bootstrap(ctx: FindingsContext, c: CellSpec) -> tuple[np.ndarray, np.ndarray, int] | str:
     """(observed mean cosine per layer [L] from the separation CSV, bootstrap draws [n_boot, L]
     from the resampling record, the stimuli behind them), or the reason they are unavailable."""
-    import csv
-
-    res = read_json(ctx.separation_dir / f"{c['cell']}.resampling.json")
+    res = read_json(ctx.separation_dir / f"{c.cell}.resampling.json")
     if "bootstrap_by_layer" not in res:
         return "the resampling record has no per-layer bootstrap (written by an older separation stage)"
-    with open(ctx.separation_dir / f"{c['cell']}.csv", encoding="utf-8", newline="") as fh:
-        by_layer = {int(r["layer"]): float(r["mean_cosine"]) for r in csv.DictReader(fh)}
-    observed = np.array([by_layer[layer] for layer in range(int(c["n_layers"]))])
+    observed = separation_table(ctx, c)["mean_cosine"].to_numpy(dtype=float)
     return observed, np.asarray(res["bootstrap_by_layer"], dtype=float), n_stimuli(res)
 
 
@@ -116,21 +116,21 @@ def middle_minus_depth(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Ou
 
     depth, level = float(args["depth"]), float(args.get("level", 0.95))
     out = []
-    for c in ctx.paper_config.get("cells", []):
+    for c in ctx.paper.separation.cells:
         subject = cell_subject(c, True)
         data = _layer_bootstrap(ctx, c)
         if isinstance(data, str):
             out.append(Outcome(subject, not_applicable=data))
             continue
         observed, boot, n = data
-        mid, other = int(c["layer"]), layer_at_depth(int(c["n_layers"]), depth)
+        mid, other = c.layer, layer_at_depth(c.n_layers, depth)
         diff = boot[:, mid] - boot[:, other]
-        lo, hi = np.quantile(diff, [(1 - level) / 2, (1 + level) / 2])
+        lo, hi = percentile_ci(diff, level)
         out.append(Outcome(subject, Estimate(
             value=float(observed[mid] - observed[other]), ci_low=float(lo), ci_high=float(hi), n=n,
             unit_of_analysis="stimuli (resampled within emotion)", unit="mean cosine",
             ci_method=f"percentile bootstrap, paired across layers ({boot.shape[0]} draws, {level:.0%})",
-            detail=f"layer {mid} ({observed[mid]:.3f}) vs layer {other} ({observed[other]:.3f}) of {c['n_layers']}")))
+            detail=f"layer {mid} ({observed[mid]:.3f}) vs layer {other} ({observed[other]:.3f}) of {c.n_layers}")))
     return out
 
 
@@ -141,21 +141,21 @@ def best_layer_depth(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Outc
     bootstrap at every layer."""
     level = float(args.get("level", 0.95))
     out = []
-    for c in ctx.paper_config.get("cells", []):
+    for c in ctx.paper.separation.cells:
         subject = cell_subject(c, True)
         data = _layer_bootstrap(ctx, c)
         if isinstance(data, str):
             out.append(Outcome(subject, not_applicable=data))
             continue
         observed, boot, n = data
-        last = int(c["n_layers"]) - 1
+        last = c.n_layers - 1
         best = np.argmin(boot, axis=1) / last
-        lo, hi = np.quantile(best, [(1 - level) / 2, (1 + level) / 2])
+        lo, hi = percentile_ci(best, level)
         out.append(Outcome(subject, Estimate(
             value=float(np.argmin(observed) / last), ci_low=float(lo), ci_high=float(hi), n=n,
             unit_of_analysis="stimuli (resampled within emotion)", unit="relative depth (0 first, 1 last)",
             ci_method=f"percentile bootstrap of the argmin layer ({boot.shape[0]} draws, {level:.0%})",
-            detail=f"best layer {int(np.argmin(observed))} of {c['n_layers']}")))
+            detail=f"best layer {int(np.argmin(observed))} of {c.n_layers}")))
     return out
 
 
@@ -171,10 +171,10 @@ def opposite_pair_cosine(ctx: FindingsContext, args: Mapping[str, Any]) -> list[
     pairs = [str(p) for p in args.get("pairs", [f"{a}-{b}" for a, b in OPPOSITE_PAIRS])]
     level = float(args.get("level", 0.95))
     out = []
-    for c in ctx.paper_config.get("cells", []):
+    for c in ctx.paper.separation.cells:
         base = cell_subject(c, True)
-        row = reported_row(ctx.separation_dir / f"{c['cell']}.csv", int(c["layer"]))
-        res = read_json(ctx.separation_dir / f"{c['cell']}.resampling.json")
+        row = separation_table(ctx, c).iloc[c.layer]
+        res = read_json(ctx.separation_dir / f"{c.cell}.resampling.json")
         for pair in pairs:
             subject = dataclasses.replace(base, label=f"{base.label}: {pair}")
             draws = (res.get("pair_bootstrap") or {}).get(pair)
@@ -184,13 +184,13 @@ def opposite_pair_cosine(ctx: FindingsContext, args: Mapping[str, Any]) -> list[
                 out.append(Outcome(subject, not_applicable=why))
                 continue
             boot = np.asarray(draws, dtype=float)
-            lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+            lo, hi = percentile_ci(boot, level)
             out.append(Outcome(subject, Estimate(
                 value=float(row[f"cos_{pair}"]), ci_low=float(lo), ci_high=float(hi),
                 n=n_stimuli(res, pair.split("-")),
                 unit_of_analysis="stimuli of the pair's two emotions (resampled within emotion)", unit="cosine",
                 ci_method=f"percentile bootstrap over stimuli within emotion ({boot.size} draws, {level:.0%})",
-                detail=f"layer {int(c['layer'])} of {c['n_layers']}")))
+                detail=f"layer {c.layer} of {c.n_layers}")))
     return out
 
 
@@ -210,7 +210,7 @@ def anisotropy_baseline_stat(ctx: FindingsContext, args: Mapping[str, Any]) -> l
     in ``detail``."""
     level = float(args.get("level", 0.95))
     out = []
-    for c in ctx.paper_config.get("cells", []):
+    for c in ctx.paper.separation.cells:
         subject = cell_subject(c, True)
         found = _anisotropy_cell(ctx, c)
         if isinstance(found, str):
@@ -223,12 +223,12 @@ def anisotropy_baseline_stat(ctx: FindingsContext, args: Mapping[str, Any]) -> l
             continue
         boot = np.asarray(res["anisotropy_bootstrap"], dtype=float)
         kept = boot[np.isfinite(boot)]
-        lo, hi = np.quantile(kept, [(1 - level) / 2, (1 + level) / 2])
+        lo, hi = percentile_ci(kept, level)
         dropped = f"; {boot.size - kept.size} single-sentence draw(s) dropped" if kept.size < boot.size else ""
         out.append(Outcome(subject, Estimate(
             value=float(aniso), ci_low=float(lo), ci_high=float(hi), n=int(res["n_anisotropy"]),
             unit_of_analysis="neutral sentences (resampled)", unit="cosine",
             ci_method=f"percentile bootstrap over sentences ({kept.size} draws, {level:.0%})",
-            detail=f"{res['n_anisotropy']} sentences at layer {int(c['layer'])} of {c['n_layers']}, pooled at "
-                   f"{_anisotropy_pooling(str(c.get('pooling', '?')))}{dropped}")))
+            detail=f"{res['n_anisotropy']} sentences at layer {c.layer} of {c.n_layers}, pooled at "
+                   f"{_anisotropy_pooling(c.pooling)}{dropped}")))
     return out

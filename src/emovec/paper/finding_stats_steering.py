@@ -17,14 +17,15 @@ import numpy as np
 
 from emovec.errors import EmovecInputError
 from emovec.paper.finding_core import Estimate, FindingsContext, Outcome, Subject, read_json, register_statistic
+from emovec.paper.loaders.steering_spec import SteeringModelSpec
 
 
-def _models(ctx: FindingsContext) -> list[Mapping[str, Any]]:
-    return list((ctx.paper_config.get("steering") or {}).get("models") or [])
+def _models(ctx: FindingsContext) -> tuple[SteeringModelSpec, ...]:
+    return ctx.paper.steering.models
 
 
-def _subject(m: Mapping[str, Any]) -> Subject:
-    return Subject(label=str(m["model"]), models=(m["model"],), families=(m["family"],), variants=(m["variant"],))
+def _subject(m: SteeringModelSpec) -> Subject:
+    return Subject(label=m.model, models=(m.model,), families=(m.family,), variants=(m.variant,))
 
 
 def _mean_interval(d: np.ndarray, args: Mapping[str, Any]) -> tuple[float, float, str]:
@@ -66,7 +67,7 @@ def _control_difference(ctx: FindingsContext, args: Mapping[str, Any], control: 
     per_model = {m["model"]: m["rows"] for m in node["per_model"]}
     out = []
     for m in models:
-        rows = [r for r in per_model.get(m["model"], [])
+        rows = [r for r in per_model.get(m.model, [])
                 if np.isfinite(r[column.format("emotion")]) and np.isfinite(r[column.format(control)])]
         if len(rows) < 2:
             out.append(Outcome(_subject(m), not_applicable=f"{len(rows)} scenario(s) with both deltas; need 2 or more"))
@@ -103,12 +104,18 @@ def steering_minus_induction(ctx: FindingsContext, args: Mapping[str, Any]) -> l
 
 
 def _scale_detail(node: Mapping[str, Any], model: str, run: str, strength: float) -> str:
-    """"strength s adds k typical-token norms (median layer ratio, range over layers)" for a run."""
-    ratios = [n["ratio_mean"] for n in node["norms"] if n["model"] == model and n["run"] == run]
-    if not ratios:
+    """"strength s adds k typical-token norms (median layer ratio, range over layers)" for a run
+    (the ratios of :func:`emovec.paper.results.steering.norm_ratio_scale`, as the norm-scale table)."""
+    from emovec.paper.analysis_json import decode
+    from emovec.paper.results.steering import norm_ratio_scale
+    from emovec.paper.results.steering_records import NormScale
+
+    scale = norm_ratio_scale([decode(NormScale, n) for n in node["norms"]], model, run)
+    if scale is None:
         return ""
-    return (f"{run} run: strength {strength:g} adds {strength * float(np.median(ratios)):.3g} typical-token norms "
-            f"(median over layers; {strength * min(ratios):.3g}-{strength * max(ratios):.3g})")
+    med, lo, hi = scale
+    return (f"{run} run: strength {strength:g} adds {strength * med:.3g} typical-token norms "
+            f"(median over layers; {strength * lo:.3g}-{strength * hi:.3g})")
 
 
 _CONTROLS = {"unsteered": ("distinct2_unsteered", "the unsteered generations of the same prompt"),
@@ -140,7 +147,7 @@ def distinct2_vs_control(ctx: FindingsContext, args: Mapping[str, Any]) -> list[
         if run == "check" and not node["check"]:
             out.append(Outcome(_subject(m), not_applicable="the selection has no steering_check"))
             continue
-        rows = [r for r in node["scenarios"] if r["model"] == m["model"] and r["run"] == run
+        rows = [r for r in node["scenarios"] if r["model"] == m.model and r["run"] == run
                 and np.isfinite(r["distinct2_high"]) and np.isfinite(r[column])]
         if len(rows) < 2:
             out.append(Outcome(_subject(m), not_applicable=f"{len(rows)} scenario(s) with both distinct-2; need 2"))
@@ -158,7 +165,7 @@ def distinct2_vs_control(ctx: FindingsContext, args: Mapping[str, Any]) -> list[
             detail=f"{label}; vector {np.mean([r['distinct2_high'] for r in rows]):.3f}, {control} "
                    f"{np.mean([r[column] for r in rows]):.3f}; unsteered text {base.mean() if base.size else float('nan'):.3f}, "
                    f"{state} the collapse threshold {threshold:g} on its own; "
-                   + _scale_detail(node, m["model"], run, float(node["high_strength"])))))
+                   + _scale_detail(node, m.model, run, float(node["high_strength"])))))
     return out
 
 
@@ -177,7 +184,7 @@ def check_minus_main_distinct2(ctx: FindingsContext, args: Mapping[str, Any]) ->
         if not node["check"]:
             out.append(Outcome(_subject(m), not_applicable="the selection has no steering_check"))
             continue
-        runs = {(r["run"], r["scenario"]): r["distinct2_high"] for r in node["scenarios"] if r["model"] == m["model"]}
+        runs = {(r["run"], r["scenario"]): r["distinct2_high"] for r in node["scenarios"] if r["model"] == m.model}
         pairs = [(runs[("check", s)], v) for (run, s), v in runs.items()
                  if run == "main" and ("check", s) in runs and np.isfinite(v) and np.isfinite(runs[("check", s)])]
         if len(pairs) < 2:
@@ -192,7 +199,7 @@ def check_minus_main_distinct2(ctx: FindingsContext, args: Mapping[str, Any]) ->
             unit="distinct-2 difference (check - main)",
             ci_method=method,
             detail=f"check: {node['check_label']}; " + "; ".join(
-                x for x in (_scale_detail(node, m["model"], "main", high), _scale_detail(node, m["model"], "check", high))
+                x for x in (_scale_detail(node, m.model, "main", high), _scale_detail(node, m.model, "check", high))
                 if x))))
     return out
 
@@ -214,7 +221,7 @@ def leakage_minus_control(ctx: FindingsContext, args: Mapping[str, Any]) -> list
     per_model = {m["model"]: {r["condition"]: r for r in m["rows"]} for m in node["per_model"]}
     out = []
     for m in models:
-        rows = per_model.get(m["model"], {})
+        rows = per_model.get(m.model, {})
         if "emotion" not in rows or control not in rows or not rows["emotion"]["n"] or not rows[control]["n"]:
             out.append(Outcome(_subject(m), not_applicable=f"needs emotion and {control} generations"))
             continue

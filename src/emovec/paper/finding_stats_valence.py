@@ -8,7 +8,6 @@ emotions). Every draw's PCs were matched to the full-sample PCs by order and sig
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,8 @@ import numpy as np
 from emovec.errors import EmovecInputError
 from emovec.paper.finding_core import (Estimate, FindingsContext, Outcome, Subject, cell_subject, read_json,
                                        register_statistic)
+from emovec.paper.loaders.valence_spec import ValenceCellSpec
+from emovec.stats.multiple import percentile_ci
 
 
 def _peak_outcomes(ctx: FindingsContext, target: str, key: str, unit: str, how: Callable[[Mapping[str, Any]], str],
@@ -25,15 +26,15 @@ def _peak_outcomes(ctx: FindingsContext, target: str, key: str, unit: str, how: 
     """Per valence cell: the summary's ``key`` (r or R) at the target's peak with its CI over emotions;
     ``how`` names the bootstrap's PC handling, ``detail`` what a reader needs beside the number."""
     out = []
-    for c in ctx.paper_config.get("valence_cells", []):
-        summary = read_json(ctx.valence_dir / c["cell"] / "summary.json")
+    for c in ctx.paper.valence.cells:
+        summary = read_json(ctx.valence_dir / c.cell / "summary.json")
         peak = summary["peaks"][target]
         out.append(Outcome(cell_subject(c, True), Estimate(
             value=float(peak[key]), ci_low=float(peak[f"{key}_ci_low"]), ci_high=float(peak[f"{key}_ci_high"]),
             n=int(summary["n_emotions"]), unit_of_analysis="emotions", unit=unit,
             ci_method=f"bootstrap over emotions, PCA refitted, {how(summary)} ({summary['n_boot']} draws, "
                       f"{summary['ci_level']:.0%})",
-            detail=f"layer {peak['layer']} of {c['n_layers']}; {detail(peak)}; {_identification(peak, summary)}")))
+            detail=f"layer {peak['layer']} of {c.n_layers}; {detail(peak)}; {_identification(peak, summary)}")))
     return out
 
 
@@ -68,7 +69,7 @@ def affect_peak_multiple_r(ctx: FindingsContext, args: Mapping[str, Any]) -> lis
 
 # ---- the bootstrap draw by draw (bootstrap.npz of the valence stage) --------------------------
 
-_TARGET_INDEX = {"valence": 0, "arousal": 1}  # the last axis of bootstrap.npz's r (emovec.geometry.affect.TARGETS)
+_TARGET_INDEX = {"valence": 0, "arousal": 1}  # the last axis of bootstrap.npz's r (emovec.geometry.affect_layer.TARGETS)
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,9 @@ def _target(args: Mapping[str, Any], name: str) -> str:
     return target
 
 
-def read_cell_draws(ctx: FindingsContext, c: Mapping[str, Any]) -> CellDraws | str:
+def read_cell_draws(ctx: FindingsContext, c: ValenceCellSpec) -> CellDraws | str:
     """The cell's ``bootstrap.npz``, or the reason it is unavailable."""
-    path = ctx.valence_dir / c["cell"] / "bootstrap.npz"
+    path = ctx.valence_dir / c.cell / "bootstrap.npz"
     if not path.is_file():
         return "the valence output has no bootstrap.npz (written by an older valence stage): re-run the valence stage"
     with np.load(path) as z:
@@ -118,15 +119,6 @@ def draw_peak_depths(r: np.ndarray) -> np.ndarray:
     return np.where(ok, peak, np.nan)
 
 
-def percentile_interval(x: np.ndarray, level: float) -> tuple[float, float]:
-    """Percentile interval of the finite values of ``x``; (NaN, NaN) when fewer than 2."""
-    x = x[np.isfinite(x)]
-    if x.size < 2:
-        return math.nan, math.nan
-    lo, hi = np.quantile(x, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
-
-
 def difference_interval(a: np.ndarray, b: np.ndarray, paired: bool, level: float) -> tuple[float, float, int]:
     """Percentile CI of a - b from two cells' per-draw statistics [n_boot]: paired draw by draw
     (draws where both are finite) when the cells resample the same emotions, else over every
@@ -139,7 +131,7 @@ def difference_interval(a: np.ndarray, b: np.ndarray, paired: bool, level: float
     else:
         d = (a[np.isfinite(a)][:, None] - b[np.isfinite(b)][None, :]).ravel()
     d = d[np.isfinite(d)]
-    lo, hi = percentile_interval(d, level)
+    lo, hi = percentile_ci(d, level, too_few="nan")
     return lo, hi, int(d.size)
 
 
@@ -158,16 +150,16 @@ def affect_peak_depth(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Out
     the layer selection is resampled too (draws invalid at any layer left out)."""
     target, level = _target(args, "affect_peak_depth"), float(args.get("level", 0.95))
     out = []
-    for c in ctx.paper_config.get("valence_cells", []):
+    for c in ctx.paper.valence.cells:
         subject = cell_subject(c, True)
         draws = read_cell_draws(ctx, c)
         if isinstance(draws, str):
             out.append(Outcome(subject, not_applicable=draws))
             continue
-        summary = read_json(ctx.valence_dir / c["cell"] / "summary.json")
+        summary = read_json(ctx.valence_dir / c.cell / "summary.json")
         last = int(summary["n_layers"]) - 1
         depths = draw_peak_depths(draws.r[:, :, _TARGET_INDEX[target]])
-        lo, hi = percentile_interval(depths, level)
+        lo, hi = percentile_ci(depths, level, too_few="nan")
         peak = summary["peaks"][target]
         n_ok = int(np.count_nonzero(np.isfinite(depths)))
         out.append(Outcome(subject, Estimate(
@@ -186,20 +178,20 @@ def affect_peak_depth_difference(ctx: FindingsContext, args: Mapping[str, Any]) 
     when the two cells resample the same emotions (``draws_aligned``), else from independent draws
     (every pair of draws); the CI method says which."""
     target, level = _target(args, "affect_peak_depth_difference"), float(args.get("level", 0.95))
-    cells = ctx.paper_config.get("valence_cells", [])
+    cells = ctx.paper.valence.cells
     out: list[Outcome] = []
     for i, a in enumerate(cells):
         for b in cells[i + 1:]:
-            if a["corpus"] != b["corpus"] or a["model"] == b["model"]:
+            if a.corpus != b.corpus or a.model == b.model:
                 continue
-            subject = Subject(label=f"{a['model']} x {b['model']} / {a['corpus']}", models=(a["model"], b["model"]),
-                              families=(a["family"], b["family"]), variants=(a["variant"], b["variant"]))
+            subject = Subject(label=f"{a.model} x {b.model} / {a.corpus}", models=(a.model, b.model),
+                              families=(a.family, b.family), variants=(a.variant, b.variant))
             da, db = read_cell_draws(ctx, a), read_cell_draws(ctx, b)
             if isinstance(da, str) or isinstance(db, str):
                 out.append(Outcome(subject, not_applicable=da if isinstance(da, str) else str(db)))
                 continue
-            sa = read_json(ctx.valence_dir / a["cell"] / "summary.json")
-            sb = read_json(ctx.valence_dir / b["cell"] / "summary.json")
+            sa = read_json(ctx.valence_dir / a.cell / "summary.json")
+            sb = read_json(ctx.valence_dir / b.cell / "summary.json")
             j = _TARGET_INDEX[target]
             depth_a, depth_b = draw_peak_depths(da.r[:, :, j]), draw_peak_depths(db.r[:, :, j])
             paired = draws_aligned(da, db)
@@ -210,11 +202,11 @@ def affect_peak_depth_difference(ctx: FindingsContext, args: Mapping[str, Any]) 
                 value=obs_a - obs_b, ci_low=lo, ci_high=hi, n=int(sa["n_emotions"]),
                 unit_of_analysis="emotions (paired)" if paired else "emotions (independent resamples)",
                 unit="relative depth difference", ci_method=_diff_method(paired, depth_a.size, n_diffs, level),
-                detail=f"{a['model']} layer {pa['layer']} of {sa['n_layers']} ({obs_a:.2f}); {b['model']} layer "
+                detail=f"{a.model} layer {pa['layer']} of {sa['n_layers']} ({obs_a:.2f}); {b.model} layer "
                        f"{pb['layer']} of {sb['n_layers']} ({obs_b:.2f})"
                        + ("" if paired else "; the two cells' draws resample different emotions"))))
     if not out:
-        models = ", ".join(f"{c['model']} / {c['corpus']}" for c in cells)
+        models = ", ".join(f"{c.model} / {c.corpus}" for c in cells)
         out.append(Outcome(Subject("(run)", (), (), ()),
                            not_applicable=f"needs two models on one story corpus; the selection has {models or 'none'}"))
     return out
@@ -229,13 +221,13 @@ def affect_baseline_difference(ctx: FindingsContext, args: Mapping[str, Any]) ->
     ``bootstrap.npz``'s ``r`` and ``compare_r``."""
     target, level = _target(args, "affect_baseline_difference"), float(args.get("level", 0.95))
     out = []
-    for c in ctx.paper_config.get("valence_cells", []):
+    for c in ctx.paper.valence.cells:
         subject = cell_subject(c, True)
-        summary = read_json(ctx.valence_dir / c["cell"] / "summary.json")
+        summary = read_json(ctx.valence_dir / c.cell / "summary.json")
         if summary.get("compare") is None:
             out.append(Outcome(subject, not_applicable="the cell ran no comparison baseline (valence.compare_baseline)"))
             continue
-        path = ctx.valence_dir / c["cell"] / "bootstrap.npz"
+        path = ctx.valence_dir / c.cell / "bootstrap.npz"
         with np.load(path) as z:
             if "compare_r" not in z:
                 raise EmovecInputError(f"{path}: no 'compare_r' although summary.json has a comparison; re-run the "
@@ -267,27 +259,27 @@ def affect_corpus_difference(ctx: FindingsContext, args: Mapping[str, Any]) -> l
     resampled). CI: paired draw by draw when the two cells resample the same emotions, else from
     independent draws (every pair of draws); the CI method says which."""
     target, level = _target(args, "affect_corpus_difference"), float(args.get("level", 0.95))
-    cells = ctx.paper_config.get("valence_cells", [])
+    cells = ctx.paper.valence.cells
     by_model: dict[str, list[Mapping[str, Any]]] = {}
     for c in cells:
-        by_model.setdefault(c["model"], []).append(c)
+        by_model.setdefault(c.model, []).append(c)
     out: list[Outcome] = []
     for model, these in by_model.items():
         if len(these) < 2:
             out.append(Outcome(cell_subject(these[0], False),
-                               not_applicable=f"needs two story corpora; {model} has only {these[0]['corpus']}"))
+                               not_applicable=f"needs two story corpora; {model} has only {these[0].corpus}"))
             continue
         for i, a in enumerate(these):
             for b in these[i + 1:]:
                 s = cell_subject(a, False)
-                subject = Subject(label=f"{model}: {a['corpus']} - {b['corpus']}", models=s.models,
+                subject = Subject(label=f"{model}: {a.corpus} - {b.corpus}", models=s.models,
                                   families=s.families, variants=s.variants)
                 da, db = read_cell_draws(ctx, a), read_cell_draws(ctx, b)
                 if isinstance(da, str) or isinstance(db, str):
                     out.append(Outcome(subject, not_applicable=da if isinstance(da, str) else str(db)))
                     continue
-                sa = read_json(ctx.valence_dir / a["cell"] / "summary.json")
-                sb = read_json(ctx.valence_dir / b["cell"] / "summary.json")
+                sa = read_json(ctx.valence_dir / a.cell / "summary.json")
+                sb = read_json(ctx.valence_dir / b.cell / "summary.json")
                 pa, pb = sa["peaks"][target], sb["peaks"][target]
                 j = _TARGET_INDEX[target]
                 ra, rb = da.r[:, int(pa["layer"]), j], db.r[:, int(pb["layer"]), j]
@@ -302,8 +294,8 @@ def affect_corpus_difference(ctx: FindingsContext, args: Mapping[str, Any]) -> l
                     f"emotions ({sa['n_emotions']} and {sb['n_emotions']}, independent resamples)",
                     unit="Pearson r difference", ci_method=_diff_method(paired, ra.size, n_diffs, level),
                     detail=f"r {pa['r']:+.3f} [{pa['r_ci_low']:+.3f}, {pa['r_ci_high']:+.3f}] at layer {pa['layer']} "
-                           f"on {a['corpus']} ({sa['n_emotions']} emotions) vs {pb['r']:+.3f} "
-                           f"[{pb['r_ci_low']:+.3f}, {pb['r_ci_high']:+.3f}] at layer {pb['layer']} on {b['corpus']} "
+                           f"on {a.corpus} ({sa['n_emotions']} emotions) vs {pb['r']:+.3f} "
+                           f"[{pb['r_ci_low']:+.3f}, {pb['r_ci_high']:+.3f}] at layer {pb['layer']} on {b.corpus} "
                            f"({sb['n_emotions']} emotions){same}")))
     if not out:
         out.append(Outcome(Subject("(run)", (), (), ()), not_applicable="the selection has no valence cell"))

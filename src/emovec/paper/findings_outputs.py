@@ -19,13 +19,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
 from emovec.geometry.rsa_study import RSACell, cosine_matrices, rsa_rows
 from emovec.io import atomic_path
 from emovec.paper.finding_statistics import FindingsContext
 from emovec.paper.findings import FindingRow, evaluate_findings, load_findings, load_rsa_settings
 from emovec.paper.findings_render import findings_forest_png, findings_table, rsa_heatmap_png, rsa_table
+from emovec.paper.loaders.spec import load_paper_config
 from emovec.paper.provenance import git_revision, provenance_line, provenance_record
 
 __all__ = ["finding_record", "write_findings"]
@@ -49,19 +48,18 @@ def write_findings(config: str | Path, ledger: str | Path, separation_dir: str |
     """Evaluate the findings ledger on this run's outputs and write ``out`` (see the module
     docstring). A malformed ledger or output raises ``EmovecInputError`` before anything is written.
     Returns a one-line summary (verdict counts) for the stage to print."""
-    paper_cfg: dict[str, Any] = OmegaConf.to_container(OmegaConf.load(config))  # type: ignore[assignment]
+    paper = load_paper_config(config)
     # The families applies.family may name: recorded by compose from conf/model (so a comment in a
     # model config re-runs compose only); a paper config without them falls back to conf/model.
-    families = paper_cfg.get("model_families")
-    findings, settings = load_findings(ledger, families), load_rsa_settings(ledger)
-    cells = [RSACell(model=c["model"], corpus=c["corpus"], family=c["family"], variant=c["variant"],
-                     n_layers=int(c["n_layers"]), layer=int(c["layer"])) for c in paper_cfg.get("cells", [])]
+    findings, settings = load_findings(ledger, paper.model_families), load_rsa_settings(ledger)
+    cells = [RSACell(model=c.model, corpus=c.corpus, family=c.family, variant=c.variant, n_layers=c.n_layers,
+                     layer=c.layer) for c in paper.separation.cells]
     rsa = rsa_rows(cells, Path(vectors_dir), settings)
-    ctx = FindingsContext(paper_config=paper_cfg, separation_dir=Path(separation_dir), analyses_dir=Path(analyses_dir),
+    ctx = FindingsContext(paper=paper, separation_dir=Path(separation_dir), analyses_dir=Path(analyses_dir),
                           valence_dir=Path(valence_dir), rsa_rows=rsa)
     rows = evaluate_findings(findings, ctx)
-    dg = int(digits if digits is not None else paper_cfg.get("digits", 3))
-    record = provenance_record(paper_cfg.get("provenance") or {}, git_revision())
+    dg = int(digits if digits is not None else paper.digits)
+    record = provenance_record(paper.provenance, git_revision())
     line = provenance_line(record)
     findings_tex = findings_table(rows, dg).replace("\\end{longtable}", f"\\multicolumn{{5}}{{p{{0.95\\linewidth}}}}"
                                                     f"{{\\footnotesize {line}}} \\\\\n\\end{{longtable}}")

@@ -16,6 +16,10 @@ from emovec.paper.latex import fmt_signed, latex_escape, table_row
 
 __all__ = ["findings_forest_png", "findings_table"]
 
+# The forest's fixed margins (inches from the figure's top / bottom edge): the suptitle's top,
+# the first panel's top (room for the suptitle and the panel's own title), the last panel's bottom.
+_TITLE_Y_IN, _TOP_MARGIN_IN, _BOTTOM_MARGIN_IN = 0.05, 0.42, 0.3
+
 VERDICT_COLOURS = {"supported": "#1b7837", "consistent": "#1b7837", "contradicted": "#b2182b",
                    "differs": "#b2182b", "inconclusive": "#636363"}
 
@@ -84,9 +88,16 @@ def findings_forest_png(rows: Sequence[FindingRow]) -> bytes:
 
     with matplotlib.rc_context(figure_style()):
         sizes = [sum(r.finding.id == c for r in shown) for c in claims]
-        fig = Figure(figsize=(7.0, 0.28 * max(sum(sizes), 1) + 0.45 * max(len(claims), 1) + 0.6))
+        # inches: 0.22 per subject row, 0.35 per claim (its title and the gap above it), the margins
+        height = 0.22 * max(sum(sizes), 1) + 0.35 * max(len(claims), 1) + _TOP_MARGIN_IN + _BOTTOM_MARGIN_IN
+        fig = Figure(figsize=(7.0, height))
+        # The top and bottom margins are fixed in inches: as fractions of the height (matplotlib's
+        # default top = 0.88) they grow with the number of claims, and a tall forest opened with an
+        # empty band a tenth of its height between the title and the first panel.
         axes = fig.subplots(max(len(claims), 1), 1, squeeze=False,
-                            gridspec_kw={"height_ratios": sizes or [1], "hspace": 0.9})[:, 0]
+                            gridspec_kw={"height_ratios": sizes or [1], "hspace": 0.9,
+                                         "top": 1 - _TOP_MARGIN_IN / height,
+                                         "bottom": _BOTTOM_MARGIN_IN / height})[:, 0]
         for ax, claim in zip(axes, claims):
             these = [r for r in shown if r.finding.id == claim]
             f = these[0].finding
@@ -110,7 +121,7 @@ def findings_forest_png(rows: Sequence[FindingRow]) -> bytes:
             ax.set_title(f"{claim} ({unit})", fontsize=6, loc="left")
         fig.suptitle("Findings: estimate and CI per subject; green supported/consistent, red contradicted/differs, "
                      "grey inconclusive; black line: threshold; orange band: reported range; blue band: margin",
-                     fontsize=6)
+                     fontsize=6, y=1 - _TITLE_Y_IN / height, va="top")
         return png_bytes(fig)
 
 

@@ -41,7 +41,7 @@ def all_figure_jobs(inputs: PaperInputs) -> dict[str, FigureJob]:
     if inputs.valence is not None:
         jobs |= valence_figure_jobs(inputs.valence.spec, inputs.valence.cells, inputs.valence.cka)
     if inputs.steering is not None:
-        jobs |= steering_figure_jobs(inputs.steering.spec, inputs.steering.data)
+        jobs |= steering_figure_jobs(inputs.steering.spec, inputs.analysis("dose_response"))
     return jobs
 
 

@@ -1,4 +1,4 @@
-"""What every stage shares: one-line errors for bad input, and cell naming."""
+"""What every stage shares: one-line errors for bad input, and the not-selected note."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ import sys
 from collections.abc import Callable
 
 from emovec.errors import EmovecInputError
-
-
-def cell_name(model: str, corpus: str) -> str:
-    """The name of a (model, corpus) cell in every output path."""
-    return f"{model}__{corpus}"
 
 
 def stage_entry(fn: Callable[[list[str] | None], None]) -> Callable[[list[str] | None], int]:

@@ -12,6 +12,9 @@ All p-values are dimensionless probabilities in (0, 1].
 
 from __future__ import annotations
 
+import math
+from typing import Literal
+
 import numpy as np
 from scipy import stats
 
@@ -153,16 +156,21 @@ def max_statistic_p(observed: np.ndarray, null: np.ndarray) -> tuple[float, np.n
     return float(p_adjusted.min()), p_adjusted
 
 
-def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Equal-tailed percentile interval of bootstrap samples, NaN samples ignored.
+def percentile_ci(samples: np.ndarray, level: float = 0.95, *,
+                  too_few: Literal["raise", "nan"] = "raise") -> tuple[float, float]:
+    """Equal-tailed percentile interval of bootstrap samples, NaN samples ignored: the package's
+    one percentile interval, used by every statistic that reports one.
 
     Args:
         samples: any shape, flattened; NaN marks a resample where the statistic is undefined.
             +-inf is an error (no statistic here can be infinite; it signals a bug upstream).
         level: coverage in (0, 1), e.g. 0.95 -> the 2.5th and 97.5th percentiles.
+        too_few: fewer than 2 non-NaN samples raise (``"raise"``) or give (NaN, NaN) (``"nan"``,
+            for statistics that report "no interval" rather than stop).
 
     Returns:
-        (low, high) with linear interpolation between order statistics (numpy default).
+        (low, high): the (1 - level)/2 and (1 + level)/2 quantiles, linear interpolation between
+        order statistics (numpy's default).
     """
     level = float(level)
     if not 0.0 < level < 1.0:
@@ -172,11 +180,12 @@ def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, floa
         raise EmovecInputError("samples contains +-inf; only finite values or NaN are allowed")
     finite = samples[~np.isnan(samples)]
     if finite.size < 2:
+        if too_few == "nan":
+            return math.nan, math.nan
         raise EmovecInputError(
             f"samples needs at least 2 non-NaN values for a percentile interval; got {finite.size}"
         )
-    tail = 100.0 * (1.0 - level) / 2.0
-    low, high = np.percentile(finite, [tail, 100.0 - tail])
+    low, high = np.quantile(finite, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
     return float(low), float(high)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from emovec.errors import EmovecInputError
+from emovec.stats.multiple import percentile_ci
 
 __all__ = ["RSAResult", "average_ranks", "cosine_matrix", "mantel_test", "rsa_bootstrap_ci", "rsa_compare", "upper_triangle"]
 
@@ -156,11 +157,8 @@ def rsa_bootstrap_ci(vectors_a: np.ndarray, vectors_b: np.ndarray, n_boot: int, 
         if np.ptp(xa) == 0 or np.ptp(xb) == 0:
             continue
         rhos.append(float(np.dot(_rank_rows(xa), _rank_rows(xb))))
-    if not rhos:
-        return float("nan"), float("nan"), 0
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(np.asarray(rhos), [alpha, 1 - alpha])
-    return float(lo), float(hi), len(rhos)
+    lo, hi = percentile_ci(np.asarray(rhos, dtype=float), level, too_few="nan")
+    return lo, hi, len(rhos)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,9 @@ import torch
 from emovec.corpora.scenarios import Scenario, induction_prompt
 from emovec.errors import EmovecInputError
 from emovec.generate import left_pad
-from emovec.steering.hooks import Steering, steer, steering_modules, steering_rows
+from emovec.models.blocks import steering_modules
+from emovec.steering.additions import steering_rows
+from emovec.steering.hooks import Steering, steer
 
 CONDITIONS = ("unsteered", "induction", "emotion", "random")
 

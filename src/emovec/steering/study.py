@@ -33,7 +33,7 @@ from emovec.emotions import emotion_set
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path
 from emovec.progress import progress_enabled
-from emovec.corpora.manifest import verify_upstream_file
+from emovec.corpora.upstream_files import verify_upstream_file
 
 
 def scenario_file(cfg: SteeringConfig) -> Path:
@@ -79,7 +79,7 @@ def encode_prompts(loaded: Any, prompts: list[str], prompt_format: str) -> list[
 def dataset_norms(loaded: Any, prompt_ids: list[list[int]]) -> np.ndarray:
     """Anthropic's reference, made concrete here: per layer, the mean residual norm over every
     token of the distinct scenario prompts (token-weighted), unsteered."""
-    from emovec.steering.hooks import block_outputs_mean_norm
+    from emovec.steering.norm_reference import block_outputs_mean_norm
 
     unique = [list(p) for p in dict.fromkeys(tuple(p) for p in prompt_ids)]
     per_prompt = block_outputs_mean_norm(loaded, unique, list(range(loaded.n_layers))).double().numpy()
@@ -97,7 +97,7 @@ def steering_norm_rows(loaded: Any, prompt_ids: list[list[int]], layers: list[in
     """The rows of ``norms.csv`` (:data:`emovec.artefacts.STEERING_NORMS`): per steered layer, the
     reference a strength multiplies against the typical (median) token norm, over the distinct
     prompts of the run, from the same unsteered forward passes the references use."""
-    from emovec.steering.hooks import NORM_REFERENCES, block_output_token_norms
+    from emovec.steering.norm_reference import NORM_REFERENCES, block_output_token_norms
 
     distinct = [list(p) for p in dict.fromkeys(tuple(p) for p in prompt_ids)]
     stats = block_output_token_norms(loaded, distinct, layers)
@@ -113,9 +113,10 @@ def steering_norm_rows(loaded: Any, prompt_ids: list[list[int]], layers: list[in
 
 
 def run(raw: Any, config_path: str, activations: str | Path, out: str | Path) -> None:
+    from emovec.steering.additions import build_row_steering
     from emovec.steering.experiment import (plan_rows, random_unit_directions, row_directions, score_generations,
                                             token_pieces, unit_per_layer)
-    from emovec.steering.hooks import build_row_steering, steered_generate
+    from emovec.steering.generation import steered_generate
     from emovec.steering.measures import distinct_n, longest_repeated_ngram, script_leakage
 
     t0 = time.perf_counter()

@@ -25,7 +25,6 @@ from emovec.paper.loaders.separation_spec import CellSpec, PaperSpec
 
 __all__ = [
     "PAIR_COLUMNS",
-    "REQUIRED_COLUMNS",
     "RESAMPLING_KEYS",
     "CellData",
     "load_cells",
@@ -35,7 +34,6 @@ __all__ = [
 ]
 
 PAIR_COLUMNS: tuple[str, ...] = tuple(f"cos_{a}-{b}" for a, b in OPPOSITE_PAIRS)
-REQUIRED_COLUMNS = SEPARATION_LAYERS.names
 RESAMPLING_KEYS: tuple[str, ...] = ("layer", "mean_cosine", "emotions", "per_emotion", "loo", "n_loo",
                                     "n_per_emotion", "bootstrap", "seed", "baseline")
 # The separation CSV stores the same vectors' mean cosine at ~6 significant digits; a larger

@@ -1,7 +1,6 @@
 """The separation part of the composed paper config (``build/config/paper.yaml``): ``digits``,
 ``experiment`` and ``cells``, one (model, corpus) cell per entry with its method, variant,
-reported layer and vector choices. :func:`load_paper_spec` reads it from the file,
-:func:`parse_separation_spec` from the mapping :mod:`emovec.paper.loaders.spec` read.
+reported layer and vector choices. :func:`parse_separation_spec` validates it from the mapping :mod:`emovec.paper.loaders.spec` read.
 """
 
 from __future__ import annotations
@@ -13,14 +12,14 @@ from typing import Any
 
 from emovec.config import VARIANTS
 from emovec.errors import EmovecInputError
-from emovec.paper.loaders.checks import SAFE_NAME, read_config_mapping, require_digits, require_int, require_str
+from emovec.paper.loaders.checks import SAFE_NAME, require_digits, require_int, require_str
 
 __all__ = [
     "CELL_KEYS",
     "METHODS",
     "CellSpec",
     "PaperSpec",
-    "load_paper_spec",
+    "parse_cell_spec",
     "parse_separation_spec",
     "sort_key",
 ]
@@ -58,13 +57,17 @@ class PaperSpec:
     experiment: str
     cells: tuple[CellSpec, ...]
 
+    def find(self, model: str, corpus: str) -> CellSpec | None:
+        """The cell of ``model`` on ``corpus``, or None when the run has no such cell."""
+        return next((c for c in self.cells if (c.model, c.corpus) == (model, corpus)), None)
+
 
 def sort_key(spec: CellSpec) -> tuple[str, int, str, int]:
     """Deterministic cell order: family, base before instruct, model, generation first."""
     return (spec.family, VARIANTS.index(spec.variant), spec.model, METHODS.index(spec.method))
 
 
-def _separation_cell(raw: Any, where: str) -> CellSpec:
+def parse_cell_spec(raw: Any, where: str) -> CellSpec:
     """One entry of ``cells``, checked (``where`` names it in errors)."""
     if not isinstance(raw, dict):
         raise EmovecInputError(f"{where} must be a mapping; got {type(raw).__name__}")
@@ -107,7 +110,7 @@ def parse_separation_spec(raw: Mapping[str, Any], path: Path) -> PaperSpec:
     experiment = require_str(raw["experiment"], f"{path}: experiment")
     if not isinstance(raw["cells"], list) or not raw["cells"]:
         raise EmovecInputError(f"{path}: cells must be a non-empty list")
-    cells = tuple(_separation_cell(c, f"{path}: cells[{i}]") for i, c in enumerate(raw["cells"]))
+    cells = tuple(parse_cell_spec(c, f"{path}: cells[{i}]") for i, c in enumerate(raw["cells"]))
     seen: set[str] = set()
     by_model_method: dict[tuple[str, str], str] = {}
     for c in cells:
@@ -121,14 +124,3 @@ def parse_separation_spec(raw: Mapping[str, Any], path: Path) -> PaperSpec:
                 f"{c.method} cells of model {c.model!r}; the per-model tables need one per method")
         by_model_method[key] = c.cell
     return PaperSpec(digits=digits, experiment=experiment, cells=cells)
-
-
-def load_paper_spec(path: str | Path) -> PaperSpec:
-    """Read and validate the separation part of the paper config.
-
-    Raises:
-        EmovecInputError: missing file, bad YAML, missing/ill-typed key, duplicate cell, or two
-            cells with the same (model, method) (the per-model tables would be ambiguous).
-    """
-    path = Path(path)
-    return parse_separation_spec(read_config_mapping(path), path)

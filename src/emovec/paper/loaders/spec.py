@@ -1,14 +1,11 @@
-"""The composed paper config (``build/config/paper.yaml``, written by the compose stage), read
-and validated in one place.
+"""The composed paper config (``build/config/paper.yaml``, written by the compose stage): its one
+typed reader, used by the paper, claims and findings stages alike.
 
 It has four parts: the separation cells (``digits``, ``experiment``, ``cells``;
 :mod:`emovec.paper.loaders.separation_spec`), the valence cells (``valence_cells``, may be absent;
 :mod:`emovec.paper.loaders.valence_spec`), the steering models, classifiers and regime rule
 (``steering``, may be absent; :mod:`emovec.paper.loaders.steering_spec`) and the provenance the
-tables print (``provenance``, checked by ``emovec.paper.provenance``). ``load_paper_config``
-reads all of them; the per-part readers are public for callers (and tests) that hold only one
-part. The parts' public names are re-exported here, so ``from emovec.paper.loaders.spec import
-...`` keeps working for every name this module used to define.
+tables print (``provenance``, checked by ``emovec.paper.provenance``).
 """
 
 from __future__ import annotations
@@ -20,62 +17,19 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from emovec.config import VARIANTS
 from emovec.paper.loaders.checks import read_config_mapping
-from emovec.paper.loaders.separation_spec import (
-    CELL_KEYS,
-    METHODS,
-    CellSpec,
-    PaperSpec,
-    load_paper_spec,
-    parse_separation_spec,
-    sort_key,
-)
-from emovec.paper.loaders.steering_spec import (
-    REGIME_KEYS,
-    ClassifierSpec,
-    SteeringModelSpec,
-    SteeringSpec,
-    load_steering_spec,
-    steering_sort_key,
-)
-from emovec.paper.loaders.valence_spec import (
-    VALENCE_CELL_KEYS,
-    ValenceCellSpec,
-    ValenceSpec,
-    load_valence_spec,
-    parse_valence_spec,
-    valence_sort_key,
-)
+from emovec.paper.loaders.separation_spec import PaperSpec, parse_separation_spec
+from emovec.paper.loaders.steering_spec import SteeringSpec, load_steering_spec
+from emovec.paper.loaders.valence_spec import ValenceSpec, parse_valence_spec
 
-__all__ = [
-    "CELL_KEYS",
-    "METHODS",
-    "REGIME_KEYS",
-    "VALENCE_CELL_KEYS",
-    "VARIANTS",
-    "CellSpec",
-    "ClassifierSpec",
-    "PaperConfig",
-    "PaperSpec",
-    "SteeringModelSpec",
-    "SteeringSpec",
-    "ValenceCellSpec",
-    "ValenceSpec",
-    "load_paper_config",
-    "load_paper_spec",
-    "load_steering_spec",
-    "load_valence_spec",
-    "sort_key",
-    "steering_sort_key",
-    "valence_sort_key",
-]
+__all__ = ["PaperConfig", "load_paper_config", "parse_paper_config"]
 
 
 @dataclass(frozen=True)
 class PaperConfig:
     """The paper config, validated: one spec per experiment, plus the provenance mapping (checked
-    when the provenance line is made) and the whole config as plain containers."""
+    when the provenance line is made), the model families compose recorded (``None`` when absent)
+    and the whole config as plain containers."""
 
     separation: PaperSpec
     valence: ValenceSpec
@@ -83,19 +37,32 @@ class PaperConfig:
     provenance: Mapping[str, Any]
     raw: Mapping[str, Any]
 
+    @property
+    def digits(self) -> int:
+        """Decimals every table prints."""
+        return self.separation.digits
 
-def load_paper_config(path: str | Path) -> PaperConfig:
-    """Read and validate every part of the paper config (see the module docstring).
+    @property
+    def model_families(self) -> Any:
+        return self.raw.get("model_families")
 
-    The steering and provenance parts are read through OmegaConf, as the compose stage wrote
-    them; the cells through PyYAML. Errors name ``path`` and the key.
-    """
-    where = str(path)
-    path = Path(path)
-    raw = read_config_mapping(path)
-    separation = parse_separation_spec(raw, path)
-    valence = parse_valence_spec(raw, path)
-    container: dict[str, Any] = OmegaConf.to_container(OmegaConf.load(path))  # type: ignore[assignment]
-    steering = load_steering_spec(container.get("steering"), separation.digits, where)
+
+def parse_paper_config(raw: Mapping[str, Any], path: str | Path, container: Mapping[str, Any] | None = None
+                       ) -> PaperConfig:
+    """Validate every part of a paper config already read: ``raw`` as PyYAML reads it (the cells),
+    ``container`` as OmegaConf resolves it (steering, provenance; ``raw`` when not given). Errors
+    name ``path`` and the key."""
+    container = raw if container is None else container
+    separation = parse_separation_spec(raw, Path(path))
+    valence = parse_valence_spec(raw, Path(path))
+    steering = load_steering_spec(container.get("steering"), separation.digits, str(path))
     return PaperConfig(separation=separation, valence=valence, steering=steering,
                        provenance=container.get("provenance") or {}, raw=container)
+
+
+def load_paper_config(path: str | Path) -> PaperConfig:
+    """Read and validate the paper config at ``path`` (see the module docstring)."""
+    path = Path(path)
+    raw = read_config_mapping(path)
+    container: dict[str, Any] = OmegaConf.to_container(OmegaConf.load(path))  # type: ignore[assignment]
+    return parse_paper_config(raw, path, container)

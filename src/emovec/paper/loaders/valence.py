@@ -26,7 +26,6 @@ from emovec.paper.loaders.checks import as_float, is_missing, read_checked_csv, 
 from emovec.paper.loaders.valence_spec import ValenceCellSpec, ValenceSpec, valence_sort_key
 
 __all__ = [
-    "LAYER_COLUMNS",
     "NORMS_COLUMNS",
     "NORM_STATUSES",
     "PEAK_KEYS",
@@ -39,7 +38,6 @@ __all__ = [
 ]
 
 TARGETS: tuple[str, ...] = ("valence", "arousal")
-LAYER_COLUMNS = VALENCE_LAYERS.names
 SUMMARY_KEYS = VALENCE_SUMMARY_KEYS
 PEAK_KEYS: tuple[str, ...] = (
     "layer", "pc", "r", "abs_r", "r_ci_low", "r_ci_high", "p_perm", "p_fdr", "p_max", "rho", "lambda_ratio",
@@ -90,11 +88,6 @@ class ValenceCellData:
     def peak(self, target: str) -> dict[str, Any]:
         """The summary's post-hoc peak for ``target`` ("valence" or "arousal")."""
         return self.summary["peaks"][target]
-
-    def compare_peak(self, target: str) -> dict[str, Any] | None:
-        """The peak for ``target`` under the comparison baseline, or None without one."""
-        compare = self.summary["compare"]
-        return None if compare is None else compare["peaks"][target]
 
     @property
     def n_emotions(self) -> int:

@@ -1,7 +1,7 @@
 """The valence part of the composed paper config (``build/config/paper.yaml``): ``digits`` and
 ``valence_cells``, one (model, story corpus) cell per entry with the corpus's generator and the
-norms it is compared with. :func:`load_valence_spec` reads it from the file,
-:func:`parse_valence_spec` from the mapping :mod:`emovec.paper.loaders.spec` read.
+norms it is compared with. :func:`parse_valence_spec` validates it from the mapping
+:mod:`emovec.paper.loaders.spec` read.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from typing import Any
 
 from emovec.config import VARIANTS
 from emovec.errors import EmovecInputError
-from emovec.paper.loaders.checks import SAFE_NAME, read_config_mapping, require_digits, require_int, require_str
+from emovec.paper.loaders.checks import SAFE_NAME, require_digits, require_int, require_str
 
 __all__ = [
     "VALENCE_CELL_KEYS",
     "ValenceCellSpec",
     "ValenceSpec",
-    "load_valence_spec",
     "parse_valence_spec",
     "valence_sort_key",
 ]
@@ -76,7 +75,12 @@ def _valence_cell(raw: Any, where: str) -> ValenceCellSpec:
 
 
 def parse_valence_spec(raw: Mapping[str, Any], path: Path) -> ValenceSpec:
-    """The valence part of the paper config ``raw`` (read from ``path``, which errors name)."""
+    """The valence part of the paper config ``raw`` (read from ``path``, which errors name).
+
+    ``valence_cells`` may be absent, null or empty: then ``cells`` is empty and no valence
+    outputs are made. Errors: a missing/ill-typed key, a cell listed twice, two cells with the
+    same (model, corpus), or one model listed with different n_layers, variant or family.
+    """
     if "digits" not in raw:
         raise EmovecInputError(f"{path}: missing key 'digits'")
     digits = require_digits(raw["digits"], str(path))
@@ -105,18 +109,3 @@ def parse_valence_spec(raw: Mapping[str, Any], path: Path) -> ValenceSpec:
                     f"{path}: valence cells {first.cell!r} and {c.cell!r} give model {c.model!r} "
                     f"different {key} ({getattr(first, key)!r} vs {getattr(c, key)!r})")
     return ValenceSpec(digits=digits, cells=cells)
-
-
-def load_valence_spec(path: str | Path) -> ValenceSpec:
-    """Read the ``digits`` and ``valence_cells`` keys of the paper config.
-
-    ``valence_cells`` may be absent, null or empty: then ``cells`` is empty and no valence
-    outputs are made. Other keys of the config are ignored here.
-
-    Raises:
-        EmovecInputError: missing file, bad YAML, missing/ill-typed key, a cell listed twice, two
-            cells with the same (model, corpus), or one model listed with different n_layers,
-            variant or family.
-    """
-    path = Path(path)
-    return parse_valence_spec(read_config_mapping(path), path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from emovec.paper.results.steering import mean_finite
 from emovec.paper.results.steering_records import ModelCount
 
 __all__ = ["COMPARISONS", "SCOPES", "agreement_counts", "agreement_units", "clopper_pearson", "model_counts",
-           "no_hit_count"]
+           "no_hit_count", "target_shift", "unsteered_references"]
 
 # (key, row label) of the agreement table, in print order. "emotion_vs_random" succeeds when the
 # emotion vector moves p_target further toward the target than the random directions do.
@@ -30,17 +31,40 @@ COMPARISONS: tuple[tuple[str, str], ...] = (
 SCOPES: tuple[str, ...] = ("protocol", "every strength")
 
 
-def _unsteered_means(df: pd.DataFrame) -> dict[tuple[str, str], float]:
+def unsteered_references(df: pd.DataFrame, column: str = "p_target") -> dict[tuple[str, str], float]:
+    """The reference of every shift: {(model, scenario): mean of the finite ``column`` values of
+    that scenario's unsteered rows} (NaN when it has none), over all samples of the scenario.
+
+    ``df``: merged measures (columns ``model, scenario, condition`` and ``column``), one or more
+    models. Scenarios without unsteered rows are absent (a shift against them is NaN)."""
     u = df[df["condition"] == "unsteered"]
-    return {k: mean_finite(g["p_target"]) for k, g in u.groupby(["model", "scenario"], sort=True)}
+    return {k: mean_finite(g[column]) for k, g in u.groupby(["model", "scenario"], sort=True)}
+
+
+def target_shift(values: Any, reference: float) -> float:
+    """The one definition of a classifier "shift" (the agreement table's and the dose-response
+    figure's): the mean of the finite ``values`` (p_target of one unit's generations, e.g. one
+    scenario's emotion-vector rows at one strength) minus ``reference``, the mean p_target of the
+    unsteered generations of the same (model, scenario) (:func:`unsteered_references`). Units:
+    those of p_target (a probability for probability classifiers). NaN when either side is.
+
+    The reference is the scenario's unsteered *mean*, not the unsteered generation of the same
+    sample index, because a sample index pairs nothing: a model's rows are generated in batches
+    that each draw from one random stream seeded by ``seed`` + the batch's first row
+    (:func:`emovec.generate.generate_ids`), so the unsteered and a steered row of one sample index
+    are different rows (often different batches) with their own draws, not the same seed under
+    two conditions. Under sampling a per-sample difference only adds the unsteered row's own
+    noise; under greedy decoding every sample is the same text and the two references agree."""
+    return mean_finite(values) - reference
 
 
 def agreement_units(df: pd.DataFrame) -> pd.DataFrame:
     """Per-unit classifier shifts (differences in p_target, a probability).
 
     ``df``: merged measures of one or more models (columns ``model, scenario, direction,
-    condition, magnitude, is_protocol, p_target``). shift(c) = mean p_target over the unit's rows
-    of condition c minus mean p_target of the unsteered rows of the same (model, scenario).
+    condition, magnitude, is_protocol, p_target``). shift(c) = :func:`target_shift` of the unit's
+    rows of condition c: their mean p_target minus the mean p_target of the unsteered rows of the
+    same (model, scenario).
 
     Returns:
         One row per unit: ``scope`` ("protocol": unit = (model, scenario) with the emotion and
@@ -50,7 +74,7 @@ def agreement_units(df: pd.DataFrame) -> pd.DataFrame:
         has no protocol rows), ``emotion, random, induction`` (shifts; NaN where the unit has no
         such rows or no unsteered rows). Sorted by scope, model, scenario, magnitude.
     """
-    base = _unsteered_means(df)
+    base = unsteered_references(df)
     rows = []
     for (model, scenario), g in df.groupby(["model", "scenario"], sort=True):
         u = base.get((model, scenario), math.nan)
@@ -59,16 +83,16 @@ def agreement_units(df: pd.DataFrame) -> pd.DataFrame:
         mag = magnitude_key(prot["magnitude"].iloc[0]) if len(prot) else math.nan
         rows.append({"scope": "protocol", "model": model, "scenario": scenario, "direction": direction,
                      "magnitude": mag,
-                     "emotion": mean_finite(prot.loc[prot["condition"] == "emotion", "p_target"]) - u,
-                     "random": mean_finite(prot.loc[prot["condition"] == "random", "p_target"]) - u,
-                     "induction": mean_finite(g.loc[g["condition"] == "induction", "p_target"]) - u})
+                     "emotion": target_shift(prot.loc[prot["condition"] == "emotion", "p_target"], u),
+                     "random": target_shift(prot.loc[prot["condition"] == "random", "p_target"], u),
+                     "induction": target_shift(g.loc[g["condition"] == "induction", "p_target"], u)})
         steered = g[g["condition"].isin(["emotion", "random"])]
         keys = steered["magnitude"].map(magnitude_key)
         for mag_key, part in steered.groupby(keys, sort=True):
             rows.append({"scope": "every strength", "model": model, "scenario": scenario, "direction": direction,
                          "magnitude": float(mag_key),
-                         "emotion": mean_finite(part.loc[part["condition"] == "emotion", "p_target"]) - u,
-                         "random": mean_finite(part.loc[part["condition"] == "random", "p_target"]) - u,
+                         "emotion": target_shift(part.loc[part["condition"] == "emotion", "p_target"], u),
+                         "random": target_shift(part.loc[part["condition"] == "random", "p_target"], u),
                          "induction": math.nan})
     out = pd.DataFrame(rows, columns=["scope", "model", "scenario", "direction", "magnitude", "emotion", "random",
                                       "induction"])

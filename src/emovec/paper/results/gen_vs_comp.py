@@ -50,7 +50,8 @@ class MethodComparison:
     mwu_method (Mann-Whitney on the replicates) and d_loo (pooled-SD d on the replicates).
     Corrected: diff (difference of mean pairwise cosines), diff_ci (stimulus bootstrap, BC),
     per_emotion_diff (mean paired difference), wilcoxon_p (n_emotions pairs), d / d_ci
-    (pooled-SD d of the per-emotion values), n_emotions.
+    (pooled-SD d of the per-emotion values), n_emotions. ``generation_corpus`` and
+    ``comprehension_corpus`` name the two cells compared.
     """
 
     model: str
@@ -68,11 +69,14 @@ class MethodComparison:
     d_ci: tuple[float, float]
     n_emotions: int
     n_boot: int
+    generation_corpus: str
+    comprehension_corpus: str
 
 
-def compare_methods(model: str, gen: Mapping[str, Any], comp: Mapping[str, Any],
+def compare_methods(model: str, gen: Mapping[str, Any], comp: Mapping[str, Any], corpora: tuple[str, str],
                     level: float = CI_LEVEL) -> MethodComparison:
-    """Both analyses for one model from its two resampling records."""
+    """Both analyses for one model from its two resampling records, of the (generation,
+    comprehension) corpora named by ``corpora``."""
     if list(gen["emotions"]) != list(comp["emotions"]):
         raise EmovecInputError(f"model {model!r}: generation and comprehension vectors cover different emotions "
                                "(or a different order); the per-emotion comparison pairs them by name")
@@ -97,6 +101,7 @@ def compare_methods(model: str, gen: Mapping[str, Any], comp: Mapping[str, Any],
         diff=diff, diff_ci=_bc_or_nan(bg - bc, diff, level),
         per_emotion_diff=float((pg_ - pc).mean()), wilcoxon_p=wp,
         d=d, d_ci=cohens_d_ci(d, pg_.size, pc.size, level), n_emotions=int(pg_.size), n_boot=int(bg.size),
+        generation_corpus=corpora[0], comprehension_corpus=corpora[1],
     )
 
 
@@ -146,7 +151,8 @@ class GenVsComp:
 def compare_models(cells: Mapping[str, CellData], resampling: Mapping[str, Mapping[str, Any]],
                    level: float = CI_LEVEL) -> GenVsComp:
     """``compare_methods`` for every model with both methods, BH across models and the sign test."""
-    comps = tuple(compare_methods(g.spec.model, resampling[g.spec.cell], resampling[c.spec.cell], level)
+    comps = tuple(compare_methods(g.spec.model, resampling[g.spec.cell], resampling[c.spec.cell],
+                                  (g.spec.corpus, c.spec.corpus), level)
                   for g, c in method_pairs(cells))
     p_bh = bh_adjust(np.array([x.wilcoxon_p for x in comps])) if comps else np.array([])
     k = sum(1 for x in comps if x.diff < 0)

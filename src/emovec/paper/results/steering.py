@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,7 @@ __all__ = [
     "at_magnitude",
     "check_separation",
     "classify_regime",
+    "norm_ratio_scale",
     "norm_scales",
     "scenario_regimes",
     "mean_finite",
@@ -212,6 +213,17 @@ def norm_scales(d: SteeringData, run: str) -> list[NormScale]:
                       first_token_norm=float(r.first_token_norm), ratio_mean=float(r.ratio_mean),
                       ratio_min=float(r.ratio_min), ratio_max=float(r.ratio_max))
             for r in d.norms.itertuples(index=False)]
+
+
+def norm_ratio_scale(norms: Iterable[NormScale], model: str, run: str) -> tuple[float, float, float] | None:
+    """What a strength means in ``model`` under ``run`` ("main" or "check"): (median, min, max)
+    over the steered layers of ``ratio_mean`` (the norm reference over the typical, median token
+    norm; a strength s adds s x ratio typical-token norms). None when ``norms`` has no layer of
+    them. The norm-scale table and the findings' distinct-2 details both state this."""
+    ratios = [n.ratio_mean for n in norms if n.model == model and n.run == run]
+    if not ratios:
+        return None
+    return float(np.median(ratios)), min(ratios), max(ratios)
 
 
 def rlhf_steering_pairs(spec: SteeringSpec,

@@ -6,22 +6,13 @@ high strengths add, and the regime at them. The numbers are the analyses stage's
 
 from __future__ import annotations
 
-import numpy as np
-
 from emovec.paper.latex import DASH, fmt_num, latex_escape, table_row, tabular, wrap_table
 from emovec.paper.loaders.inputs import PaperInputs
+from emovec.paper.results.steering import norm_ratio_scale
 from emovec.paper.results.steering_records import RegimeCheck, RegimeStats
 from emovec.paper.table_defs.steering_text import table_label
 
 __all__ = ["build", "steering_norm_scale_table"]
-
-
-def _scale(rc: RegimeCheck, model: str, run: str) -> tuple[float, float, float]:
-    """(median, min, max) over the steered layers of the mean reference / typical-token ratio."""
-    ratios = [n.ratio_mean for n in rc.norms if n.model == model and n.run == run]
-    if not ratios:
-        return float("nan"), float("nan"), float("nan")
-    return float(np.median(ratios)), min(ratios), max(ratios)
 
 
 def steering_norm_scale_table(rc: RegimeCheck, digits: int) -> str:
@@ -35,7 +26,7 @@ def steering_norm_scale_table(rc: RegimeCheck, digits: int) -> str:
     for model in rc.models:
         for run, name, rows in runs:
             stats = next((r for r in rows if r.model == model), None)
-            med, lo, hi = _scale(rc, model, run)
+            med, lo, hi = norm_ratio_scale(rc.norms, model, run) or (float("nan"),) * 3
             body.append(table_row([
                 latex_escape(model), name, latex_escape(refs.get((model, run), DASH)),
                 f"{fmt_num(med, 1)} [{fmt_num(lo, 1)}, {fmt_num(hi, 1)}]",

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from emovec.paper.latex import DASH, fmt_setting, latex_escape, table_row, tabular, wrap_table
 from emovec.paper.loaders.inputs import PaperInputs
-from emovec.paper.loaders.valence import TARGETS, ValenceCellData
+from emovec.paper.loaders.valence import ValenceCellData
 from emovec.paper.loaders.valence_spec import ValenceSpec
 from emovec.paper.table_defs.valence_text import (corpus_label, methods_caption, ordered_cells, per_cell, r_with_ci,
                                                   value_with_ci)
