@@ -90,7 +90,7 @@ tex:
 	  || { $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEX_PACKAGES) >/dev/null; }
 
 paper: install tex
-	python -m emovec.paper.document --paper-dir paper
+	python -m emovec.report.document --paper-dir paper
 
 # Not a test: prints ratios measured in one run, first on the real default models (extraction vs
 # bare HF forward, steered vs plain generate, stimulus generation batchings, bfloat16 vs float32,

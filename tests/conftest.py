@@ -51,7 +51,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def tiny_spec(tiny_model_dir: Path):
     """A ModelConfig pointing at the tiny model."""
-    from emovec.config import ModelConfig
+    from emovec.config.schema import ModelConfig
 
     return ModelConfig(name="tiny", hf_id=None, local_dir=str(tiny_model_dir), family="toy", variant="instruct",
                        n_layers=3, d_model=32, chat_template=True)

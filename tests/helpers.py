@@ -8,12 +8,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from emovec.artefacts import SEPARATION_LAYERS, write_csv
+from emovec.artefacts.declarations import SEPARATION_LAYERS, write_csv
+from emovec.config.paper_separation import PaperSpec, parse_cell_spec
+from emovec.config.paper_spec import PaperConfig
+from emovec.config.paper_steering import SteeringModelSpec, load_steering_spec
+from emovec.config.paper_valence import parse_valence_spec
 from emovec.emotions import OPPOSITE_PAIRS
-from emovec.paper.loaders.separation_spec import PaperSpec, parse_cell_spec
-from emovec.paper.loaders.spec import PaperConfig
-from emovec.paper.loaders.steering_spec import SteeringModelSpec, load_steering_spec
-from emovec.paper.loaders.valence_spec import parse_valence_spec
 
 __all__ = ["cell_entry", "paper_config", "write_separation_csv"]
 

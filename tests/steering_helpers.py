@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from emovec.config import ModelConfig
+from emovec.config.schema import ModelConfig
 from emovec.generate import encode_prompt
 from emovec.models.blocks import steering_modules
 

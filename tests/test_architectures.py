@@ -34,11 +34,11 @@ import transformers
 
 from emovec.activations.extract import TokenisedStimulus, extract_batch
 from emovec.activations.pooling import PoolingInputs, pooling_weights
-from emovec.config import ModelConfig
+from emovec.config.schema import ModelConfig
 from emovec.errors import EmovecInputError
 from emovec.generate import left_pad
-from emovec.models.loading import load_model
 from emovec.models.blocks import BLOCK_LISTS, decoder_blocks, steering_modules
+from emovec.models.loading import load_model
 from emovec.steering.generation import steered_generate
 from emovec.steering.hooks import Steering, steer
 

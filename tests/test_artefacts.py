@@ -1,4 +1,4 @@
-"""emovec.artefacts: the one CSV writer gives pandas' bytes, refuses rows that do not match the
+"""emovec.artefacts.declarations: the one CSV writer gives pandas' bytes, refuses rows that do not match the
 declaration (writing nothing), and every declared artefact reads back through the paper's
 checked reader with the types it declares."""
 
@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emovec.artefacts import CSV_ARTEFACTS, STEERING_MEASURES, Column, CsvArtefact, csv_text, write_csv
+from emovec.artefacts.declarations import CSV_ARTEFACTS, STEERING_MEASURES, Column, CsvArtefact, csv_text, write_csv
+from emovec.artefacts.read import read_checked_csv
 from emovec.errors import EmovecInputError
-from emovec.paper.loaders.checks import read_checked_csv
 
 COLUMNS = ("layer", "mean_cosine", "floor", "anisotropy", "baseline", "normalised", "removed_k", "big", "tiny",
            "name", "f32", "i64")

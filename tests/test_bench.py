@@ -21,7 +21,7 @@ from emovec.vectors import compute_emotion_vectors
 
 @pytest.fixture(scope="module")
 def loaded(tiny_model_dir):
-    from emovec.config import ModelConfig
+    from emovec.config.schema import ModelConfig
 
     return load_model(ModelConfig(name="tiny", local_dir=str(tiny_model_dir), family="toy", variant="instruct",
                                   n_layers=3, d_model=32))
@@ -133,7 +133,7 @@ def test_steering_delta_is_the_injected_norm_at_its_layer_and_zero_when_steered_
 def test_bf16_bench_reports_the_pipelines_statistics_of_each_precisions_activations(tiny_model_dir) -> None:
     from emovec.activations.extract import extract_pooled
     from emovec.bench_real import bench_bf16, steering_delta
-    from emovec.config import ModelConfig
+    from emovec.config.schema import ModelConfig
 
     spec = ModelConfig(name="tiny", local_dir=str(tiny_model_dir), family="toy", variant="instruct", n_layers=3,
                        d_model=32)

@@ -1,12 +1,12 @@
 """Composing a cell: every value that names a registry entry is checked at compose, against the
-registry itself (emovec.cells.REGISTRY_KEYS), and a newly registered entry needs no second list."""
+registry itself (emovec.config.cells.REGISTRY_KEYS), and a newly registered entry needs no second list."""
 
 from __future__ import annotations
 
 import pytest
 
-from emovec import cells
-from emovec.cells import REGISTRY_KEYS, compose_cell
+from emovec.config import cells
+from emovec.config.cells import REGISTRY_KEYS, compose_cell
 from emovec.errors import EmovecInputError
 
 # A misspelled value for every registry key, on a cell where the key is used.

@@ -1,6 +1,6 @@
 """The claims ledger: loading refuses malformed entries by name, each measure recomputes its
 number from the right basis, statuses follow the rules, and the tracked ledger is complete
-enough that every weight-free claim is computed (emovec.paper.claims, stages.claims)."""
+enough that every weight-free claim is computed (emovec.ledgers.claims, stages.claims)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ import pytest
 import yaml
 
 from emovec.errors import EmovecInputError
-from emovec.paper.claim_ledger import MEASURES, ClaimContext
-from emovec.paper.claim_measures_data import evaluate_expression
-from emovec.paper.claims import evaluate_claims, load_claims
-from emovec.paper.claims_table import claims_csv, claims_table
+from emovec.ledgers.claim_ledger import MEASURES, ClaimContext
+from emovec.ledgers.claim_measures_data import evaluate_expression
+from emovec.ledgers.claims import evaluate_claims, load_claims
+from emovec.report.claims_table import claims_csv, claims_table
 from emovec.stages.claims import main
+
 from conftest import materialised
 from helpers import cell_entry, paper_config, write_separation_csv
 
@@ -297,10 +298,10 @@ def _steering_ctx(tmp_path: Path, with_jhartmann: bool) -> ClaimContext:
 
 def write_steering_analyses(raw: dict, inp: dict[str, Path], out: Path) -> None:
     """What the analyses stage writes for a run that steered ``raw``'s models (no separation cells)."""
-    from emovec.paper.analyses import compute_analyses, write_analyses
-    from emovec.paper.loaders.inputs import PaperInputs, SteeringInputs
-    from emovec.paper.loaders.steering import load_steering
-    from emovec.paper.loaders.steering_spec import load_steering_spec
+    from emovec.analysis.catalogue import compute_analyses, write_analyses
+    from emovec.artefacts.inputs import PaperInputs, SteeringInputs
+    from emovec.artefacts.steering import load_steering
+    from emovec.config.paper_steering import load_steering_spec
 
     spec = load_steering_spec(raw, 3, "paper config")
     steering = SteeringInputs(spec=spec, data=load_steering(spec, inp["steering"], inp["classify"]))
@@ -350,8 +351,8 @@ def test_jeong_classifier_claims_read_jhartmann_and_name_it(tmp_path: Path) -> N
 
 
 def test_loo_measures_read_the_analyses_record_of_the_named_corpora(tmp_path: Path) -> None:
-    from emovec.paper.analyses import write_analyses
-    from emovec.paper.results.gen_vs_comp import GenVsComp, MethodComparison
+    from emovec.analysis.catalogue import write_analyses
+    from emovec.analysis.gen_vs_comp import GenVsComp, MethodComparison
 
     cmp = MethodComparison(model="m", loo_gen=(0.5, 0.01, 5), loo_comp=(0.6, 0.02, 3), mwu_u=15.0, mwu_p=2 / 56,
                            mwu_method="exact", d_loo=-6.25, diff=-0.1, diff_ci=(-0.2, 0.0), per_emotion_diff=-0.1,

@@ -1,4 +1,4 @@
-"""Config composition (emovec.cells.compose_cell into emovec.config's schema).
+"""Config composition (emovec.config.cells.compose_cell into emovec.config.schema's schema).
 
 Every file of every Hydra group under conf/ is composed at least once; misspelled keys, unknown
 names and out-of-range layers fail naming the culprit. What the compose stage writes from the
@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from emovec.cells import compose_cell
-from emovec.config import CellConfig, resolve_layer
+from emovec.config.cells import compose_cell
+from emovec.config.schema import CellConfig, resolve_layer
+from emovec.config.selection import slices
 from emovec.errors import EmovecInputError
 from emovec.paths import CONF_DIR, converted_weights_dir
-from emovec.selection import slices
 
 MODELS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
 CORPORA = sorted(p.stem for p in (CONF_DIR / "corpus").glob("*.yaml"))

@@ -37,7 +37,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def loaded(tiny_model_dir: Path):
-    from emovec.config import ModelConfig
+    from emovec.config.schema import ModelConfig
     from emovec.models.loading import load_model
 
     spec = ModelConfig(name="tiny", hf_id=None, local_dir=str(tiny_model_dir), family="toy", variant="instruct",

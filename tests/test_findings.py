@@ -1,11 +1,10 @@
-"""emovec.paper.findings and finding_statistics: the decision rules on known CIs, the ledger
+"""emovec.ledgers.findings and finding_statistics: the decision rules on known CIs, the ledger
 refusing bad entries by name, "not applicable" with its reason, and statistics that equal the
 tracked numbers they are read from."""
 
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import math
 from pathlib import Path
@@ -13,14 +12,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
-from emovec.errors import EmovecInputError
-from emovec.paper.finding_statistics import (FINDING_STATISTICS, Estimate, FindingsContext, Outcome, Subject,
-                                             register_statistic)
-from emovec.paper.findings import Finding, evaluate_findings, load_findings, verdict
-from emovec.paper.loaders.spec import load_paper_config
-from helpers import cell_entry, paper_config
 from test_paper import _cells, _run_analyses, _write_inputs
+
+from emovec.config.paper_spec import load_paper_config
+from emovec.errors import EmovecInputError
+from emovec.ledgers.finding_statistics import (
+    FINDING_STATISTICS,
+    Estimate,
+    FindingsContext,
+    Outcome,
+    Subject,
+    register_statistic,
+)
+from emovec.ledgers.findings import Finding, evaluate_findings, load_findings, verdict
+
+from helpers import cell_entry, paper_config
 
 LEDGER = Path(__file__).resolve().parents[1] / "paper" / "findings.yaml"
 
@@ -97,7 +103,7 @@ def test_a_bad_entry_is_refused_naming_it(tmp_path: Path, edit: dict, fragment: 
 
 
 def test_the_family_names_are_the_model_configs_and_the_default_of_the_loader(tmp_path: Path):
-    from emovec.paper.findings import known_families
+    from emovec.ledgers.findings import known_families
 
     assert {"gemma3", "smollm2", "gemma2", "llama3.2", "mistral"} <= set(known_families())
     (tmp_path / "model").mkdir()
@@ -221,7 +227,7 @@ def test_rsa_without_a_base_instruct_pair_names_the_selection():
 
 
 def test_the_table_and_the_forest_show_every_row():
-    from emovec.paper.findings_render import findings_forest_png, findings_table
+    from emovec.report.findings_render import findings_forest_png, findings_table
 
     f, g = _finding(id="claim_a"), _finding(id="claim_b", rule="ci_overlaps", side=None, reported=(0.2, 0.4))
     rows = [_row(f, "m1", _est(0.1, 0.3)), _row(f, "m2", None, "no vectors"),
@@ -242,8 +248,8 @@ def test_the_forest_starts_right_under_its_title():
     import numpy as np
     from matplotlib.image import imread
 
-    from emovec.paper.figure_style import DPI
-    from emovec.paper.findings_render import findings_forest_png
+    from emovec.report.figure_style import DPI
+    from emovec.report.findings_render import findings_forest_png
 
     # 30 claims x 2 subjects: a forest about 20 inches tall
     rows = [_row(_finding(id=f"claim_{i:02d}"), s, _est(-0.5 + i / 30, 0.5)) for i in range(30) for s in ("m1", "m2")]
@@ -258,7 +264,7 @@ def test_the_forest_starts_right_under_its_title():
 
 
 def _row(f: Finding, subject: str, est: Estimate | None, reason: str = ""):
-    from emovec.paper.findings import FindingRow
+    from emovec.ledgers.findings import FindingRow
 
     return FindingRow(f, subject, "not applicable" if est is None else verdict(f, est), est, reason)
 
@@ -266,7 +272,7 @@ def _row(f: Finding, subject: str, est: Estimate | None, reason: str = ""):
 def test_the_rsa_table_lists_every_row_and_the_heatmap_is_deterministic():
     import numpy as np
 
-    from emovec.paper.findings_render import rsa_heatmap_png, rsa_table
+    from emovec.report.findings_render import rsa_heatmap_png, rsa_table
 
     row = {"corpus": "c", "model_a": "a", "model_b": "b", "kind": "cross_model", "depth": "reported", "layer_a": 3,
            "layer_b": 5, "rho": 0.5, "ci_low": 0.25, "ci_high": 0.75, "p_mantel": 0.0001, "n_perm": 9999,
@@ -286,8 +292,8 @@ def test_the_rsa_table_lists_every_row_and_the_heatmap_is_deterministic():
 def test_steering_minus_random_is_the_signed_mean_over_scenarios(tmp_path: Path):
     import numpy as np
 
-    from emovec.paper.analyses import write_analyses
-    from emovec.paper.results.steering_records import DeltasTable, ModelDeltas, ScenarioDelta, ScenarioInfo
+    from emovec.analysis.catalogue import write_analyses
+    from emovec.analysis.steering_records import DeltasTable, ModelDeltas, ScenarioDelta, ScenarioInfo
 
     def delta(name: str, direction: int, emo: float, rnd: float) -> ScenarioDelta:
         return ScenarioDelta(scenario=name, emotion="e", direction=direction, protocol=0.5, emotion_delta=emo,
@@ -319,8 +325,8 @@ def test_steering_minus_random_is_the_signed_mean_over_scenarios(tmp_path: Path)
 
 
 def test_text_and_induction_comparisons_read_their_own_columns(tmp_path: Path):
-    from emovec.paper.analyses import write_analyses
-    from emovec.paper.results.steering_records import DeltasTable, ModelDeltas, ScenarioDelta, ScenarioInfo
+    from emovec.analysis.catalogue import write_analyses
+    from emovec.analysis.steering_records import DeltasTable, ModelDeltas, ScenarioDelta, ScenarioInfo
 
     def delta(name: str, direction: int, emo: float, emo_text: float, rnd_text: float, ind: float,
               ind_text: float) -> ScenarioDelta:
@@ -344,8 +350,8 @@ def test_text_and_induction_comparisons_read_their_own_columns(tmp_path: Path):
 
 
 def _regime_ctx(tmp_path: Path, with_check: bool) -> FindingsContext:
-    from emovec.paper.analyses import write_analyses
-    from emovec.paper.results.steering_records import NormScale, RegimeCheck, ScenarioRegime
+    from emovec.analysis.catalogue import write_analyses
+    from emovec.analysis.steering_records import NormScale, RegimeCheck, ScenarioRegime
 
     def sc(run: str, name: str, d2: float) -> ScenarioRegime:
         # controls of the same prompt: unsteered text at 0.45 (below the 0.5 threshold on its own), the random
@@ -366,7 +372,7 @@ def _regime_ctx(tmp_path: Path, with_check: bool) -> FindingsContext:
     rc = RegimeCheck(models=("m",), check_label="median token norm" if with_check else "", low_strength=0.005,
                      high_strength=0.05, main=(), check=() if not with_check else (), scenarios=tuple(scen),
                      norms=tuple(norms))
-    from emovec.paper.results.steering_records import RegimeStats, RegimeTable
+    from emovec.analysis.steering_records import RegimeStats, RegimeTable
     row = RegimeStats(model="m", ppl_low=2.0, ppl_high=4.0, ratio=2.0, random_ratio=1.0, distinct2_high=0.7,
                       repeat_high=3.0, n_low=3, n_high=3, regime="surgical", distinct2_unsteered=0.45,
                       distinct2_random_high=0.75, unsteered_collapsed=True)
@@ -411,8 +417,8 @@ def test_regime_statistics_pair_the_runs_by_scenario(tmp_path: Path):
 
 
 def test_leakage_is_a_newcombe_difference_of_generation_counts(tmp_path: Path):
-    from emovec.paper.analyses import write_analyses
-    from emovec.paper.results.steering_records import LeakageRow, LeakageTable, ModelLeakage
+    from emovec.analysis.catalogue import write_analyses
+    from emovec.analysis.steering_records import LeakageRow, LeakageTable, ModelLeakage
     from emovec.stats.proportions import newcombe_difference
 
     def row(condition: str, k: int, n: int) -> LeakageRow:
@@ -438,7 +444,7 @@ def test_the_u_curve_statistics_read_the_per_layer_bootstrap(tmp_path: Path):
 
     import numpy as np
 
-    from emovec.artefacts import SEPARATION_LAYERS, write_csv
+    from emovec.artefacts.declarations import SEPARATION_LAYERS, write_csv
     from emovec.emotions import JEONG_20
     from emovec.geometry.resampling import resample_cell
     from emovec.geometry.separation import separation_by_layer
@@ -483,7 +489,7 @@ def _planted_cell(tmp_path: Path, with_pairs: bool = True) -> tuple[FindingsCont
     sentences are 3 e0 + e_(i+1), every pair of them at cosine 9/10. Written as the stage writes it."""
     import dataclasses
 
-    from emovec.artefacts import SEPARATION_LAYERS, write_csv
+    from emovec.artefacts.declarations import SEPARATION_LAYERS, write_csv
     from emovec.emotions import JEONG_20
     from emovec.geometry.resampling import resample_cell
     from emovec.geometry.separation import separation_by_layer

@@ -1,4 +1,4 @@
-"""The findings stage (emovec.stages.findings -> emovec.paper.findings_outputs): every output
+"""The findings stage (emovec.stages.findings -> emovec.report.findings_outputs): every output
 written together from the tracked inputs, identical on a re-run, the JSON records equal to what
 the tables format; a bad ledger stops it before anything is written."""
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_paper import _cells, _run_analyses, _write_inputs
 
 from emovec.geometry.rsa_study import RSACell, RSASettings, rsa_rows
 from emovec.stages.findings import main
-from test_paper import _cells, _run_analyses, _write_inputs
 
 LEDGER = Path(__file__).resolve().parents[1] / "paper" / "findings.yaml"
 FAST = {"depths": [0.0, 1.0], "n_perm": 99, "n_boot": 40, "seed": 0, "level": 0.95}

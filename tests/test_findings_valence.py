@@ -1,5 +1,5 @@
-"""The valence findings on depth and corpus (emovec.paper.finding_stats_valence) and the two rules
-they need (ci_excludes, ci_within in emovec.paper.findings): known answers on planted per-draw
+"""The valence findings on depth and corpus (emovec.ledgers.finding_stats_valence) and the two rules
+they need (ci_excludes, ci_within in emovec.ledgers.findings): known answers on planted per-draw
 records, the pairing of two cells' draws (from the seed and the code), and the rules on CIs on
 every side of their threshold or margin."""
 
@@ -15,9 +15,10 @@ import pytest
 
 from emovec.errors import EmovecInputError
 from emovec.geometry.affect import affect_by_layer
-from emovec.paper.finding_statistics import FINDING_STATISTICS, Estimate, FindingsContext
-from emovec.paper.finding_stats_valence import difference_interval, draw_peak_depths
-from emovec.paper.findings import Finding, verdict
+from emovec.ledgers.finding_statistics import FINDING_STATISTICS, Estimate, FindingsContext
+from emovec.ledgers.finding_stats_valence import difference_interval, draw_peak_depths
+from emovec.ledgers.findings import Finding, verdict
+
 from helpers import paper_config
 
 
@@ -53,8 +54,8 @@ def test_ci_within_on_every_side_of_its_margin(lo, hi, expected):
 
 
 def test_the_new_rules_say_what_they_decide_in_the_table():
-    from emovec.paper.findings import FindingRow
-    from emovec.paper.findings_render import findings_forest_png, findings_table
+    from emovec.ledgers.findings import FindingRow
+    from emovec.report.findings_render import findings_forest_png, findings_table
 
     ex, wi = _finding("ci_excludes", threshold=0.0), _finding("ci_within", margin=(-0.24, 0.24))
     assert ex.rule_text == "supported if the CI excludes 0 (wholly above or below); inconclusive otherwise (never " \

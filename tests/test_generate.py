@@ -9,14 +9,21 @@ from pathlib import Path
 import pytest
 import torch
 
-from emovec.config import ModelConfig
-from emovec.paths import PACKAGE_DIR
+from emovec.config.schema import ModelConfig
 from emovec.corpora.stimuli import read_templates
 from emovec.emotions import JEONG_20, NEUTRAL
 from emovec.errors import EmovecInputError
-from emovec.generate import (deduplicate, encode_prompt, generate_ids, generation_order, generation_requests,
-                             left_pad, use_chat_format)
+from emovec.generate import (
+    deduplicate,
+    encode_prompt,
+    generate_ids,
+    generation_order,
+    generation_requests,
+    left_pad,
+    use_chat_format,
+)
 from emovec.models.loading import load_model
+from emovec.paths import PACKAGE_DIR
 from emovec.toy.train import ASSISTANT, BOS, chat_prompt
 
 TEMPLATES = read_templates(PACKAGE_DIR / "stimuli" / "generation_templates.json", "templates_json")

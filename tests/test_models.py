@@ -15,11 +15,11 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from emovec.cells import compose_cell
-from emovec.config import ModelConfig, to_yaml
-from emovec.paths import CONF_DIR
+from emovec.config.cells import compose_cell
+from emovec.config.schema import ModelConfig, to_yaml
 from emovec.errors import EmovecInputError
 from emovec.models.loading import check_local_dir, load_config_and_tokenizer, load_model, sha256_of_dir
+from emovec.paths import CONF_DIR
 from emovec.stages import model_card
 
 

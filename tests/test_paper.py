@@ -1,4 +1,4 @@
-"""Paper tables and figures are built only from the tracked CSV/NPZ outputs (emovec.paper, stages.paper)."""
+"""Paper tables and figures are built only from the tracked CSV/NPZ outputs (emovec.report, stages.paper)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ import pandas as pd
 import pytest
 import yaml
 
-from emovec.artefacts import SEPARATION_LAYERS, write_csv
+from emovec.analysis.catalogue import with_analyses
+from emovec.artefacts.declarations import SEPARATION_LAYERS, write_csv
+from emovec.artefacts.inputs import PaperInputs, SeparationInputs
+from emovec.artefacts.separation import load_cells, load_resampling
+from emovec.config.paper_spec import load_paper_config
 from emovec.emotions import JEONG_20, OPPOSITE_PAIRS
 from emovec.errors import EmovecInputError
 from emovec.geometry.resampling import per_emotion_cosine
 from emovec.geometry.separation import cosine_floor, mean_pairwise_cosine, pair_cosines
-from emovec.paper.latex import latex_escape
-from emovec.paper.loaders.inputs import PaperInputs, SeparationInputs
-from emovec.paper.loaders.separation import load_cells, load_resampling
-from emovec.paper.loaders.spec import load_paper_config
-from emovec.paper.tables import TABLES, build_tables
-from emovec.paper.analyses import with_analyses
+from emovec.report.latex import latex_escape
+from emovec.report.tables import TABLES, build_tables
 from emovec.stages.analyses import main as analyses_main
 from emovec.stages.paper import main
 

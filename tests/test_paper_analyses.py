@@ -8,15 +8,14 @@ import math
 from pathlib import Path
 
 import pytest
+import test_paper as sep
 
+from emovec.analysis.catalogue import ANALYSES, compute_analyses, read_analyses
+from emovec.analysis.gen_vs_comp import compare_models
+from emovec.artefacts.inputs import EXPERIMENTS, load_paper_inputs
 from emovec.errors import EmovecInputError
-from emovec.paper.analyses import ANALYSES, compute_analyses, read_analyses
-from emovec.paper.loaders.inputs import EXPERIMENTS, load_paper_inputs
-from emovec.paper.results.gen_vs_comp import compare_models
 from emovec.stages.analyses import main as analyses_main
 from emovec.stages.paper import main as paper_main
-
-import test_paper as sep
 
 
 def _load(inp: dict[str, Path]):

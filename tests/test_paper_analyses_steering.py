@@ -19,25 +19,24 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import test_paper as sep
+import test_paper_steering as st
 import yaml
+from test_claims import _claim, _ledger
 
-from emovec.artefacts import STEERING_NORMS, write_csv
+from emovec.analysis.catalogue import ANALYSES, analysis_file_text, compute_analyses, read_analyses, with_analyses
+from emovec.analysis.json_records import decode, encode
+from emovec.analysis.steering_records import RegimeStats, RegimeTable
+from emovec.artefacts.declarations import STEERING_NORMS, write_csv
+from emovec.artefacts.inputs import PaperInputs, SteeringInputs, load_paper_inputs
+from emovec.artefacts.steering import load_steering
+from emovec.config.paper_steering import load_steering_spec
 from emovec.errors import EmovecInputError
-from emovec.paper.analyses import ANALYSES, analysis_file_text, compute_analyses, read_analyses, with_analyses
-from emovec.paper.analysis_json import decode, encode
-from emovec.paper.claims import evaluate_claims, load_claims
-from emovec.paper.loaders.inputs import PaperInputs, SteeringInputs, load_paper_inputs
-from emovec.paper.loaders.steering import load_steering
-from emovec.paper.loaders.steering_spec import load_steering_spec
-from emovec.paper.results.steering_records import RegimeStats, RegimeTable
-from emovec.paper.tables import build_tables
+from emovec.ledgers.claims import evaluate_claims, load_claims
+from emovec.report.tables import build_tables
 from emovec.stages.analyses import main as analyses_main
 from emovec.stages.claims import main as claims_main
 from emovec.stages.paper import main as paper_main
-
-import test_paper as sep
-import test_paper_steering as st
-from test_claims import _claim, _ledger
 
 STEERING = [name for name, a in ANALYSES.items() if a.experiment == "steering"]
 
@@ -305,8 +304,8 @@ def _claims(tmp_path: Path) -> list:
 
 
 def _ctx(staged: dict[str, Path], analyses: Path):
-    from emovec.paper.claim_ledger import ClaimContext
-    from emovec.paper.loaders.spec import load_paper_config
+    from emovec.config.paper_spec import load_paper_config
+    from emovec.ledgers.claim_ledger import ClaimContext
 
     return ClaimContext(separation_dir=staged["separation"], analyses_dir=analyses, valence_dir=Path("absent"),
                         data_dir=Path("absent"), paper=load_paper_config(staged["config"]))

@@ -1,4 +1,4 @@
-"""The paper PDF build (emovec.paper.document): the generated LaTeX body, and, where TeX is
+"""The paper PDF build (emovec.report.document): the generated LaTeX body, and, where TeX is
 installed, a real pdflatex build of paper/main.tex on small fake tables and figures.
 
 Independent of the pipeline outputs: every test writes its own tables and figures under tmp_path.
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from emovec.errors import EmovecInputError
-from emovec.paper import document
-from emovec.paper.document import PaperBuildError, build_pdf, generated_tex, page_count
+from emovec.report import document
+from emovec.report.document import PaperBuildError, build_pdf, generated_tex, page_count
 
 REPO = Path(__file__).resolve().parents[1]
 MAIN_TEX = REPO / "paper" / "main.tex"

@@ -9,10 +9,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from emovec.paper.results.agreement import agreement_units, target_shift, unsteered_references
-from emovec.paper.results.dose_response import DoseScenario, dose_curve, dose_magnitudes
-from emovec.paper.results.steering import norm_ratio_scale
-from emovec.paper.results.steering_records import NormScale
+from emovec.analysis.agreement import agreement_units, target_shift, unsteered_references
+from emovec.analysis.dose_response import DoseScenario, dose_curve, dose_magnitudes
+from emovec.analysis.steering import norm_ratio_scale
+from emovec.analysis.steering_records import NormScale
 
 
 def _frame() -> pd.DataFrame:

@@ -1,5 +1,5 @@
-"""The table registry (emovec.paper.registry) and the one place tables are registered
-(emovec.paper.tables): names are unique, and the paper stage writes every registered table."""
+"""The table registry (emovec.report.registry) and the one place tables are registered
+(emovec.report.tables): names are unique, and the paper stage writes every registered table."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emovec.paper.loaders.inputs import EXPERIMENTS, PaperInputs
-from emovec.paper.registry import TableRegistry
-from emovec.paper.tables import TABLES
+from emovec.artefacts.inputs import EXPERIMENTS, PaperInputs
+from emovec.report.registry import TableRegistry
+from emovec.report.tables import TABLES
 from emovec.stages.analyses import main as analyses_main
 from emovec.stages.paper import main
 

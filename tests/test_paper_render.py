@@ -1,4 +1,4 @@
-"""Parallel figure rendering (emovec.paper.render): same bytes, same order, errors raised."""
+"""Parallel figure rendering (emovec.report.render): same bytes, same order, errors raised."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from emovec.errors import EmovecInputError
-from emovec.paper.render import render_figures
+from emovec.report.render import render_figures
 
 
 def _line_png(slope: float) -> bytes:

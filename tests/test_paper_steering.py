@@ -21,18 +21,18 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
-from emovec.artefacts import CLASSIFY_SCORES, STEERING_MEASURES, STEERING_NORMS, write_csv
+from emovec.analysis.agreement import agreement_counts
+from emovec.analysis.catalogue import with_analyses
+from emovec.analysis.steering import classify_regime, token_weighted_ppl
+from emovec.artefacts.declarations import CLASSIFY_SCORES, STEERING_MEASURES, STEERING_NORMS, write_csv
+from emovec.artefacts.inputs import PaperInputs, SteeringInputs
+from emovec.artefacts.steering import load_steering
+from emovec.config.paper_steering import load_steering_spec
+from emovec.config.schema import RegimeConfig
 from emovec.errors import EmovecInputError
-from emovec.config import RegimeConfig
-from emovec.paper.latex import latex_token
-from emovec.paper.loaders.inputs import PaperInputs, SteeringInputs
-from emovec.paper.loaders.steering import load_steering
-from emovec.paper.loaders.steering_spec import load_steering_spec
-from emovec.paper.results.agreement import agreement_counts
-from emovec.paper.results.steering import classify_regime, token_weighted_ppl
-from emovec.paper.steering_figures import build_steering_figures
-from emovec.paper.analyses import with_analyses
-from emovec.paper.tables import TABLES, build_tables
+from emovec.report.latex import latex_token
+from emovec.report.steering_figures import build_steering_figures
+from emovec.report.tables import TABLES, build_tables
 from emovec.steering.classifiers import EKMAN7
 
 DIGITS = 3
@@ -525,7 +525,7 @@ def test_dose_response_record_holds_the_signed_shifts(built):
 
 
 def test_the_figure_draws_the_record_and_never_the_outputs(built):
-    from emovec.paper.outputs import all_figure_jobs
+    from emovec.report.outputs import all_figure_jobs
 
     inputs = steering_inputs(built["spec"], built["data"], {})
     # The steering outputs gone: the figures come from the dose_response record alone, byte for byte.
@@ -592,8 +592,8 @@ def test_bad_classify_csv_is_named(tmp_path, edit, pattern: str):
 
 
 def test_norm_scale_table_states_what_each_strength_adds_under_each_reference():
-    from emovec.paper.results.steering_records import NormScale, RegimeCheck, RegimeStats
-    from emovec.paper.table_defs.steering_norm_scale import steering_norm_scale_table
+    from emovec.analysis.steering_records import NormScale, RegimeCheck, RegimeStats
+    from emovec.report.table_defs.steering_norm_scale import steering_norm_scale_table
 
     def ns(run: str, layer: int, ratio: float, ref: str) -> NormScale:
         return NormScale(model=INST, run=run, norm_reference=ref, layer=layer, reference_norm=ratio,

@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from emovec.artefacts import VALENCE_LAYERS, VALENCE_NORMS, write_csv
+from emovec.analysis.catalogue import with_analyses
+from emovec.artefacts.declarations import VALENCE_LAYERS, VALENCE_NORMS, write_csv
+from emovec.artefacts.inputs import PaperInputs, ValenceInputs
+from emovec.artefacts.valence import load_cka, load_valence_cells
+from emovec.config.paper_valence import ValenceSpec, parse_valence_spec
 from emovec.errors import EmovecInputError
-from emovec.paper.latex import latex_escape
-from emovec.paper.loaders.inputs import PaperInputs, ValenceInputs
-from emovec.paper.loaders.valence import load_cka, load_valence_cells
-from emovec.paper.loaders.valence_spec import ValenceSpec, parse_valence_spec
-from emovec.paper.analyses import with_analyses
-from emovec.paper.tables import TABLES, build_tables
-from emovec.paper.valence_figures import build_valence_figures
+from emovec.report.latex import latex_escape
+from emovec.report.tables import TABLES, build_tables
+from emovec.report.valence_figures import build_valence_figures
 
 N_LAYERS = 4
 DIGITS = 3
@@ -472,7 +472,7 @@ def test_figures_are_deterministic_pngs(built):
 def test_scatter_labels_only_extremes_above_30_emotions(built):
     from dataclasses import replace
 
-    from emovec.paper.valence_figures import labelled_emotions, pc_scatter_png
+    from emovec.report.valence_figures import labelled_emotions, pc_scatter_png
 
     cd = built["cells"]["toy_base__stories-a"]
     n = 35

@@ -1,4 +1,4 @@
-"""The provenance line of every generated table (emovec.paper.provenance)."""
+"""The provenance line of every generated table (emovec.report.provenance)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from emovec.errors import EmovecInputError
-from emovec.paper.provenance import add_provenance, git_revision, provenance_line, provenance_record
+from emovec.report.provenance import add_provenance, git_revision, provenance_line, provenance_record
 
 PROV = {"config_hash": "f" * 64, "models": ["m_1 (org/m@abc, bfloat16)"], "axes": {"pooling": "last_token", "layer": "middle"}}
 

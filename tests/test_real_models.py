@@ -17,9 +17,9 @@ import pytest
 import torch
 import yaml
 
-from emovec.cells import compose_cell
-from emovec.paths import CONF_DIR, REPO_ROOT
+from emovec.config.cells import compose_cell
 from emovec.errors import EmovecInputError
+from emovec.paths import CONF_DIR, REPO_ROOT
 
 PASSAGES = [
     "She opened the letter and laughed out loud, dancing around the kitchen.",
@@ -47,8 +47,8 @@ def test_every_packaged_model_has_its_gguf_facts():
 
 
 def _converted(name: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
-    from emovec.models.weights import locate_weight_files, materialise_weights
     from emovec.models.card import reusable_conversion
+    from emovec.models.weights import locate_weight_files, materialise_weights
 
     cell = compose_cell(name, "jeong-comprehension", "separation")
     spec = cell.model

@@ -26,8 +26,8 @@ PACKAGE_REGISTRIES = [
     ("emovec.steering.norm_reference", "NORM_REFERENCES"),
     ("emovec.steering.classifier_registry", "CLASSIFIERS"),
     ("emovec.steering.classifier_registry", "CLASSIFIER_INFO"),
-    ("emovec.paper.claim_ledger", "MEASURES"),
-    ("emovec.paper.finding_core", "FINDING_STATISTICS"),
+    ("emovec.ledgers.claim_ledger", "MEASURES"),
+    ("emovec.ledgers.finding_core", "FINDING_STATISTICS"),
 ]
 
 
@@ -85,7 +85,7 @@ def test_unregister_removes_the_entry_so_the_name_can_be_taken_again():
 
 @pytest.mark.parametrize("module,attr", PACKAGE_REGISTRIES)
 def test_every_package_registry_is_a_registry_that_refuses_duplicates(module, attr):
-    importlib.import_module("emovec.paper.claims")  # imports the claim measure modules, which fill MEASURES
+    importlib.import_module("emovec.ledgers.claims")  # imports the claim measure modules, which fill MEASURES
     importlib.import_module("emovec.steering.classifiers")  # imports every classifier module
     reg = getattr(importlib.import_module(module), attr)
     assert isinstance(reg, Registry) and len(reg) > 0

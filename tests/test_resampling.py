@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 from emovec.errors import EmovecInputError
-from emovec.geometry.resampling import (anisotropy_bootstrap, bootstrap_by_layer, bootstrap_draws, bootstrap_replicates,
-                                        bootstrap_with_pairs, loo_replicates, per_emotion_cosine, resample_cell)
+from emovec.geometry.resampling import (
+    anisotropy_bootstrap,
+    bootstrap_by_layer,
+    bootstrap_draws,
+    bootstrap_replicates,
+    bootstrap_with_pairs,
+    loo_replicates,
+    per_emotion_cosine,
+    resample_cell,
+)
 from emovec.geometry.separation import anisotropy_baseline, mean_pairwise_cosine, pair_cosines
 from emovec.vectors import compute_emotion_vectors
 
@@ -99,7 +107,7 @@ def test_resample_cell_reads_the_reported_layer_and_rejects_others() -> None:
 def test_single_stimulus_corpora_have_no_loo_and_the_comparison_says_so() -> None:
     import math
 
-    from emovec.paper.results.gen_vs_comp import compare_methods
+    from emovec.analysis.gen_vs_comp import compare_methods
 
     acts1, labels1 = _acts(n_per=1)
     one = resample_cell(acts1, labels1, EMOTIONS, 0, "neutral_mean", 20, 0)

@@ -1,4 +1,4 @@
-"""The run selection and what the compose stage writes from it (emovec.selection, and the thin
+"""The run selection and what the compose stage writes from it (emovec.config.selection, and the thin
 CLI emovec.stages.compose).
 
 The tracked selections compose; a bad selection fails naming the key and writes nothing; the
@@ -16,11 +16,11 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from emovec.cells import compose_cell
-from emovec.config import ModelConfig, load_yaml_dataclass
+from emovec.config.cells import compose_cell
+from emovec.config.schema import ModelConfig, load_yaml_dataclass
+from emovec.config.selection import compose_all, read_selection
 from emovec.errors import EmovecInputError
 from emovec.paths import CONF_DIR
-from emovec.selection import compose_all, read_selection
 from emovec.stages import compose as compose_stage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -425,7 +425,7 @@ def test_bad_steering_check_is_rejected_and_nothing_written(tmp_path: Path, bad:
 
 
 def test_paper_config_records_the_model_families_the_findings_ledger_may_name(steer_baseline: dict[str, bytes]):
-    from emovec.paper.findings import known_families
+    from emovec.ledgers.findings import known_families
 
     families = yaml.safe_load(steer_baseline["paper.yaml"])["model_families"]
     assert families == list(known_families()) and {"gemma3", "smollm2", "toy"} <= set(families)

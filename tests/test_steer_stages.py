@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from emovec.artefacts import CLASSIFY_SCORES, STEERING_MEASURES, STEERING_NORMS
 from emovec.activations.cache import write_cache
-from emovec.config import ClassifierConfig, DecodingConfig, ModelConfig, SteeringConfig, VectorsConfig
+from emovec.artefacts.declarations import CLASSIFY_SCORES, STEERING_MEASURES, STEERING_NORMS
+from emovec.config.schema import ClassifierConfig, DecodingConfig, ModelConfig, SteeringConfig, VectorsConfig
 from emovec.emotions import JEONG_20, NEUTRAL
 from emovec.errors import EmovecInputError
 from emovec.stages import steer_classify as steer_classify_stage

@@ -17,15 +17,28 @@ import numpy as np
 import pytest
 import torch
 
-from emovec.config import ClassifierConfig
-from emovec.paths import PACKAGE_DIR
+from emovec.config.schema import ClassifierConfig
 from emovec.emotions import JEONG_20
 from emovec.errors import EmovecInputError
-from emovec.steering.classifiers import (CLASSIFIER_INFO, CLASSIFIERS, EKMAN7, NRC_LABELS, VADER_LABELS,
-                                         EmotionClassifier, build_classifier, check_classifier_config,
-                                         classifier_display_name, classifier_labels, load_target_labels,
-                                         nrc_tokens, read_label_map, read_nrc_lexicon, resolve_label_map_path,
-                                         target_label)
+from emovec.paths import PACKAGE_DIR
+from emovec.steering.classifiers import (
+    CLASSIFIER_INFO,
+    CLASSIFIERS,
+    EKMAN7,
+    NRC_LABELS,
+    VADER_LABELS,
+    EmotionClassifier,
+    build_classifier,
+    check_classifier_config,
+    classifier_display_name,
+    classifier_labels,
+    load_target_labels,
+    nrc_tokens,
+    read_label_map,
+    read_nrc_lexicon,
+    resolve_label_map_path,
+    target_label,
+)
 from emovec.toy.corpus import category_phrases
 
 SHIPPED_MAP = PACKAGE_DIR / "stimuli" / "emotion_to_ekman7.csv"

@@ -11,14 +11,20 @@ import numpy as np
 import pytest
 import torch
 
-from emovec.config import ModelConfig
+from emovec.config.schema import ModelConfig
 from emovec.corpora.scenarios import Scenario
 from emovec.errors import EmovecInputError
 from emovec.generate import encode_prompt, generate_ids
 from emovec.models.loading import load_model
 from emovec.steering.additions import build_row_steering
-from emovec.steering.experiment import (plan_rows, random_unit_directions, row_directions, score_generations,
-                                        token_pieces, unit_per_layer)
+from emovec.steering.experiment import (
+    plan_rows,
+    random_unit_directions,
+    row_directions,
+    score_generations,
+    token_pieces,
+    unit_per_layer,
+)
 from emovec.steering.generation import steered_generate
 from emovec.steering.hooks import Steering
 from emovec.steering.measures import perplexity

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from emovec.cells import compose_cell
-from emovec.config import to_yaml
-from emovec.paths import PACKAGE_DIR
+from emovec import stimulus_corpus
+from emovec.config.cells import compose_cell
+from emovec.config.schema import to_yaml
+from emovec.config.selection import slices
 from emovec.corpora.stimuli import (
     PASSAGE_READERS,
     TEMPLATE_READERS,
@@ -28,9 +29,8 @@ from emovec.corpora.stimuli import (
 from emovec.emotions import JEONG_20, NEUTRAL
 from emovec.errors import EmovecInputError
 from emovec.io import read_jsonl
+from emovec.paths import PACKAGE_DIR
 from emovec.stages import stimuli as stimuli_stage
-from emovec import stimulus_corpus
-from emovec.selection import slices
 
 PROJECT_CSV = PACKAGE_DIR / "stimuli" / "comprehension_passages.csv"
 ANISO_CSV = PACKAGE_DIR / "stimuli" / "anisotropy_sentences.csv"

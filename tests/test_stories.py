@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 import time
 from pathlib import Path
 
 import numpy as np
-import re
-
 import pytest
 
 from emovec.corpora.stimuli import validate_rows
-from emovec.emotions import read_emotion_list
 from emovec.corpora.stories import (
     STORY_READERS,
     fill_prompt,
@@ -26,7 +24,9 @@ from emovec.corpora.stories import (
     stories_from_responses,
     story_requests,
 )
+from emovec.emotions import read_emotion_list
 from emovec.errors import EmovecInputError
+
 from conftest import materialised
 
 STORIES = "emotion_experiment/output_gemma_stories/stories.jsonl"
@@ -294,7 +294,7 @@ def test_gemma_stories_through_extraction(upstream_root: Path, tmp_path: Path, t
     import torch
 
     from emovec.activations.extract import extract_pooled, tokenise_stimuli
-    from emovec.config import ModelConfig
+    from emovec.config.schema import ModelConfig
     from emovec.models.loading import load_model
 
     data = materialised(upstream_root, tmp_path, STORIES, NEUTRAL)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emovec.config import ValenceConfig
+from emovec.config.schema import ValenceConfig
 from emovec.corpora.manifest import NEEDED_BY, main
 from emovec.corpora.norms import NORM_SOURCES
 from emovec.corpora.upstream_choices import (

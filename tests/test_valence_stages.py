@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from emovec.activations.cache import write_cache
-from emovec.emotions import JEONG_20, NEUTRAL
-from emovec.stages import cka as cka_stage
 from emovec import story_corpus
+from emovec.activations.cache import write_cache
+from emovec.config.selection import compose_all
+from emovec.emotions import JEONG_20, NEUTRAL
+from emovec.geometry import valence_study
+from emovec.stages import cka as cka_stage
 from emovec.stages import story_corpus as story_stage
 from emovec.stages import valence as valence_stage
-from emovec.geometry import valence_study
-from emovec.selection import compose_all
 from emovec.toy.corpus import TOY_AFFECT
 
 SELECTION = {"experiment": "separation", "models": ["toy-base", "toy-instruct"], "corpora": ["toy-comprehension"],

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emovec.config import WeightChunkConfig, WeightsConfig
+from emovec.config.schema import WeightChunkConfig, WeightsConfig
 from emovec.errors import EmovecInputError
 from emovec.models import weights as W
 
@@ -377,7 +377,7 @@ def test_verify_sha256_streams_the_concatenation(tmp_path):
 
 
 def test_module_is_import_light():
-    """emovec.config imports this module while composing a config: no torch/transformers/gguf."""
+    """emovec.config.schema imports this module while composing a config: no torch/transformers/gguf."""
     code = ("import sys, emovec.models.weights; "
             "print(sorted(m for m in ('torch', 'transformers', 'gguf') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -17,7 +17,7 @@ import tomllib
 import pytest
 import yaml
 
-from emovec.config import ClassifierConfig, WeightChunkConfig, WeightsConfig
+from emovec.config.schema import ClassifierConfig, WeightChunkConfig, WeightsConfig
 from emovec.models.weights import _packages
 from emovec.paths import CONF_DIR, REPO_ROOT
 

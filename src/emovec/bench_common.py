@@ -39,7 +39,7 @@ def load_real_spec(name: str, repo: Path, dtype: str | None = None) -> Any:
     directory resolved under ``repo``; an error naming the stage to run when it is absent."""
     from omegaconf import OmegaConf
 
-    from emovec.config import ModelConfig, as_dataclass
+    from emovec.config.schema import ModelConfig, as_dataclass
 
     path = repo / "build" / "config" / "models" / f"{name}.yaml"
     if not path.is_file():
@@ -55,7 +55,7 @@ def load_real_spec(name: str, repo: Path, dtype: str | None = None) -> Any:
 
 def bench_spec(model_dir: Path, device: str) -> Any:
     """The ModelConfig of the random-weight GPT-2-small model saved in ``model_dir``."""
-    from emovec.config import ModelConfig
+    from emovec.config.schema import ModelConfig
 
     return ModelConfig(name="bench-gpt2-small", local_dir=str(model_dir), family="gpt2", variant="base",
                        n_layers=GPT2_SMALL["n_layer"], d_model=GPT2_SMALL["n_embd"], device=device)

@@ -16,11 +16,17 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from emovec.config import CorpusConfig, ModelConfig, as_dataclass
-from emovec.corpora.upstream_files import verify_upstream_file
+from emovec.config.schema import CorpusConfig, ModelConfig, as_dataclass
 from emovec.corpora.stimuli import read_templates, validate_rows
-from emovec.corpora.stories import (STORY_READERS, load_topics, read_neutral_texts, stories_from_responses, strip_preamble,
-                                    story_requests)
+from emovec.corpora.stories import (
+    STORY_READERS,
+    load_topics,
+    read_neutral_texts,
+    stories_from_responses,
+    story_requests,
+    strip_preamble,
+)
+from emovec.corpora.upstream_files import verify_upstream_file
 from emovec.emotions import NEUTRAL, emotion_set
 from emovec.errors import EmovecInputError
 from emovec.io import sha256_text, write_json_atomic, write_jsonl_atomic

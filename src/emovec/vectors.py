@@ -389,7 +389,7 @@ def run_vectors(config: str | Path, activations: str | Path, out: str | Path) ->
     from omegaconf import OmegaConf
 
     from emovec.activations.cache import cell_activations
-    from emovec.config import VectorsConfig, as_dataclass
+    from emovec.config.schema import VectorsConfig, as_dataclass
     from emovec.emotions import emotion_set
     from emovec.io import atomic_path
 

@@ -229,7 +229,7 @@ def run_extraction(config: str | Path, stimuli: str | Path, model_card: str | Pa
     from omegaconf import OmegaConf
 
     from emovec.activations.cache import write_cache
-    from emovec.config import ExtractionConfig, ModelConfig, as_dataclass
+    from emovec.config.schema import ExtractionConfig, ModelConfig, as_dataclass
     from emovec.io import read_jsonl
     from emovec.models.loading import load_model
     from emovec.progress import progress_enabled

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     # compose does) stays light.
     import pandas as pd
 
-from emovec.artefacts import VALENCE_NORMS
+from emovec.artefacts.declarations import VALENCE_NORMS
 from emovec.errors import EmovecInputError
 from emovec.paths import PACKAGE_DIR
 from emovec.registry import Registry

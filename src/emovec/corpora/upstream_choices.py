@@ -137,7 +137,7 @@ def selection_choices(path: Path, conf_dir: Path = CONF_DIR) -> set[Choice]:
     """The choices the cells of a run selection make, together: each selected model and corpus,
     the experiments, the defaults of ``conf_dir/config.yaml`` not replaced by a selection-wide
     override, and every override (selection-wide, per cell and the steering check's)."""
-    from emovec.selection import VALENCE_EXPERIMENT  # story cells are composed under it
+    from emovec.config.selection import VALENCE_EXPERIMENT  # story cells are composed under it
 
     sel = _load_yaml(path) or {}
     if not isinstance(sel, dict):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from emovec.config import PC_MATCHINGS
+from emovec.config.schema import PC_MATCHINGS
 from emovec.errors import EmovecInputError
 from emovec.geometry.orientation import ORIENTATIONS
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from emovec.artefacts import cell_name
+from emovec.artefacts.declarations import cell_name
 from emovec.errors import EmovecInputError
 from emovec.stats.rsa import cosine_matrix, rsa_compare
 

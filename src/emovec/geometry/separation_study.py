@@ -16,9 +16,9 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from emovec.artefacts import SEPARATION_LAYERS, write_csv
 from emovec.activations.cache import cell_activations
-from emovec.config import VectorsConfig, as_dataclass
+from emovec.artefacts.declarations import SEPARATION_LAYERS, write_csv
+from emovec.config.schema import VectorsConfig, as_dataclass
 from emovec.emotions import emotion_set
 from emovec.errors import EmovecInputError
 from emovec.geometry.resampling import resample_cell

@@ -36,18 +36,18 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
-from emovec.artefacts import VALENCE_LAYERS, VALENCE_NORMS, csv_text
 from emovec.activations.cache import read_cache
-from emovec.config import ValenceConfig, VectorsConfig, as_dataclass
-from emovec.paths import REPO_ROOT
+from emovec.artefacts.declarations import VALENCE_LAYERS, VALENCE_NORMS, csv_text
+from emovec.config.schema import ValenceConfig, VectorsConfig, as_dataclass
 from emovec.corpora.norms import resolve_norms
+from emovec.corpora.upstream_files import verify_upstream_file
 from emovec.emotions import NEUTRAL, emotion_set
 from emovec.errors import EmovecInputError
 from emovec.geometry.affect import AffectResult, affect_by_layer
 from emovec.geometry.affect_layer import TARGETS
 from emovec.io import atomic_path
+from emovec.paths import REPO_ROOT
 from emovec.progress import progress_enabled
-from emovec.corpora.upstream_files import verify_upstream_file
 from emovec.stats.cka import centred_gram
 from emovec.vectors import compute_emotion_vectors
 

@@ -19,10 +19,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from emovec.config import ModelConfig
+from emovec.config.schema import ModelConfig
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path, write_json_atomic
-from emovec.models.loading import check_local_dir, load_config_and_tokenizer, model_source, sha256_of_dir, width_and_depth
+from emovec.models.loading import (
+    check_local_dir,
+    load_config_and_tokenizer,
+    model_source,
+    sha256_of_dir,
+    width_and_depth,
+)
 from emovec.progress import progress_enabled
 
 SOURCE_NOTE = "weights_source.json"

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emovec.config import ATTN_IMPLEMENTATIONS, ModelConfig
-from emovec.paths import REPO_ROOT
+from emovec.config.schema import ATTN_IMPLEMENTATIONS, ModelConfig
 from emovec.errors import EmovecInputError
+from emovec.paths import REPO_ROOT
 
 TORCH_DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
 

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Protocol
 
-from emovec.config import WeightsConfig
+from emovec.config.schema import WeightsConfig
 from emovec.errors import EmovecInputError
 from emovec.registry import Registry
 

@@ -1,13 +1,13 @@
 """Stage: the statistics the paper's tables report, one JSON file per analysis in build/analyses
-(:func:`emovec.paper.analyses.run_analyses`, whose module docstring lists them)."""
+(:func:`emovec.analysis.catalogue.run_analyses`, whose module docstring lists them)."""
 
 from __future__ import annotations
 
 import argparse
 
-from emovec.paper.analyses import run_analyses
-from emovec.paper.loaders.inputs import add_input_arguments
-from emovec.stages.common import stage_entry
+from emovec.analysis.catalogue import run_analyses
+from emovec.artefacts.inputs import add_input_arguments
+from emovec.errors import stage_entry
 
 
 @stage_entry

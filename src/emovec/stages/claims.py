@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 
-from emovec.paper.claims import write_claims
-from emovec.paper.loaders.inputs import add_analyses_argument
-from emovec.stages.common import stage_entry
+from emovec.artefacts.inputs import add_analyses_argument
+from emovec.errors import stage_entry
+from emovec.report.claims_outputs import write_claims
 
 
 @stage_entry

@@ -1,31 +1,8 @@
-"""What every stage shares: one-line errors for bad input, and the not-selected note."""
+"""What stages share beyond :func:`emovec.errors.stage_entry`: the not-selected note."""
 
 from __future__ import annotations
 
-import functools
 import os
-import sys
-from collections.abc import Callable
-
-from emovec.errors import EmovecInputError
-
-
-def stage_entry(fn: Callable[[list[str] | None], None]) -> Callable[[list[str] | None], int]:
-    """Run a stage; a bad input becomes one clear line on stderr and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(argv: list[str] | None = None) -> int:
-        # Offline unless the user says otherwise (HF_HUB_OFFLINE=0 allows hub downloads).
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        try:
-            fn(argv)
-        except EmovecInputError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        return 0
-
-    return wrapper
-
 
 NOT_SELECTED = "NOT_SELECTED"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 from emovec.activations.extract import run_extraction
-from emovec.stages.common import stage_entry
+from emovec.errors import stage_entry
 
 
 @stage_entry

@@ -1,15 +1,15 @@
 """Stage: the findings. Each general claim of the papers (paper/findings.yaml) tested on every
 model of the run with its fixed decision rule, and the cross-model emotion geometry (RSA) it
 rests on: findings.tex/.json, rsa.tex/.json, their figures and provenance.json, written together
-atomically; :func:`emovec.paper.findings_outputs.write_findings`."""
+atomically; :func:`emovec.report.findings_outputs.write_findings`."""
 
 from __future__ import annotations
 
 import argparse
 
-from emovec.paper.findings_outputs import write_findings
-from emovec.paper.loaders.inputs import add_analyses_argument
-from emovec.stages.common import stage_entry
+from emovec.artefacts.inputs import add_analyses_argument
+from emovec.errors import stage_entry
+from emovec.report.findings_outputs import write_findings
 
 
 @stage_entry

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from emovec.config import ModelConfig, load_yaml_dataclass
+from emovec.config.schema import ModelConfig, load_yaml_dataclass
+from emovec.errors import stage_entry
 from emovec.models.card import write_model_card
-from emovec.stages.common import stage_entry
 
 
 @stage_entry

@@ -2,7 +2,7 @@
 CKA and steering outputs and the analyses stage's statistics.
 
 Every input is read and validated, and every table and figure rendered in memory, before the
-first file is written (``emovec.paper.outputs``): a bad input (missing file for a listed cell,
+first file is written (``emovec.report.outputs``): a bad input (missing file for a listed cell,
 missing column, stale output) leaves the previous tables and figures untouched.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 
-from emovec.paper.outputs import write_paper
-from emovec.paper.loaders.inputs import add_analyses_argument, add_input_arguments
-from emovec.stages.common import stage_entry
+from emovec.artefacts.inputs import add_analyses_argument, add_input_arguments
+from emovec.errors import stage_entry
+from emovec.report.outputs import write_paper
 
 
 def _positive_int(text: str) -> int:

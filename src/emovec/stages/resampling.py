@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from emovec.errors import stage_entry
 from emovec.geometry.separation_study import run_resampling
-from emovec.stages.common import stage_entry
 
 
 @stage_entry

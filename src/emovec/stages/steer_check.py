@@ -9,7 +9,8 @@ import argparse
 
 from omegaconf import OmegaConf
 
-from emovec.stages.common import stage_entry, write_not_selected
+from emovec.errors import stage_entry
+from emovec.stages.common import write_not_selected
 from emovec.steering.study import run_steering
 
 

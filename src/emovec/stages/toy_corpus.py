@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import argparse
 
-from emovec.config import read_selected_flag
-from emovec.stages.common import stage_entry, write_not_selected
+from emovec.config.schema import read_selected_flag
+from emovec.errors import stage_entry
+from emovec.stages.common import write_not_selected
 from emovec.toy.corpus_files import write_toy_corpus
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emovec.config import ModelConfig, load_yaml_dataclass, read_selected_flag
-from emovec.stages.common import stage_entry, write_not_selected
+from emovec.config.schema import ModelConfig, load_yaml_dataclass, read_selected_flag
+from emovec.errors import stage_entry
+from emovec.stages.common import write_not_selected
 from emovec.toy.train import run_toy_training
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from emovec.errors import stage_entry
 from emovec.geometry.valence_study import run_valence
-from emovec.stages.common import stage_entry
 
 
 @stage_entry

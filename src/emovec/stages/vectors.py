@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from emovec.stages.common import stage_entry
+from emovec.errors import stage_entry
 from emovec.vectors import run_vectors
 
 

@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from emovec.config import ClassifierConfig
+from emovec.config.schema import ClassifierConfig
 from emovec.errors import EmovecInputError
 from emovec.paths import PACKAGE_DIR
 from emovec.registry import Registry

@@ -4,7 +4,7 @@ Each classifier declares its own output columns, ``labels``, and maps Jeong's em
 of them through a documented CSV (columns ``emotion,label,rationale``; the rationale is
 documentation only). The *target score* of a generation, ``p_target``, is the column of the
 label its scenario's emotion maps to, so one rule reads every classifier: a steering success is
-a shift of ``p_target`` toward the target (direction x shift > 0, ``emovec.paper.steering``).
+a shift of ``p_target`` toward the target (direction x shift > 0, ``emovec.analysis.agreement``).
 
 =========================== ========================================= ===================================
 registry name               labels (output columns, in this order)    score per label
@@ -45,15 +45,37 @@ one module with a decorated factory (``@register_classifier``) plus its import b
 
 from __future__ import annotations
 
-from emovec.steering.classifier_registry import (CLASSIFIER_INFO, CLASSIFIERS, EKMAN7, LABEL_MAP_COLUMNS, NRC_LABELS,
-                                                 VADER_LABELS, ClassifierInfo, EmotionClassifier, build_classifier,
-                                                 check_classifier_config, classifier_display_name, classifier_info,
-                                                 classifier_labels, load_target_labels, read_label_map,
-                                                 register_classifier, resolve_label_map_path, target_label)
+from emovec.steering.classifier_registry import (
+                                                 CLASSIFIER_INFO,
+                                                 CLASSIFIERS,
+                                                 EKMAN7,
+                                                 LABEL_MAP_COLUMNS,
+                                                 NRC_LABELS,
+                                                 VADER_LABELS,
+                                                 ClassifierInfo,
+                                                 EmotionClassifier,
+                                                 build_classifier,
+                                                 check_classifier_config,
+                                                 classifier_display_name,
+                                                 classifier_info,
+                                                 classifier_labels,
+                                                 load_target_labels,
+                                                 read_label_map,
+                                                 register_classifier,
+                                                 resolve_label_map_path,
+                                                 target_label,
+)
+
 # Importing the classifier modules registers every classifier of the catalogue above.
 from emovec.steering.hf_classifier import HFSequenceClassifier
-from emovec.steering.lexicon_classifiers import (NRCLexiconClassifier, ToyLexiconClassifier, VaderClassifier,
-                                                 nrc_tokens, read_nrc_lexicon, toy_label_words)
+from emovec.steering.lexicon_classifiers import (
+                                                 NRCLexiconClassifier,
+                                                 ToyLexiconClassifier,
+                                                 VaderClassifier,
+                                                 nrc_tokens,
+                                                 read_nrc_lexicon,
+                                                 toy_label_words,
+)
 
 __all__ = [
     "CLASSIFIERS", "CLASSIFIER_INFO", "EKMAN7", "LABEL_MAP_COLUMNS", "NRC_LABELS", "VADER_LABELS", "ClassifierInfo",

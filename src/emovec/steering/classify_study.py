@@ -32,8 +32,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from emovec.artefacts import CLASSIFY_SCORES, csv_text
-from emovec.config import ClassifierConfig, as_dataclass
+from emovec.artefacts.declarations import CLASSIFY_SCORES, csv_text
+from emovec.config.schema import ClassifierConfig, as_dataclass
 from emovec.errors import EmovecInputError
 from emovec.io import read_jsonl, write_text_atomic
 

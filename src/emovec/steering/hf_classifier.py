@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from emovec.config import ClassifierConfig
+from emovec.config.schema import ClassifierConfig
 from emovec.errors import EmovecInputError
 from emovec.paths import REPO_ROOT
 from emovec.steering.classifier_registry import EKMAN7, empty_scores, register_classifier

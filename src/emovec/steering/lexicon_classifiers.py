@@ -11,11 +11,19 @@ from typing import Any
 
 import numpy as np
 
-from emovec.config import ClassifierConfig
+from emovec.config.schema import ClassifierConfig
 from emovec.errors import EmovecInputError
-from emovec.steering.classifier_registry import (EKMAN7, NRC_LABELS, VADER_LABELS, empty_scores, package_version,
-                                                 read_label_map, register_classifier, resolve_label_map_path,
-                                                 target_label)
+from emovec.steering.classifier_registry import (
+    EKMAN7,
+    NRC_LABELS,
+    VADER_LABELS,
+    empty_scores,
+    package_version,
+    read_label_map,
+    register_classifier,
+    resolve_label_map_path,
+    target_label,
+)
 
 # ---------------------------------------------------------------------------------- toy lexicon
 

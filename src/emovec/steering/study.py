@@ -25,15 +25,15 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
-from emovec.artefacts import STEERING_MEASURES, STEERING_NORMS, csv_text
-from emovec.config import ModelConfig, SteeringConfig, VectorsConfig, as_dataclass, resolve_layer
-from emovec.paths import PACKAGE_DIR, REPO_ROOT
+from emovec.artefacts.declarations import STEERING_MEASURES, STEERING_NORMS, csv_text
+from emovec.config.schema import ModelConfig, SteeringConfig, VectorsConfig, as_dataclass, resolve_layer
 from emovec.corpora.scenarios import Scenario, load_scenarios
+from emovec.corpora.upstream_files import verify_upstream_file
 from emovec.emotions import emotion_set
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path
+from emovec.paths import PACKAGE_DIR, REPO_ROOT
 from emovec.progress import progress_enabled
-from emovec.corpora.upstream_files import verify_upstream_file
 
 
 def scenario_file(cfg: SteeringConfig) -> Path:
@@ -114,8 +114,14 @@ def steering_norm_rows(loaded: Any, prompt_ids: list[list[int]], layers: list[in
 
 def run(raw: Any, config_path: str, activations: str | Path, out: str | Path) -> None:
     from emovec.steering.additions import build_row_steering
-    from emovec.steering.experiment import (plan_rows, random_unit_directions, row_directions, score_generations,
-                                            token_pieces, unit_per_layer)
+    from emovec.steering.experiment import (
+        plan_rows,
+        random_unit_directions,
+        row_directions,
+        score_generations,
+        token_pieces,
+        unit_per_layer,
+    )
     from emovec.steering.generation import steered_generate
     from emovec.steering.measures import distinct_n, longest_repeated_ngram, script_leakage
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from emovec.config import ToyConfig, load_yaml_dataclass
+from emovec.config.schema import ToyConfig, load_yaml_dataclass
 from emovec.corpora.stimuli import read_templates
 from emovec.io import atomic_path
 from emovec.paths import PACKAGE_DIR

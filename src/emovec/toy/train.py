@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from emovec.config import ModelConfig, ToyConfig, load_yaml_dataclass
+from emovec.config.schema import ModelConfig, ToyConfig, load_yaml_dataclass
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path, read_jsonl
 from emovec.progress import progress_enabled
