@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from emovec.artefacts.declarations import SEPARATION_LAYERS, write_csv
-from emovec.config.paper_separation import PaperSpec, parse_cell_spec
-from emovec.config.paper_spec import PaperConfig
-from emovec.config.paper_steering import SteeringModelSpec, load_steering_spec
-from emovec.config.paper_valence import parse_valence_spec
 from emovec.emotions import OPPOSITE_PAIRS
+from emovec.readers.paper_config import PaperConfig
+from emovec.readers.paper_separation import PaperSpec, parse_cell_spec
+from emovec.readers.paper_steering import SteeringModelSpec, load_steering_spec
+from emovec.readers.paper_valence import parse_valence_spec
 
 __all__ = ["cell_entry", "paper_config", "write_separation_csv"]
 

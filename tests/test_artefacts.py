@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from emovec.artefacts.declarations import CSV_ARTEFACTS, STEERING_MEASURES, Column, CsvArtefact, csv_text, write_csv
-from emovec.artefacts.read import read_checked_csv
 from emovec.errors import EmovecInputError
+from emovec.readers.checked import read_checked_csv
 
 COLUMNS = ("layer", "mean_cosine", "floor", "anisotropy", "baseline", "normalised", "removed_k", "big", "tiny",
            "name", "f32", "i64")

@@ -1,12 +1,12 @@
 """Composing a cell: every value that names a registry entry is checked at compose, against the
-registry itself (emovec.config.cells.REGISTRY_KEYS), and a newly registered entry needs no second list."""
+registry itself (emovec.compose.cells.REGISTRY_KEYS), and a newly registered entry needs no second list."""
 
 from __future__ import annotations
 
 import pytest
 
-from emovec.config import cells
-from emovec.config.cells import REGISTRY_KEYS, compose_cell
+from emovec.compose import cells
+from emovec.compose.cells import REGISTRY_KEYS, compose_cell
 from emovec.errors import EmovecInputError
 
 # A misspelled value for every registry key, on a cell where the key is used.
@@ -50,7 +50,7 @@ def test_corpus_format_is_checked_against_the_reader_registry_of_its_kind():
 
 
 def test_a_newly_registered_baseline_composes_with_no_second_list_to_edit():
-    from emovec.vectors import BASELINES, register_baseline
+    from emovec.baselines import BASELINES, register_baseline
 
     name = "test_only_baseline"
     with pytest.raises(EmovecInputError):

@@ -299,9 +299,9 @@ def _steering_ctx(tmp_path: Path, with_jhartmann: bool) -> ClaimContext:
 def write_steering_analyses(raw: dict, inp: dict[str, Path], out: Path) -> None:
     """What the analyses stage writes for a run that steered ``raw``'s models (no separation cells)."""
     from emovec.analysis.catalogue import compute_analyses, write_analyses
-    from emovec.artefacts.inputs import PaperInputs, SteeringInputs
-    from emovec.artefacts.steering import load_steering
-    from emovec.config.paper_steering import load_steering_spec
+    from emovec.readers.paper_inputs import PaperInputs, SteeringInputs
+    from emovec.readers.paper_steering import load_steering_spec
+    from emovec.readers.steering import load_steering
 
     spec = load_steering_spec(raw, 3, "paper config")
     steering = SteeringInputs(spec=spec, data=load_steering(spec, inp["steering"], inp["classify"]))

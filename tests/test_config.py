@@ -1,4 +1,4 @@
-"""Config composition (emovec.config.cells.compose_cell into emovec.config.schema's schema).
+"""Config composition (emovec.compose.cells.compose_cell into emovec.config.schema's schema).
 
 Every file of every Hydra group under conf/ is composed at least once; misspelled keys, unknown
 names and out-of-range layers fail naming the culprit. What the compose stage writes from the
@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from emovec.config.cells import compose_cell
+from emovec.compose.cells import compose_cell
+from emovec.compose.selection import slices
 from emovec.config.schema import CellConfig, resolve_layer
-from emovec.config.selection import slices
 from emovec.errors import EmovecInputError
 from emovec.paths import CONF_DIR, converted_weights_dir
 

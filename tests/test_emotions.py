@@ -6,15 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from emovec.emotions import (
-    EMOTION_SET_FILES,
-    EMOTION_SETS,
-    JEONG_20,
-    OPPOSITE_PAIRS,
-    check_emotion_set_name,
-    emotion_set,
-    read_emotion_list,
-)
+from emovec.corpora.emotion_sets import emotion_set, read_emotion_list
+from emovec.emotions import EMOTION_SET_FILES, EMOTION_SETS, JEONG_20, OPPOSITE_PAIRS, check_emotion_set_name
 from emovec.errors import EmovecInputError
 
 

@@ -14,7 +14,6 @@ import pytest
 import yaml
 from test_paper import _cells, _run_analyses, _write_inputs
 
-from emovec.config.paper_spec import load_paper_config
 from emovec.errors import EmovecInputError
 from emovec.ledgers.finding_statistics import (
     FINDING_STATISTICS,
@@ -25,6 +24,7 @@ from emovec.ledgers.finding_statistics import (
     register_statistic,
 )
 from emovec.ledgers.findings import Finding, evaluate_findings, load_findings, verdict
+from emovec.readers.paper_config import load_paper_config
 
 from helpers import cell_entry, paper_config
 
@@ -351,7 +351,7 @@ def test_text_and_induction_comparisons_read_their_own_columns(tmp_path: Path):
 
 def _regime_ctx(tmp_path: Path, with_check: bool) -> FindingsContext:
     from emovec.analysis.catalogue import write_analyses
-    from emovec.analysis.steering_records import NormScale, RegimeCheck, ScenarioRegime
+    from emovec.analysis.regime_records import NormScale, RegimeCheck, ScenarioRegime
 
     def sc(run: str, name: str, d2: float) -> ScenarioRegime:
         # controls of the same prompt: unsteered text at 0.45 (below the 0.5 threshold on its own), the random
@@ -372,7 +372,7 @@ def _regime_ctx(tmp_path: Path, with_check: bool) -> FindingsContext:
     rc = RegimeCheck(models=("m",), check_label="median token norm" if with_check else "", low_strength=0.005,
                      high_strength=0.05, main=(), check=() if not with_check else (), scenarios=tuple(scen),
                      norms=tuple(norms))
-    from emovec.analysis.steering_records import RegimeStats, RegimeTable
+    from emovec.analysis.regime_records import RegimeStats, RegimeTable
     row = RegimeStats(model="m", ppl_low=2.0, ppl_high=4.0, ratio=2.0, random_ratio=1.0, distinct2_high=0.7,
                       repeat_high=3.0, n_low=3, n_high=3, regime="surgical", distinct2_unsteered=0.45,
                       distinct2_random_high=0.75, unsteered_collapsed=True)

@@ -15,7 +15,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from emovec.config.cells import compose_cell
+from emovec.compose.cells import compose_cell
 from emovec.config.schema import ModelConfig, to_yaml
 from emovec.errors import EmovecInputError
 from emovec.models.loading import check_local_dir, load_config_and_tokenizer, load_model, sha256_of_dir

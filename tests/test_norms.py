@@ -9,21 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from emovec.paths import PACKAGE_DIR
-from emovec.corpora.norms import (
-    NORM_SOURCES,
-    RESOLVED_COLUMNS,
-    SCALE_CAPTION,
-    get_norm_source,
-    read_norms,
-    rescale,
-    resolve_norms,
-    scale_label,
-)
+from emovec.corpora.norm_resolution import RESOLVED_COLUMNS, resolve_norms
+from emovec.corpora.norms import NORM_SOURCES, SCALE_CAPTION, get_norm_source, read_norms, rescale, scale_label
 from emovec.emotions import JEONG_20
 from emovec.errors import EmovecInputError
-from conftest import materialised
+from emovec.paths import PACKAGE_DIR
 from emovec.toy.corpus import TOY_AFFECT
+
+from conftest import materialised
 
 TOY_SOURCE_TEXT = ("emovec toy generator coordinates (project-authored; the affect the synthetic stories "
                    "were written from, not human ratings)")
@@ -156,7 +149,7 @@ def test_fallback_lacking_the_word_names_both_sources(upstream_root: Path, tmp_p
 
 
 def test_nrc_emotion_experiment_keeps_estimates_visible(upstream_root: Path, tmp_path: Path) -> None:
-    from emovec.emotions import read_emotion_list
+    from emovec.corpora.emotion_sets import read_emotion_list
 
     data = materialised(upstream_root, tmp_path, NRC_EXPERIMENT, EMOTIONS_TXT)
     emotions = read_emotion_list(data / EMOTIONS_TXT)

@@ -13,13 +13,13 @@ import yaml
 
 from emovec.analysis.catalogue import with_analyses
 from emovec.artefacts.declarations import SEPARATION_LAYERS, write_csv
-from emovec.artefacts.inputs import PaperInputs, SeparationInputs
-from emovec.artefacts.separation import load_cells, load_resampling
-from emovec.config.paper_spec import load_paper_config
 from emovec.emotions import JEONG_20, OPPOSITE_PAIRS
 from emovec.errors import EmovecInputError
 from emovec.geometry.resampling import per_emotion_cosine
 from emovec.geometry.separation import cosine_floor, mean_pairwise_cosine, pair_cosines
+from emovec.readers.paper_config import load_paper_config
+from emovec.readers.paper_inputs import PaperInputs, SeparationInputs
+from emovec.readers.separation import load_cells, load_resampling
 from emovec.report.latex import latex_escape
 from emovec.report.tables import TABLES, build_tables
 from emovec.stages.analyses import main as analyses_main

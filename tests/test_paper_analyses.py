@@ -12,8 +12,8 @@ import test_paper as sep
 
 from emovec.analysis.catalogue import ANALYSES, compute_analyses, read_analyses
 from emovec.analysis.gen_vs_comp import compare_models
-from emovec.artefacts.inputs import EXPERIMENTS, load_paper_inputs
 from emovec.errors import EmovecInputError
+from emovec.readers.paper_inputs import EXPERIMENTS, load_paper_inputs
 from emovec.stages.analyses import main as analyses_main
 from emovec.stages.paper import main as paper_main
 

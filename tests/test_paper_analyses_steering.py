@@ -26,13 +26,13 @@ from test_claims import _claim, _ledger
 
 from emovec.analysis.catalogue import ANALYSES, analysis_file_text, compute_analyses, read_analyses, with_analyses
 from emovec.analysis.json_records import decode, encode
-from emovec.analysis.steering_records import RegimeStats, RegimeTable
+from emovec.analysis.regime_records import RegimeStats, RegimeTable
 from emovec.artefacts.declarations import STEERING_NORMS, write_csv
-from emovec.artefacts.inputs import PaperInputs, SteeringInputs, load_paper_inputs
-from emovec.artefacts.steering import load_steering
-from emovec.config.paper_steering import load_steering_spec
 from emovec.errors import EmovecInputError
 from emovec.ledgers.claims import evaluate_claims, load_claims
+from emovec.readers.paper_inputs import PaperInputs, SteeringInputs, load_paper_inputs
+from emovec.readers.paper_steering import load_steering_spec
+from emovec.readers.steering import load_steering
 from emovec.report.tables import build_tables
 from emovec.stages.analyses import main as analyses_main
 from emovec.stages.claims import main as claims_main
@@ -304,8 +304,8 @@ def _claims(tmp_path: Path) -> list:
 
 
 def _ctx(staged: dict[str, Path], analyses: Path):
-    from emovec.config.paper_spec import load_paper_config
     from emovec.ledgers.claim_ledger import ClaimContext
+    from emovec.readers.paper_config import load_paper_config
 
     return ClaimContext(separation_dir=staged["separation"], analyses_dir=analyses, valence_dir=Path("absent"),
                         data_dir=Path("absent"), paper=load_paper_config(staged["config"]))

@@ -11,8 +11,8 @@ import pandas as pd
 
 from emovec.analysis.agreement import agreement_units, target_shift, unsteered_references
 from emovec.analysis.dose_response import DoseScenario, dose_curve, dose_magnitudes
+from emovec.analysis.regime_records import NormScale
 from emovec.analysis.steering import norm_ratio_scale
-from emovec.analysis.steering_records import NormScale
 
 
 def _frame() -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emovec.artefacts.inputs import EXPERIMENTS, PaperInputs
+from emovec.readers.paper_inputs import EXPERIMENTS, PaperInputs
 from emovec.report.registry import TableRegistry
 from emovec.report.tables import TABLES
 from emovec.stages.analyses import main as analyses_main

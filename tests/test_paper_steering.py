@@ -25,11 +25,11 @@ from emovec.analysis.agreement import agreement_counts
 from emovec.analysis.catalogue import with_analyses
 from emovec.analysis.steering import classify_regime, token_weighted_ppl
 from emovec.artefacts.declarations import CLASSIFY_SCORES, STEERING_MEASURES, STEERING_NORMS, write_csv
-from emovec.artefacts.inputs import PaperInputs, SteeringInputs
-from emovec.artefacts.steering import load_steering
-from emovec.config.paper_steering import load_steering_spec
 from emovec.config.schema import RegimeConfig
 from emovec.errors import EmovecInputError
+from emovec.readers.paper_inputs import PaperInputs, SteeringInputs
+from emovec.readers.paper_steering import load_steering_spec
+from emovec.readers.steering import load_steering
 from emovec.report.latex import latex_token
 from emovec.report.steering_figures import build_steering_figures
 from emovec.report.tables import TABLES, build_tables
@@ -592,7 +592,7 @@ def test_bad_classify_csv_is_named(tmp_path, edit, pattern: str):
 
 
 def test_norm_scale_table_states_what_each_strength_adds_under_each_reference():
-    from emovec.analysis.steering_records import NormScale, RegimeCheck, RegimeStats
+    from emovec.analysis.regime_records import NormScale, RegimeCheck, RegimeStats
     from emovec.report.table_defs.steering_norm_scale import steering_norm_scale_table
 
     def ns(run: str, layer: int, ratio: float, ref: str) -> NormScale:

@@ -12,10 +12,10 @@ import yaml
 
 from emovec.analysis.catalogue import with_analyses
 from emovec.artefacts.declarations import VALENCE_LAYERS, VALENCE_NORMS, write_csv
-from emovec.artefacts.inputs import PaperInputs, ValenceInputs
-from emovec.artefacts.valence import load_cka, load_valence_cells
-from emovec.config.paper_valence import ValenceSpec, parse_valence_spec
 from emovec.errors import EmovecInputError
+from emovec.readers.paper_inputs import PaperInputs, ValenceInputs
+from emovec.readers.paper_valence import ValenceSpec, parse_valence_spec
+from emovec.readers.valence import load_cka, load_valence_cells
 from emovec.report.latex import latex_escape
 from emovec.report.tables import TABLES, build_tables
 from emovec.report.valence_figures import build_valence_figures

@@ -17,7 +17,7 @@ import pytest
 import torch
 import yaml
 
-from emovec.config.cells import compose_cell
+from emovec.compose.cells import compose_cell
 from emovec.errors import EmovecInputError
 from emovec.paths import CONF_DIR, REPO_ROOT
 

@@ -14,7 +14,7 @@ from emovec.registry import Registry
 # Every registry of the package: (module, attribute). A new extension point is added here.
 PACKAGE_REGISTRIES = [
     ("emovec.activations.pooling", "POOLINGS"),
-    ("emovec.vectors", "BASELINES"),
+    ("emovec.baselines", "BASELINES"),
     ("emovec.corpora.stimuli", "PASSAGE_READERS"),
     ("emovec.corpora.stimuli", "TEMPLATE_READERS"),
     ("emovec.corpora.stories", "STORY_READERS"),

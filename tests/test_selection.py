@@ -1,4 +1,4 @@
-"""The run selection and what the compose stage writes from it (emovec.config.selection, and the thin
+"""The run selection and what the compose stage writes from it (emovec.compose.selection, and the thin
 CLI emovec.stages.compose).
 
 The tracked selections compose; a bad selection fails naming the key and writes nothing; the
@@ -16,9 +16,9 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from emovec.config.cells import compose_cell
+from emovec.compose.cells import compose_cell
+from emovec.compose.selection import compose_all, read_selection
 from emovec.config.schema import ModelConfig, load_yaml_dataclass
-from emovec.config.selection import compose_all, read_selection
 from emovec.errors import EmovecInputError
 from emovec.paths import CONF_DIR
 from emovec.stages import compose as compose_stage

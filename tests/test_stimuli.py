@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from emovec import stimulus_corpus
-from emovec.config.cells import compose_cell
+from emovec.compose.cells import compose_cell
+from emovec.compose.selection import slices
 from emovec.config.schema import to_yaml
-from emovec.config.selection import slices
 from emovec.corpora.stimuli import (
     PASSAGE_READERS,
     TEMPLATE_READERS,

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emovec.corpora.emotion_sets import read_emotion_list
 from emovec.corpora.stimuli import validate_rows
 from emovec.corpora.stories import (
     STORY_READERS,
@@ -24,7 +25,6 @@ from emovec.corpora.stories import (
     stories_from_responses,
     story_requests,
 )
-from emovec.emotions import read_emotion_list
 from emovec.errors import EmovecInputError
 
 from conftest import materialised

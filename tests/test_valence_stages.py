@@ -15,7 +15,7 @@ import yaml
 
 from emovec import story_corpus
 from emovec.activations.cache import write_cache
-from emovec.config.selection import compose_all
+from emovec.compose.selection import compose_all
 from emovec.emotions import JEONG_20, NEUTRAL
 from emovec.geometry import valence_study
 from emovec.stages import cka as cka_stage

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from emovec.baselines import BASELINES, register_baseline
 from emovec.emotions import NEUTRAL
 from emovec.errors import EmovecInputError
-from emovec.vectors import BASELINES, compute_emotion_vectors, register_baseline
+from emovec.vectors import compute_emotion_vectors
 
 EMOS = ("happy", "sad", "calm")
 

@@ -65,8 +65,8 @@ def steering_delta(loaded: Any, units: np.ndarray, prompt_ids: Sequence[Sequence
     pass steered by ``strength`` x the prompt's mean token norm x ``units`` at ``layers``, minus the
     same read unsteered (activation units). ``units``: [n_layers, d_model], unit norm per layer.
     Fixed tokens, so two precisions read the same text."""
-    from emovec.steering.experiment import score_generations
     from emovec.steering.additions import build_row_steering
+    from emovec.steering.experiment import score_generations
 
     n = len(prompt_ids)
     steering = build_row_steering(loaded, np.repeat(units[None], n, axis=0), [strength] * n, layers,
@@ -205,7 +205,7 @@ def run_real(model: str, repo: Path, args: Any) -> None:
     """Print the real-model ratios 1-4 of this module's docstring that ``args.items`` names, for ``model``."""
     from emovec.bench import bench_extraction, bench_generation
     from emovec.bench_common import corpus_texts, load_real_spec
-    from emovec.corpora.norms import resolve_norms
+    from emovec.corpora.norm_resolution import resolve_norms
     from emovec.corpora.stories import read_stories
     from emovec.models.loading import load_model
 

@@ -5,7 +5,7 @@ in the package is a :class:`Registry`: it refuses a second entry under a name al
 entries under one name would make a config ambiguous, and the later import would silently win),
 and an unknown name raises an error that names the config key, the value and the known entries.
 It is a read-only ``Mapping``, so ``name in REG``, ``REG[name]`` and ``sorted(REG)`` read as for a
-dict; :mod:`emovec.config.cells` checks every config value that names an entry against it at compose.
+dict; :mod:`emovec.compose.cells` checks every config value that names an entry against it at compose.
 """
 
 from __future__ import annotations

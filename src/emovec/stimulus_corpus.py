@@ -15,9 +15,9 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from emovec.config.schema import CorpusConfig, ModelConfig, as_dataclass
+from emovec.corpora.emotion_sets import emotion_set
 from emovec.corpora.stimuli import read_anisotropy, read_passages, read_templates, validate_rows
 from emovec.corpora.upstream_files import verify_upstream_file
-from emovec.emotions import emotion_set
 from emovec.io import sha256_text, write_json_atomic, write_jsonl_atomic
 from emovec.paths import PACKAGE_DIR, REPO_ROOT
 from emovec.progress import progress_enabled

@@ -17,6 +17,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from emovec.config.schema import CorpusConfig, ModelConfig, as_dataclass
+from emovec.corpora.emotion_sets import emotion_set
 from emovec.corpora.stimuli import read_templates, validate_rows
 from emovec.corpora.stories import (
     STORY_READERS,
@@ -27,7 +28,7 @@ from emovec.corpora.stories import (
     strip_preamble,
 )
 from emovec.corpora.upstream_files import verify_upstream_file
-from emovec.emotions import NEUTRAL, emotion_set
+from emovec.emotions import NEUTRAL
 from emovec.errors import EmovecInputError
 from emovec.io import sha256_text, write_json_atomic, write_jsonl_atomic
 from emovec.paths import PACKAGE_DIR, REPO_ROOT

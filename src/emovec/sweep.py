@@ -28,7 +28,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from emovec.config.cells import validate_cell
+from emovec.compose.cells import validate_cell
 from emovec.errors import EmovecInputError
 from emovec.io import write_json_atomic, write_text_atomic
 from emovec.paths import CONF_DIR
@@ -40,8 +40,8 @@ def run_cell(cfg: DictConfig, out: Path) -> dict[str, Any]:
     """Compose and run one cell into ``out``; return its result record."""
     from emovec.activations.extract import run_extraction
     from emovec.artefacts.declarations import cell_name
+    from emovec.compose.selection import slices
     from emovec.config.schema import to_yaml
-    from emovec.config.selection import slices
     from emovec.geometry.separation_study import run_resampling, run_separation
     from emovec.models.card import write_model_card
     from emovec.stimulus_corpus import run_stimuli

@@ -15,7 +15,7 @@ from scipy.stats import binomtest
 
 from emovec.analysis.steering import mean_finite
 from emovec.analysis.steering_records import ModelCount
-from emovec.artefacts.steering import magnitude_key
+from emovec.readers.steering import magnitude_key
 
 __all__ = ["COMPARISONS", "SCOPES", "agreement_counts", "agreement_units", "clopper_pearson", "model_counts",
            "no_hit_count", "target_shift", "unsteered_references"]

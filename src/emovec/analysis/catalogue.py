@@ -39,9 +39,9 @@ from typing import Any
 from emovec.analysis.catalogue_steering import STEERING_ANALYSES, steering_models
 from emovec.analysis.gen_vs_comp import GenVsComp, MethodComparison, compare_models
 from emovec.analysis.json_records import decode, encode
-from emovec.artefacts.inputs import EXPERIMENTS, PaperInputs, load_paper_inputs
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path
+from emovec.readers.paper_inputs import EXPERIMENTS, PaperInputs, load_paper_inputs
 
 __all__ = ["ANALYSES", "Analysis", "analysis_file_text", "compute_analyses", "read_analyses", "read_analysis",
            "run_analyses", "with_analyses", "write_analyses"]

@@ -14,6 +14,7 @@ import pandas as pd
 from emovec.analysis.agreement import agreement_counts, model_counts, no_hit_count
 from emovec.analysis.dose_response import DoseResponseTable, dose_response
 from emovec.analysis.per_strength import label_means, ppl_by_strength
+from emovec.analysis.regime_records import RegimeCheck, RegimeTable
 from emovec.analysis.steering import (
     TOP_TOKENS,
     norm_scales,
@@ -34,13 +35,11 @@ from emovec.analysis.steering_records import (
     NoHit,
     NoHitTable,
     PPLTable,
-    RegimeCheck,
-    RegimeTable,
     RLHFTable,
     ScoreTable,
 )
-from emovec.artefacts.inputs import PaperInputs, SteeringInputs
-from emovec.artefacts.steering import SteeringData
+from emovec.readers.paper_inputs import PaperInputs, SteeringInputs
+from emovec.readers.steering import SteeringData
 
 __all__ = ["STEERING_ANALYSES", "steering_models"]
 

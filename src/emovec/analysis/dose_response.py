@@ -26,7 +26,7 @@ import pandas as pd
 from emovec.analysis.agreement import target_shift, unsteered_references
 from emovec.analysis.steering import mean_finite
 from emovec.analysis.steering_records import find
-from emovec.artefacts.steering import SteeringData, magnitude_key
+from emovec.readers.steering import SteeringData, magnitude_key
 
 __all__ = ["DELTA_PANEL", "DoseCurve", "DoseResponseTable", "DoseScenario", "ModelDoseResponse", "ScenarioCurve",
            "dose_curve", "dose_response", "dose_magnitudes"]

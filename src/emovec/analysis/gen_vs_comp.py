@@ -19,7 +19,7 @@ sets beside it an analysis whose units are independent:
 - a sign test over models of the sign of the difference (Jeong's "7 of 7").
 
 Inputs: the separation stage's ``<cell>.resampling.json`` of a model's generation and
-comprehension cells (``emovec.artefacts.separation.load_resampling``).
+comprehension cells (``emovec.readers.separation.load_resampling``).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from emovec.analysis.separation import method_pairs
-from emovec.artefacts.separation import CellData
 from emovec.errors import EmovecInputError
+from emovec.readers.separation import CellData
 from emovec.stats.effect_size import cohens_d, cohens_d_ci, mann_whitney, paired_wilcoxon, sign_test
 from emovec.stats.multiple import bh_adjust, bias_corrected_ci
 

@@ -12,8 +12,8 @@ import pandas as pd
 
 from emovec.analysis.steering import token_weighted_ppl
 from emovec.analysis.steering_records import LabelMeans, ModelPPL, StrengthPPL
-from emovec.artefacts.steering import SteeringData, magnitude_key
-from emovec.config.paper_steering import ClassifierSpec
+from emovec.readers.paper_steering import ClassifierSpec
+from emovec.readers.steering import SteeringData, magnitude_key
 
 __all__ = ["emotion_rows_by_magnitude", "label_means", "ppl_by_strength"]
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from emovec.artefacts.separation import CellData
-from emovec.config.paper_separation import sort_key
 from emovec.errors import EmovecInputError
 from emovec.geometry.separation import best_layer
+from emovec.readers.paper_separation import sort_key
+from emovec.readers.separation import CellData
 
 __all__ = ["ModelMethods", "by_model", "lowest_layer", "method_pairs", "ordered_cells", "rlhf_delta",
            "rlhf_pairs"]

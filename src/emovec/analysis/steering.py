@@ -13,25 +13,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emovec.analysis.regime_records import NormScale, RegimeStats, ScenarioRegime
 from emovec.analysis.steering_records import (
     LeakageRow,
     MethodSeparation,
     ModelDeltas,
     ModelLeakage,
-    NormScale,
-    RegimeStats,
     RLHFPair,
     RLHFTable,
     ScenarioDelta,
     ScenarioInfo,
-    ScenarioRegime,
     Sensitivity,
 )
-from emovec.artefacts.steering import SteeringData, magnitude_key, same_strength
-from emovec.config.paper_separation import METHODS
-from emovec.config.paper_steering import SteeringSpec, steering_sort_key
 from emovec.config.schema import RegimeConfig
 from emovec.errors import EmovecInputError
+from emovec.readers.paper_separation import METHODS
+from emovec.readers.paper_steering import SteeringSpec, steering_sort_key
+from emovec.readers.steering import SteeringData, magnitude_key, same_strength
 
 __all__ = [
     "LEAKAGE_CONDITIONS",

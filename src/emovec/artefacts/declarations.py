@@ -195,7 +195,7 @@ VALENCE_LAYERS = CsvArtefact(
     ),
 )
 
-# build/valence/<cell>/norms.csv (emovec.corpora.norms.resolve_norms): the norm row each emotion used.
+# build/valence/<cell>/norms.csv (emovec.corpora.norm_resolution.resolve_norms): the norm row each emotion used.
 VALENCE_NORMS = CsvArtefact(
     name="resolved norms", path="build/valence/<cell>/norms.csv", row="one emotion",
     columns=(

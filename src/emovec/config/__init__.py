@@ -1,5 +1,4 @@
-"""Configs: the typed schema of one composed cell (``schema``) and its checks (``checks``), the
-composition of a whole run from ``conf/selection.yaml`` (``selection``, ``cells``), and the one
-typed reader of the composed paper config ``build/config/paper.yaml`` (``paper_spec``, with its
-parts ``paper_separation``, ``paper_valence`` and ``paper_steering``; value checks in ``values``).
+"""Config schemas: the typed schema of one composed cell (``schema``), the checks a cell must
+pass beyond its field types (``checks``), and typed values read from the composed configs
+(``values``). Composition itself (``conf/`` -> one slice per stage) is :mod:`emovec.compose`'s.
 """

@@ -3,7 +3,7 @@ allowed values, every count and level in range, and the rules that tie fields to
 generation pooling needs a generation corpus, a chat prompt a chat template, ...).
 
 Only what the schema itself knows is checked here: a value that names a registry entry (a
-pooling, a baseline, norms, a classifier, ...) is checked by :func:`emovec.config.cells.validate_cell`,
+pooling, a baseline, norms, a classifier, ...) is checked by :func:`emovec.compose.cells.validate_cell`,
 which imports the registries (this module imports none of them, so it stays near the ground).
 """
 

@@ -28,6 +28,8 @@ ON_MISSING_NORMS = ("error", "fallback", "exclude")
 WEIGHTINGS = ("story", "token")
 PC_MATCHINGS = ("order", "sign")  # how bootstrap refits meet the full-sample PCs (emovec.geometry.pca)
 PROMPT_FORMATS = ("auto", "chat", "plain")
+# The experiment (conf/experiment/<name>.yaml) every story-corpus cell is composed under: the valence study.
+VALENCE_EXPERIMENT = "valence"
 ATTN_IMPLEMENTATIONS = ("eager", "sdpa")
 
 

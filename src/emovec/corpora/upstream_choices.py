@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from emovec.config.schema import VALENCE_EXPERIMENT
 from emovec.corpora.norms import NORM_SOURCES
 from emovec.corpora.upstream_files import load_manifest
 from emovec.emotions import EMOTION_SET_FILES
@@ -137,8 +138,6 @@ def selection_choices(path: Path, conf_dir: Path = CONF_DIR) -> set[Choice]:
     """The choices the cells of a run selection make, together: each selected model and corpus,
     the experiments, the defaults of ``conf_dir/config.yaml`` not replaced by a selection-wide
     override, and every override (selection-wide, per cell and the steering check's)."""
-    from emovec.config.selection import VALENCE_EXPERIMENT  # story cells are composed under it
-
     sel = _load_yaml(path) or {}
     if not isinstance(sel, dict):
         raise EmovecInputError(f"{path}: expected a mapping (a run selection)")

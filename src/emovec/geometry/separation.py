@@ -195,7 +195,7 @@ def shuffled_label_null(
         acts: [n_stimuli, n_layers, d_model].
         labels: [n_stimuli] emotion names or ``"neutral"``.
         emotions: emotions whose stimuli are shuffled (>= 2).
-        baseline: a key of ``emovec.vectors.BASELINES``.
+        baseline: a key of ``emovec.baselines.BASELINES``.
         normalise: recorded choice; no effect on cosines.
         n_permutations: number of shuffles (>= 1).
         seed: seed for ``np.random.default_rng``.

@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 from emovec.activations.cache import cell_activations
 from emovec.artefacts.declarations import SEPARATION_LAYERS, write_csv
 from emovec.config.schema import VectorsConfig, as_dataclass
-from emovec.emotions import emotion_set
+from emovec.corpora.emotion_sets import emotion_set
 from emovec.errors import EmovecInputError
 from emovec.geometry.resampling import resample_cell
 from emovec.geometry.separation import separation_by_layer

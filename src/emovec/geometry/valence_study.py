@@ -39,9 +39,10 @@ from omegaconf import OmegaConf
 from emovec.activations.cache import read_cache
 from emovec.artefacts.declarations import VALENCE_LAYERS, VALENCE_NORMS, csv_text
 from emovec.config.schema import ValenceConfig, VectorsConfig, as_dataclass
-from emovec.corpora.norms import resolve_norms
+from emovec.corpora.emotion_sets import emotion_set
+from emovec.corpora.norm_resolution import resolve_norms
 from emovec.corpora.upstream_files import verify_upstream_file
-from emovec.emotions import NEUTRAL, emotion_set
+from emovec.emotions import NEUTRAL
 from emovec.errors import EmovecInputError
 from emovec.geometry.affect import AffectResult, affect_by_layer
 from emovec.geometry.affect_layer import TARGETS

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emovec.config.paper_spec import PaperConfig
 from emovec.errors import EmovecInputError
+from emovec.readers.paper_config import PaperConfig
 from emovec.registry import Registry
 
 __all__ = ["MEASURES", "PAPERS", "STATUSES", "Claim", "ClaimContext", "ClaimResult", "MeasureFn", "Measured", "NotRun",

@@ -85,7 +85,7 @@ _UPSTREAM_COUNTS: dict[str, Callable[[ClaimContext], int]] = {
 
 
 def _vdb_emotions(ctx: ClaimContext) -> tuple[str, ...]:
-    from emovec.emotions import read_emotion_list
+    from emovec.corpora.emotion_sets import read_emotion_list
 
     return read_emotion_list(_data_file(ctx, "emotion_experiment/prompts/emotions.txt"))
 

@@ -28,7 +28,7 @@ __all__: list[str] = []  # measures are reached through emovec.ledgers.claim_led
 
 def _separation(ctx: ClaimContext, model: str, corpus: str) -> tuple[pd.DataFrame, int]:
     """The cell's separation CSV (through the paper's checked reader) and its reported layer."""
-    from emovec.artefacts.separation import read_separation_csv
+    from emovec.readers.separation import read_separation_csv
 
     name = cell_name(model, corpus)
     spec = ctx.paper.separation.find(model, corpus)
@@ -124,7 +124,7 @@ def _m_loo_d(args: Mapping[str, Any], ctx: ClaimContext) -> float:
 # --------------------------------------------------------------------------------------------
 
 def _steering_spec(ctx: ClaimContext) -> Any:
-    """The paper config's steering spec (``emovec.config.paper_steering.SteeringSpec``)."""
+    """The paper config's steering spec (``emovec.readers.paper_steering.SteeringSpec``)."""
     return ctx.paper.steering
 
 
@@ -158,7 +158,7 @@ def _analysis(ctx: ClaimContext, name: str, model: str, pick: Callable[[Any], An
 
 def _at_strength(rows: Sequence[Any], strength: float) -> list[Any]:
     """The rows (records with a ``magnitude``) at |strength|, up to float noise; NotRun when none."""
-    from emovec.artefacts.steering import same_strength
+    from emovec.readers.steering import same_strength
 
     hit = [r for r in rows if same_strength(r.magnitude, abs(strength))]
     if not hit:

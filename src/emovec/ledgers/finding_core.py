@@ -18,10 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from emovec.config.paper_separation import CellSpec
-from emovec.config.paper_spec import PaperConfig
-from emovec.config.paper_valence import ValenceCellSpec
 from emovec.errors import EmovecInputError
+from emovec.readers.paper_config import PaperConfig
+from emovec.readers.paper_separation import CellSpec
+from emovec.readers.paper_valence import ValenceCellSpec
 from emovec.registry import Registry
 
 __all__ = ["FINDING_STATISTICS", "Estimate", "FindingsContext", "Outcome", "Subject", "read_json", "cell_subject",
@@ -96,6 +96,6 @@ def cell_subject(c: CellSpec | ValenceCellSpec, with_corpus: bool) -> Subject:
 
 def separation_table(ctx: FindingsContext, c: CellSpec) -> pd.DataFrame:
     """The cell's separation CSV through the paper's checked reader (one row per layer, by layer)."""
-    from emovec.artefacts.separation import read_separation_csv
+    from emovec.readers.separation import read_separation_csv
 
     return read_separation_csv(ctx.separation_dir / f"{c.cell}.csv", c)

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emovec.config.paper_separation import CellSpec
 from emovec.ledgers.finding_core import (
     Estimate,
     FindingsContext,
@@ -21,6 +20,7 @@ from emovec.ledgers.finding_core import (
     register_statistic,
     separation_table,
 )
+from emovec.readers.paper_separation import CellSpec
 from emovec.stats.multiple import percentile_ci
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from emovec.config.paper_steering import SteeringModelSpec
 from emovec.errors import EmovecInputError
 from emovec.ledgers.finding_core import Estimate, FindingsContext, Outcome, Subject, read_json, register_statistic
+from emovec.readers.paper_steering import SteeringModelSpec
 
 
 def _models(ctx: FindingsContext) -> tuple[SteeringModelSpec, ...]:
@@ -107,8 +107,8 @@ def _scale_detail(node: Mapping[str, Any], model: str, run: str, strength: float
     """"strength s adds k typical-token norms (median layer ratio, range over layers)" for a run
     (the ratios of :func:`emovec.analysis.steering.norm_ratio_scale`, as the norm-scale table)."""
     from emovec.analysis.json_records import decode
+    from emovec.analysis.regime_records import NormScale
     from emovec.analysis.steering import norm_ratio_scale
-    from emovec.analysis.steering_records import NormScale
 
     scale = norm_ratio_scale([decode(NormScale, n) for n in node["norms"]], model, run)
     if scale is None:

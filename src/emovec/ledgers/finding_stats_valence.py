@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from emovec.config.paper_valence import ValenceCellSpec
 from emovec.errors import EmovecInputError
 from emovec.ledgers.finding_core import (
     Estimate,
@@ -25,6 +24,7 @@ from emovec.ledgers.finding_core import (
     read_json,
     register_statistic,
 )
+from emovec.readers.paper_valence import ValenceCellSpec
 from emovec.stats.multiple import percentile_ci
 
 

@@ -7,10 +7,10 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from emovec.config.paper_spec import load_paper_config
 from emovec.io import atomic_path
 from emovec.ledgers.claim_ledger import ClaimContext
 from emovec.ledgers.claims import evaluate_claims, load_claims
+from emovec.readers.paper_config import load_paper_config
 from emovec.report.claims_table import claims_csv, claims_table
 from emovec.report.provenance import git_revision, provenance_line, provenance_record
 

@@ -19,11 +19,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from emovec.config.paper_spec import load_paper_config
 from emovec.geometry.rsa_study import RSACell, cosine_matrices, rsa_rows
 from emovec.io import atomic_path
 from emovec.ledgers.finding_statistics import FindingsContext
 from emovec.ledgers.findings import FindingRow, evaluate_findings, load_findings, load_rsa_settings
+from emovec.readers.paper_config import load_paper_config
 from emovec.report.findings_render import findings_forest_png, findings_table, rsa_heatmap_png, rsa_table
 from emovec.report.provenance import git_revision, provenance_line, provenance_record
 

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from emovec.artefacts.read import as_float, is_missing
+from emovec.readers.checked import as_float, is_missing
 
 __all__ = [
     "DASH",

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emovec.artefacts.inputs import PaperInputs, load_paper_inputs
 from emovec.io import atomic_path, write_json_atomic, write_text_atomic
+from emovec.readers.paper_inputs import PaperInputs, load_paper_inputs
 from emovec.report.provenance import add_provenance, git_revision, provenance_line, provenance_record
 from emovec.report.render import FigureJob, render_figures
 from emovec.report.separation_figures import figure_jobs

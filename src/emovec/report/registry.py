@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from emovec.artefacts.inputs import EXPERIMENTS, PaperInputs
+from emovec.readers.paper_inputs import EXPERIMENTS, PaperInputs
 
 __all__ = ["TableBuilder", "TableEntry", "TableRegistry"]
 

@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from emovec.artefacts.separation import CellData
-from emovec.config.paper_separation import METHODS, PaperSpec, sort_key
+from emovec.readers.paper_separation import METHODS, PaperSpec, sort_key
+from emovec.readers.separation import CellData
 from emovec.report.figure_style import DPI, figure_style, png_bytes
 from emovec.report.render import FigureJob
 

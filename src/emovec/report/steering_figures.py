@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
 from emovec.analysis.dose_response import DELTA_PANEL, DoseCurve, DoseResponseTable, ModelDoseResponse
-from emovec.config.paper_steering import ClassifierSpec, SteeringSpec
+from emovec.readers.paper_steering import ClassifierSpec, SteeringSpec
 from emovec.report.figure_style import DPI, figure_style, png_bytes
 from emovec.report.render import FigureJob
 

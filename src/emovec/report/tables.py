@@ -7,7 +7,7 @@ this order, those of an experiment only when the run has its outputs.
 
 from __future__ import annotations
 
-from emovec.artefacts.inputs import PaperInputs
+from emovec.readers.paper_inputs import PaperInputs
 from emovec.report.registry import TableRegistry
 from emovec.report.table_defs import (
     anisotropy,

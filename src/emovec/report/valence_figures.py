@@ -24,8 +24,8 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from emovec.artefacts.valence import CKAData, ValenceCellData
-from emovec.config.paper_valence import ValenceSpec, valence_sort_key
+from emovec.readers.paper_valence import ValenceSpec, valence_sort_key
+from emovec.readers.valence import CKAData, ValenceCellData
 from emovec.report.figure_style import DPI, figure_style, png_bytes
 from emovec.report.render import FigureJob
 

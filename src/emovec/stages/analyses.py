@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 
 from emovec.analysis.catalogue import run_analyses
-from emovec.artefacts.inputs import add_input_arguments
 from emovec.errors import stage_entry
+from emovec.readers.paper_inputs import add_input_arguments
 
 
 @stage_entry

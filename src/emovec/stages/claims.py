@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-from emovec.artefacts.inputs import add_analyses_argument
 from emovec.errors import stage_entry
+from emovec.readers.paper_inputs import add_analyses_argument
 from emovec.report.claims_outputs import write_claims
 
 

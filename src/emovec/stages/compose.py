@@ -1,12 +1,12 @@
 """Stage: resolve conf/ for every selected cell and write one small config file per consumer;
-:func:`emovec.config.selection.compose_all` (what is written, and why, is in :mod:`emovec.config.selection`)."""
+:func:`emovec.compose.selection.compose_all` (what is written, and why, is in :mod:`emovec.compose.selection`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from emovec.config.selection import compose_all, read_selection
+from emovec.compose.selection import compose_all, read_selection
 from emovec.errors import stage_entry
 from emovec.paths import CONF_DIR
 

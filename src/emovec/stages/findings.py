@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from emovec.artefacts.inputs import add_analyses_argument
 from emovec.errors import stage_entry
+from emovec.readers.paper_inputs import add_analyses_argument
 from emovec.report.findings_outputs import write_findings
 
 

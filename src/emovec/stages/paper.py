@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from emovec.artefacts.inputs import add_analyses_argument, add_input_arguments
 from emovec.errors import stage_entry
+from emovec.readers.paper_inputs import add_analyses_argument, add_input_arguments
 from emovec.report.outputs import write_paper
 
 

@@ -27,9 +27,9 @@ from omegaconf import OmegaConf
 
 from emovec.artefacts.declarations import STEERING_MEASURES, STEERING_NORMS, csv_text
 from emovec.config.schema import ModelConfig, SteeringConfig, VectorsConfig, as_dataclass, resolve_layer
+from emovec.corpora.emotion_sets import emotion_set
 from emovec.corpora.scenarios import Scenario, load_scenarios
 from emovec.corpora.upstream_files import verify_upstream_file
-from emovec.emotions import emotion_set
 from emovec.errors import EmovecInputError
 from emovec.io import atomic_path
 from emovec.paths import PACKAGE_DIR, REPO_ROOT

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from emovec.analysis.separation import ordered_cells
-from emovec.artefacts.inputs import PaperInputs
-from emovec.artefacts.separation import PAIR_COLUMNS, CellData
-from emovec.config.paper_separation import PaperSpec
 from emovec.emotions import OPPOSITE_PAIRS
+from emovec.readers.paper_inputs import PaperInputs
+from emovec.readers.paper_separation import PaperSpec
+from emovec.readers.separation import PAIR_COLUMNS, CellData
 from emovec.report.latex import DASH, fmt_num, fmt_signed, latex_escape, table_row, tabular, wrap_table
 from emovec.report.table_defs.separation_text import common_caption, table_label
 

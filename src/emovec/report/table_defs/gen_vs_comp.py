@@ -7,8 +7,8 @@ from __future__ import annotations
 import math
 
 from emovec.analysis.gen_vs_comp import GenVsComp
-from emovec.artefacts.inputs import PaperInputs
-from emovec.config.paper_separation import PaperSpec
+from emovec.readers.paper_inputs import PaperInputs
+from emovec.readers.paper_separation import PaperSpec
 from emovec.report.latex import fmt_num, fmt_p, fmt_signed, latex_escape, table_row, tabular, wrap_table
 from emovec.report.table_defs.separation_text import table_label
 

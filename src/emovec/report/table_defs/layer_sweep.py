@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from emovec.analysis.separation import lowest_layer, ordered_cells
-from emovec.artefacts.inputs import PaperInputs
-from emovec.artefacts.separation import CellData
-from emovec.config.paper_separation import PaperSpec
+from emovec.readers.paper_inputs import PaperInputs
+from emovec.readers.paper_separation import PaperSpec
+from emovec.readers.separation import CellData
 from emovec.report.latex import fmt_num, latex_escape, table_row, tabular, wrap_table
 from emovec.report.table_defs.separation_text import common_caption, table_label
 

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from emovec.artefacts.inputs import PaperInputs
-from emovec.artefacts.read import is_missing
-from emovec.artefacts.valence import NORM_STATUSES, ValenceCellData
-from emovec.config.paper_valence import ValenceSpec
+from emovec.readers.checked import is_missing
+from emovec.readers.paper_inputs import PaperInputs
+from emovec.readers.paper_valence import ValenceSpec
+from emovec.readers.valence import NORM_STATUSES, ValenceCellData
 from emovec.report.latex import DASH, fmt_num, fmt_setting, latex_escape, table_row, tabular, wrap_table
 from emovec.report.table_defs.valence_text import cell_label, ordered_cells, per_cell
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from emovec.analysis.separation import by_model, ordered_cells
-from emovec.artefacts.inputs import PaperInputs
-from emovec.artefacts.separation import CellData
-from emovec.config.paper_separation import METHODS, PaperSpec
+from emovec.readers.paper_inputs import PaperInputs
+from emovec.readers.paper_separation import METHODS, PaperSpec
+from emovec.readers.separation import CellData
 from emovec.report.latex import (
     DASH,
     fmt_num,

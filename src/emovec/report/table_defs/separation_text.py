@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from emovec.artefacts.read import is_missing
-from emovec.artefacts.separation import CellData
-from emovec.config.paper_separation import METHODS, CellSpec, PaperSpec
+from emovec.readers.checked import is_missing
+from emovec.readers.paper_separation import METHODS, CellSpec, PaperSpec
+from emovec.readers.separation import CellData
 from emovec.report.latex import latex_escape, summarise
 
 __all__ = ["METHOD_ABBREV", "cell_label", "common_caption", "layer_rule", "normalisation", "removed_k_note",

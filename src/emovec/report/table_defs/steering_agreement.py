@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from emovec.analysis.agreement import COMPARISONS
 from emovec.analysis.steering import ordered_models
 from emovec.analysis.steering_records import AgreementTable, NoHitTable
-from emovec.artefacts.inputs import PaperInputs
-from emovec.artefacts.steering import SteeringData
-from emovec.config.paper_steering import SteeringSpec
+from emovec.readers.paper_inputs import PaperInputs
+from emovec.readers.paper_steering import SteeringSpec
+from emovec.readers.steering import SteeringData
 from emovec.report.latex import (
     DASH,
     fmt_num,

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 
 from emovec.analysis.steering import ordered_models
 from emovec.analysis.steering_records import DeltasTable
-from emovec.artefacts.inputs import PaperInputs
-from emovec.artefacts.steering import SteeringData
-from emovec.config.paper_steering import SteeringSpec
+from emovec.readers.paper_inputs import PaperInputs
+from emovec.readers.paper_steering import SteeringSpec
+from emovec.readers.steering import SteeringData
 from emovec.report.latex import DASH, fmt_signed, latex_escape, table_row, tabular, wrap_table
 from emovec.report.table_defs.steering_text import (
     direction_sign,

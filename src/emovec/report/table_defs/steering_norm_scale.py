@@ -6,9 +6,9 @@ high strengths add, and the regime at them. The numbers are the analyses stage's
 
 from __future__ import annotations
 
+from emovec.analysis.regime_records import RegimeCheck, RegimeStats
 from emovec.analysis.steering import norm_ratio_scale
-from emovec.analysis.steering_records import RegimeCheck, RegimeStats
-from emovec.artefacts.inputs import PaperInputs
+from emovec.readers.paper_inputs import PaperInputs
 from emovec.report.latex import DASH, fmt_num, latex_escape, table_row, tabular, wrap_table
 from emovec.report.table_defs.steering_text import table_label
 

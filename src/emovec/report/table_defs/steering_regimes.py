@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from emovec.analysis.regime_records import RegimeTable
 from emovec.analysis.steering import ordered_models
-from emovec.analysis.steering_records import RegimeTable
-from emovec.artefacts.inputs import PaperInputs
-from emovec.artefacts.steering import SteeringData
-from emovec.config.paper_steering import SteeringSpec
+from emovec.readers.paper_inputs import PaperInputs
+from emovec.readers.paper_steering import SteeringSpec
+from emovec.readers.steering import SteeringData
 from emovec.report.latex import DASH, fmt_num, fmt_ratio, latex_escape, table_row, tabular, wrap_table
 from emovec.report.table_defs.steering_text import per_model, scoring_model, settings_caption, table_label
 

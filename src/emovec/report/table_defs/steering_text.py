@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from emovec.artefacts.steering import SteeringData
+from emovec.readers.steering import SteeringData
 from emovec.report.latex import fmt_setting, index_ranges, latex_escape, summarise
 
 __all__ = ["direction_sign", "per_model", "protocol_caption", "scoring_model", "settings_caption", "table_label"]

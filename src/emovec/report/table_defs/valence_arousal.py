@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from emovec.artefacts.inputs import PaperInputs
-from emovec.artefacts.valence import TARGETS, ValenceCellData
-from emovec.config.paper_valence import ValenceSpec
+from emovec.readers.paper_inputs import PaperInputs
+from emovec.readers.paper_valence import ValenceSpec
+from emovec.readers.valence import TARGETS, ValenceCellData
 from emovec.report.latex import DASH, fmt_num, fmt_p_or_dash, fmt_ratio, latex_escape, table_row, tabular, wrap_table
 from emovec.report.table_defs.valence_text import (
     corpus_label,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from emovec.artefacts.inputs import PaperInputs
-from emovec.artefacts.valence import TARGETS, ValenceCellData
-from emovec.config.paper_valence import ValenceSpec
+from emovec.readers.paper_inputs import PaperInputs
+from emovec.readers.paper_valence import ValenceSpec
+from emovec.readers.valence import TARGETS, ValenceCellData
 from emovec.report.latex import fmt_num, latex_escape, table_row, tabular, wrap_table
 from emovec.report.table_defs.valence_text import corpus_label, methods_caption, ordered_cells, per_cell, value_with_ci
 

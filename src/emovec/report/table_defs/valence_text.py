@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from emovec.artefacts.read import as_float
-from emovec.artefacts.valence import TARGETS, ValenceCellData
-from emovec.config.paper_valence import valence_sort_key
+from emovec.readers.checked import as_float
+from emovec.readers.paper_valence import valence_sort_key
+from emovec.readers.valence import TARGETS, ValenceCellData
 from emovec.report.latex import fmt_num, fmt_percent, fmt_setting, latex_escape, summarise
 
 __all__ = ["cell_label", "corpus_label", "identification_caption", "methods_caption", "ordered_cells", "per_cell",

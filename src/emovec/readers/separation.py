@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from emovec.artefacts.declarations import SEPARATION_LAYERS
-from emovec.artefacts.read import parse_bool, read_checked_csv, read_json_object
-from emovec.config.paper_separation import CellSpec, PaperSpec
 from emovec.emotions import OPPOSITE_PAIRS
 from emovec.errors import EmovecInputError
 from emovec.geometry.separation import mean_pairwise_cosine
+from emovec.readers.checked import parse_bool, read_checked_csv, read_json_object
+from emovec.readers.paper_separation import CellSpec, PaperSpec
 
 __all__ = [
     "PAIR_COLUMNS",

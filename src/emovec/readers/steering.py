@@ -4,7 +4,7 @@ Per model the steer stage writes ``<steering_dir>/<model>/measures.csv`` (one ro
 generation: scenario, condition, signed strength, text measures, target-emotion projection and
 its change against the unsteered generation; columns
 ``emovec.artefacts.STEERING_MEASURES``) and ``summary.json`` (settings); the classify stage
-writes ``<classify_dir>/<model>.csv`` (read by ``emovec.artefacts.classify``).
+writes ``<classify_dir>/<model>.csv`` (read by ``emovec.readers.classify``).
 
 Conditions of one scenario (a prompt, a target emotion, a direction +1/-1 and a signed protocol
 strength): ``unsteered``; ``induction`` (the prompt asks for the emotion, nothing is steered);
@@ -25,19 +25,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emovec.artefacts.classify import read_classified
 from emovec.artefacts.declarations import STEERING_MEASURES as M
 from emovec.artefacts.declarations import STEERING_NORMS, STEERING_SUMMARY_KEYS
-from emovec.artefacts.read import (
+from emovec.config.values import require_int, require_mapping, require_number, require_str
+from emovec.errors import EmovecInputError
+from emovec.readers.checked import (
     first_row,
     parse_bool,
     read_checked_csv,
     read_json_object,
     require_text_columns,
 )
-from emovec.config.paper_steering import SteeringModelSpec, SteeringSpec, steering_sort_key
-from emovec.config.values import require_int, require_mapping, require_number, require_str
-from emovec.errors import EmovecInputError
+from emovec.readers.classify import read_classified
+from emovec.readers.paper_steering import SteeringModelSpec, SteeringSpec, steering_sort_key
 
 __all__ = [
     "CONDITIONS",

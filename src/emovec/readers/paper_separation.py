@@ -1,6 +1,6 @@
 """The separation part of the composed paper config (``build/config/paper.yaml``): ``digits``,
 ``experiment`` and ``cells``, one (model, corpus) cell per entry with its method, variant,
-reported layer and vector choices. :func:`parse_separation_spec` validates it from the mapping :mod:`emovec.config.paper_spec` read.
+reported layer and vector choices. :func:`parse_separation_spec` validates it from the mapping :mod:`emovec.readers.paper_config` read.
 """
 
 from __future__ import annotations

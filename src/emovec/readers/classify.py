@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from emovec.artefacts.declarations import CLASSIFY_SCORES
-from emovec.artefacts.read import first_row, read_checked_csv, require_text_columns
-from emovec.config.paper_steering import ClassifierSpec
 from emovec.errors import EmovecInputError
+from emovec.readers.checked import first_row, read_checked_csv, require_text_columns
+from emovec.readers.paper_steering import ClassifierSpec
 
 __all__ = ["read_classified"]
 

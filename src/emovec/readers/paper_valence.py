@@ -1,7 +1,7 @@
 """The valence part of the composed paper config (``build/config/paper.yaml``): ``digits`` and
 ``valence_cells``, one (model, story corpus) cell per entry with the corpus's generator and the
 norms it is compared with. :func:`parse_valence_spec` validates it from the mapping
-:mod:`emovec.config.paper_spec` read.
+:mod:`emovec.readers.paper_config` read.
 """
 
 from __future__ import annotations

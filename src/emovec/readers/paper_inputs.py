@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emovec.artefacts.separation import CellData, load_cells, load_resampling
-from emovec.artefacts.steering import SteeringData, load_steering
-from emovec.artefacts.valence import CKAData, ValenceCellData, load_cka, load_valence_cells
-from emovec.config.paper_separation import PaperSpec
-from emovec.config.paper_spec import load_paper_config
-from emovec.config.paper_steering import SteeringSpec
-from emovec.config.paper_valence import ValenceSpec
+from emovec.readers.paper_config import load_paper_config
+from emovec.readers.paper_separation import PaperSpec
+from emovec.readers.paper_steering import SteeringSpec
+from emovec.readers.paper_valence import ValenceSpec
+from emovec.readers.separation import CellData, load_cells, load_resampling
+from emovec.readers.steering import SteeringData, load_steering
+from emovec.readers.valence import CKAData, ValenceCellData, load_cka, load_valence_cells
 
 __all__ = ["EXPERIMENTS", "PaperInputs", "add_analyses_argument", "add_input_arguments", "SeparationInputs", "SteeringInputs", "ValenceInputs", "load_paper_inputs"]
 

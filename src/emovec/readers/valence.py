@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from emovec.artefacts.declarations import VALENCE_LAYERS, VALENCE_NORMS, VALENCE_SUMMARY_KEYS
-from emovec.artefacts.read import as_float, is_missing, read_checked_csv, read_json_object
-from emovec.config.paper_valence import ValenceCellSpec, ValenceSpec, valence_sort_key
 from emovec.config.values import require_int
 from emovec.errors import EmovecInputError
+from emovec.readers.checked import as_float, is_missing, read_checked_csv, read_json_object
+from emovec.readers.paper_valence import ValenceCellSpec, ValenceSpec, valence_sort_key
 
 __all__ = [
     "NORMS_COLUMNS",

@@ -2,9 +2,9 @@
 typed reader, used by the paper, claims and findings stages alike.
 
 It has four parts: the separation cells (``digits``, ``experiment``, ``cells``;
-:mod:`emovec.config.paper_separation`), the valence cells (``valence_cells``, may be absent;
-:mod:`emovec.config.paper_valence`), the steering models, classifiers and regime rule
-(``steering``, may be absent; :mod:`emovec.config.paper_steering`) and the provenance the
+:mod:`emovec.readers.paper_separation`), the valence cells (``valence_cells``, may be absent;
+:mod:`emovec.readers.paper_valence`), the steering models, classifiers and regime rule
+(``steering``, may be absent; :mod:`emovec.readers.paper_steering`) and the provenance the
 tables print (``provenance``, checked by ``emovec.report.provenance``).
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from emovec.config.paper_separation import PaperSpec, parse_separation_spec
-from emovec.config.paper_steering import SteeringSpec, load_steering_spec
-from emovec.config.paper_valence import ValenceSpec, parse_valence_spec
 from emovec.config.values import read_config_mapping
+from emovec.readers.paper_separation import PaperSpec, parse_separation_spec
+from emovec.readers.paper_steering import SteeringSpec, load_steering_spec
+from emovec.readers.paper_valence import ValenceSpec, parse_valence_spec
 
 __all__ = ["PaperConfig", "load_paper_config", "parse_paper_config"]
 

@@ -30,7 +30,7 @@ def _pooling_registry() -> Mapping[str, Any]:
 
 
 def _baseline_registry() -> Mapping[str, Any]:
-    from emovec.vectors import BASELINES
+    from emovec.baselines import BASELINES
 
     return BASELINES
 
