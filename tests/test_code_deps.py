@@ -56,6 +56,13 @@ def test_transitive_modules_agree_with_modulefinder():
         # `python -m <module>` imports the entry and every package above it (run_script does not).
         parts = module.split(".")
         found |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+        # Modules imported by discovery (code_deps.DISCOVERS) are invisible to ModuleFinder:
+        # follow them the same way from each discovering module it reached.
+        for discovering in sorted(found & set(code_deps.DISCOVERS)):
+            for m in sorted(code_deps.discovered_modules(discovering)):
+                sub = modulefinder.ModuleFinder(path=[str(code_deps.SRC_DIR)])
+                sub.run_script(str(code_deps.module_file(m)))
+                found |= {n for n in sub.modules if n == "emovec" or n.startswith("emovec.")} | {m}
         found.discard("__main__")
         assert found == code_deps.transitive_modules(module, graph), module
 
@@ -187,3 +194,10 @@ def test_dvc_status_marks_exactly_the_stages_that_import_an_edited_module(repo_c
     finally:
         path.write_text(original)
     assert expected, f"{rel}: no stage imports it, the check would be vacuous"
+
+
+def test_discovered_table_modules_are_exactly_the_ones_tables_imports():
+    from emovec.report.tables import table_modules
+
+    assert set(table_modules()) == code_deps.discovered_modules("emovec.report.tables")
+    assert code_deps.discovered_modules("emovec.report.tables") <= code_deps.import_graph()["emovec.report.tables"]

@@ -97,24 +97,22 @@ def test_captions_escape_underscores(paper: Path) -> None:
         assert not re.search(r"(?<!\\)_", re.sub(r"\$[^$]*\$", "", c)), c
 
 
-def test_section_rules() -> None:
-    known = {
-        "separation_by_model": "separation", "layer_sweep": "separation", "anisotropy": "separation",
-        "rlhf_separation": "separation", "gen_vs_comp": "separation",
-        "valence_arousal": "valence", "valence_by_corpus": "valence", "norm_coverage": "valence",
-        "steering_deltas": "steering", "steering_agreement": "steering", "rlhf_deltas": "steering",
-        "script_leakage": "steering", "claims": "claims", "something_new": "other",
-    }
-    for stem, sec in known.items():
-        assert document._section(stem, document.TABLE_RULES) == sec, stem
+def test_sections_come_from_the_registrations() -> None:
+    from emovec.report.registry import FIGURES, TABLES
+
+    # every registered table file goes to its experiment's section; an unregistered name to "other"
+    assert {name: document.table_section(name) for name in TABLES.names()} == {e.name: e.experiment for e in TABLES}
+    assert {document.table_section(n) for n in ("something_new.tex", "claims.tex")} == {"other"}
+    assert len(TABLES) == 16 and set(TABLES.names("separation")) == {
+        "separation_by_model.tex", "layer_sweep.tex", "anisotropy.tex", "rlhf_separation.tex", "gen_vs_comp.tex"}
     figs = {
         "u_curve": "separation", "cosine_heatmap_m__c": "separation", "pc_scatter_m__c": "valence",
         "valence_layers_m": "valence", "cka_m": "valence", "dose_response_m": "steering",
-        "ckafoo": "other", "new_plot": "other",
+        "findings_forest": "findings", "rsa_heatmap": "findings", "ckafoo": "other", "new_plot": "other",
     }
-    for stem, sec in figs.items():
-        assert document._section(stem, document.FIGURE_RULES) == sec, stem
-    assert set(document.FIGURE_CAPTIONS) == {rule for rule, _ in document.FIGURE_RULES}
+    assert {stem: document.figure_section(stem) for stem in figs} == figs
+    assert {e.prefix for e in FIGURES} == {s for s in figs if figs[s] != "other" and "_m" not in s} | {
+        "cosine_heatmap", "pc_scatter", "valence_layers", "cka", "dose_response"}
 
 
 def test_claims_optional_and_no_other_section(tmp_path: Path) -> None:

@@ -78,3 +78,30 @@ def test_every_registered_table_is_written_by_the_paper_stage(tmp_path: Path, mo
     written = sorted(p.name for p in (out / "tables").glob("*.tex"))
     assert written == sorted(TABLES.names())
     assert all("\\end{table}" in (out / "tables" / n).read_text() for n in written)
+
+
+def test_figure_families_are_unique_and_the_longest_prefix_wins():
+    from emovec.report.registry import FigureRegistry
+
+    reg = FigureRegistry()
+    reg.register("cka", "valence", "All layers.")
+    reg.register("cka_cross", "valence", "Across corpora.")
+    assert reg.find("cka_m").caption == "All layers." and reg.find("cka_cross_m").caption == "Across corpora."
+    assert reg.find("ckam") is None and reg.find("cka").prefix == "cka"
+    for args, fragment in ((("cka", "valence", "x"), "twice"), (("new", "nowhere", "x"), "section"),
+                           (("new", "other", "x"), "section"), (("new", "valence", " "), "caption")):
+        with pytest.raises(ValueError, match=fragment):
+            reg.register(*args)
+
+
+def test_register_table_returns_the_builder_and_refuses_a_second_registration():
+    from emovec.report.registry import TABLES, register_table
+
+    build = _const("x")
+    assert register_table("test_only_table.tex", "valence")(build) is build
+    try:
+        assert TABLES.section_of("test_only_table.tex") == "valence"
+        with pytest.raises(ValueError, match="twice"):
+            register_table("test_only_table.tex", "valence")(_const("y"))
+    finally:
+        TABLES._entries.pop("test_only_table.tex")

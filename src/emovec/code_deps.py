@@ -39,6 +39,13 @@ IMPORT_TIME_DATA: dict[str, tuple[str, ...]] = {
     "emovec.toy.corpus": ("src/emovec/stimuli/toy_lexicon.json", "src/emovec/stimuli/toy_norms.csv"),
 }
 
+# Module -> a package every module of which it imports at run time by discovery (pkgutil), not by
+# an import statement: the registry pattern where a new entry is one file. The graph counts those
+# imports as if they were written out.
+DISCOVERS: dict[str, str] = {
+    "emovec.report.tables": "emovec.report.table_defs",
+}
+
 # Stage name in dvc.yaml -> the module its cmd runs (``python -m <module>``).
 _CMD_MODULE = re.compile(r"python -m ([\w.]+)")
 
@@ -90,6 +97,16 @@ def direct_imports(path: Path, src_dir: Path = SRC_DIR) -> set[str]:
     }
 
 
+def discovered_modules(module: str, src_dir: Path = SRC_DIR) -> set[str]:
+    """The modules ``module`` imports by discovery (:data:`DISCOVERS`): every ``.py`` file of the
+    package it names, ``__init__`` excluded."""
+    package = DISCOVERS.get(module)
+    if package is None:
+        return set()
+    folder = src_dir.joinpath(*package.split("."))
+    return {f"{package}.{p.stem}" for p in sorted(folder.glob("*.py")) if p.stem != "__init__"}
+
+
 def _with_parents(module: str) -> list[str]:
     """Importing ``a.b.c`` runs ``a/__init__``, ``a/b/__init__`` and ``a/b/c``."""
     parts = module.split(".")
@@ -102,7 +119,8 @@ def import_graph(src_dir: Path = SRC_DIR) -> dict[str, set[str]]:
     for path in sorted((src_dir / PACKAGE).rglob("*.py")):
         name = _module_name(path, src_dir)
         targets: set[str] = set()
-        for imported in direct_imports(path, src_dir):
+        imported_modules = direct_imports(path, src_dir) | discovered_modules(name, src_dir)
+        for imported in imported_modules:
             targets.update(_with_parents(imported))
         targets.discard(name)
         graph[name] = targets

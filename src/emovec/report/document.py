@@ -4,8 +4,9 @@
 This module writes ``paper/build/generated.tex`` (one ``\\section`` per experiment, each table
 ``\\input`` and each figure in a ``figure`` environment with a caption) from whatever
 ``paper/tables/*.tex``, ``paper/figures/*.png`` and ``paper/claims/*.tex`` hold, then runs
-pdflatex twice. Tables and figures are assigned to sections by file-name rules; a name no rule
-knows goes to a final "Other" section, so nothing the pipeline wrote is ever dropped.
+pdflatex twice. Each table and figure goes to the section its registration names
+(:mod:`emovec.report.registry`); a name no registration knows goes to a final "Other" section, so
+nothing the pipeline wrote is ever dropped.
 
 CLI: ``python -m emovec.report.document [--paper-dir paper] [--out PDF]``.
 """
@@ -21,12 +22,18 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Importing the modules that build tables and draw figures fills the registries the layout reads.
+import emovec.report.findings_render  # noqa: F401
+import emovec.report.separation_figures  # noqa: F401
+import emovec.report.steering_figures  # noqa: F401
+import emovec.report.tables  # noqa: F401
+import emovec.report.valence_figures  # noqa: F401
 from emovec.errors import EmovecInputError, stage_entry
 from emovec.io import write_text_atomic
 from emovec.report.latex import latex_escape
+from emovec.report.registry import FIGURES, SECTIONS, TABLES
 
 __all__ = [
-    "FIGURE_CAPTIONS",
     "PaperBuildError",
     "Layout",
     "build_pdf",
@@ -43,91 +50,11 @@ TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended"
 LOG_LINES = 40
 PDFLATEX_TIMEOUT_S = 600
 
-# Section keys in document order, with their titles. "other" is only written when non-empty.
-SECTIONS: dict[str, str] = {
-    "separation": "Separation",
-    "valence": "Valence and arousal",
-    "steering": "Steering",
-    "findings": "Findings: the papers' general claims on these models",
-    "claims": "Claims",
-    "other": "Other tables and figures",
-}
 _EMPTY_NOTE = {
     "separation": "No separation outputs in this run's selection.",
     "valence": "No valence/arousal outputs in this run's selection.",
     "steering": "No steering outputs in this run's selection.",
     "claims": "No claims table in this build (expected \\texttt{claims/claims.tex}).",
-}
-
-# Table rules: a name matches a rule "x" when it is "x" or starts with "x_"; a rule ending in
-# "_" is a plain prefix. First match wins.
-TABLE_RULES: tuple[tuple[str, str], ...] = (
-    ("separation_by_model", "separation"),
-    ("layer_sweep", "separation"),
-    ("anisotropy", "separation"),
-    ("rlhf_separation", "separation"),
-    ("gen_vs_comp", "separation"),
-    ("valence_", "valence"),
-    ("norm_coverage", "valence"),
-    ("steering_", "steering"),
-    ("rlhf_deltas", "steering"),
-    ("script_leakage", "steering"),
-    ("claims", "claims"),
-)
-FIGURE_RULES: tuple[tuple[str, str], ...] = (
-    ("u_curve", "separation"),
-    ("cosine_heatmap", "separation"),
-    ("pc_scatter", "valence"),
-    ("valence_layers", "valence"),
-    ("cka", "valence"),
-    ("dose_response", "steering"),
-    ("findings_forest", "findings"),
-    ("rsa_heatmap", "findings"),
-)
-
-# One sentence per known figure prefix (LaTeX source). The model/cell parsed from the file name
-# is appended by figure_caption.
-FIGURE_CAPTIONS: dict[str, str] = {
-    "u_curve": (
-        "Mean pairwise cosine of emotion vectors by layer (U-curve), per model (colour) and "
-        "extraction method (line style), with each cell's shuffled-label null band shaded and the "
-        "floor $-1/(N-1)$ dashed; lower = better separation."
-    ),
-    "cosine_heatmap": (
-        "Cosine between every pair of emotion vectors at the cell's reported layer "
-        "(blue negative, red positive, scale $[-1, 1]$); the title gives the mean pairwise cosine."
-    ),
-    "pc_scatter": (
-        "The emotions' PC1 versus PC2 scores at the valence peak layer, each emotion coloured "
-        "by its valence rating."
-    ),
-    "valence_layers": (
-        "Pearson $r$ per layer between PC1 scores and valence ratings and between PC2 scores and "
-        "arousal ratings, one line per story corpus with its bootstrap 95\\% CI band; the peak "
-        "layer is starred."
-    ),
-    "cka": (
-        "Debiased linear CKA between the layers' emotion representations, per story corpus, and "
-        "between corpora at the same layer when the model ran on more than one corpus."
-    ),
-    "dose_response": (
-        "Steering dose response: shift of each classifier's target score (one panel per classifier, "
-        "named in its title) and change of the target-emotion projection (last panel) against "
-        "steering magnitude, for the "
-        "emotion vector (one thin line per scenario, their mean thick), random directions of "
-        "matched norm (dashed, min--max band), prompt induction (dotted) and the unsteered level; "
-        "scenarios that steer away from the emotion are sign-flipped, so up = toward the target."
-    ),
-    "findings_forest": (
-        "Each general claim of the papers on each subject of this run: the statistic (point) and its CI "
-        "(line), green when the decision rule fixed in advance says supported or consistent, red when "
-        "contradicted or differs, grey when inconclusive; the black tick is the claim's threshold, the "
-        "band the range the papers report (paper/findings.yaml)."
-    ),
-    "rsa_heatmap": (
-        "The emotion $\\times$ emotion cosine matrix of every cell at its reported layer, emotions in one "
-        "order across panels, diagonal masked, each panel on its own colour scale (RSA compares ranks)."
-    ),
 }
 
 
@@ -151,28 +78,25 @@ class Layout:
         return sum(len(v) for v in self.figures.values())
 
 
-def _matches(stem: str, rule: str) -> bool:
-    if rule.endswith("_"):
-        return stem.startswith(rule)
-    return stem == rule or stem.startswith(rule + "_")
+def table_section(file_name: str) -> str:
+    """The section of a table file: its registered experiment, else "other"."""
+    return TABLES.section_of(file_name) or "other"
 
 
-def _section(stem: str, rules: tuple[tuple[str, str], ...]) -> str:
-    return next((sec for rule, sec in rules if _matches(stem, rule)), "other")
-
-
-def _figure_prefix(stem: str) -> str | None:
-    return next((rule for rule, _ in FIGURE_RULES if _matches(stem, rule)), None)
+def figure_section(stem: str) -> str:
+    """The section of the figure file ``<stem>.png``: its registered family's, else "other"."""
+    entry = FIGURES.find(stem)
+    return entry.section if entry else "other"
 
 
 def figure_caption(stem: str) -> str:
     """Caption (LaTeX source) of the figure file ``<stem>.png``: the known sentence for its
     prefix plus the model (and corpus/cell) parsed from the name; unknown names say the file."""
-    prefix = _figure_prefix(stem)
-    if prefix is None:
+    entry = FIGURES.find(stem)
+    if entry is None:
         return f"Figure file \\texttt{{{latex_escape(stem + '.png')}}} (no caption known for this name)."
-    text = FIGURE_CAPTIONS[prefix]
-    rest = stem[len(prefix):].lstrip("_")
+    text = entry.caption
+    rest = stem[len(entry.prefix):].lstrip("_")
     if rest:
         model, sep, corpus = rest.partition("__")
         who = f"Model \\texttt{{{latex_escape(model)}}}"
@@ -193,7 +117,7 @@ def collect(tables_dir: Path, figures_dir: Path, claims_dir: Path | None, findin
             f"no LaTeX tables (*.tex) in {tables_dir}: run `make replicate` first to generate them")
     layout = Layout()
     for path in tables:
-        layout.tables[_section(path.stem, TABLE_RULES)].append(path)
+        layout.tables[table_section(path.name)].append(path)
     if claims_dir is not None and Path(claims_dir).is_dir():
         layout.tables["claims"].extend(sorted(Path(claims_dir).glob("*.tex")))
     if findings_dir is not None and Path(findings_dir).is_dir():
@@ -201,7 +125,7 @@ def collect(tables_dir: Path, figures_dir: Path, claims_dir: Path | None, findin
         layout.figures["findings"].extend(sorted(Path(findings_dir).glob("*.png")))
     if figures_dir.is_dir():
         for path in sorted(figures_dir.glob("*.png")):
-            layout.figures[_section(path.stem, FIGURE_RULES)].append(path)
+            layout.figures[figure_section(path.stem)].append(path)
     for sec in SECTIONS:
         layout.tables[sec].sort(key=lambda p: (p.name, str(p)))
         layout.figures[sec].sort(key=lambda p: (p.name, str(p)))

@@ -13,8 +13,20 @@ from matplotlib.figure import Figure
 from emovec.ledgers.findings import FindingRow
 from emovec.report.figure_style import figure_style, png_bytes
 from emovec.report.latex import fmt_signed, latex_escape, table_row
+from emovec.report.registry import register_figure
 
 __all__ = ["findings_forest_png", "findings_table"]
+
+register_figure("findings_forest", "findings", (
+    "Each general claim of the papers on each subject of this run: the statistic (point) and its CI "
+    "(line), green when the decision rule fixed in advance says supported or consistent, red when "
+    "contradicted or differs, grey when inconclusive; the black tick is the claim's threshold, the "
+    "band the range the papers report (paper/findings.yaml)."
+))
+register_figure("rsa_heatmap", "findings", (
+    "The emotion $\\times$ emotion cosine matrix of every cell at its reported layer, emotions in one "
+    "order across panels, diagonal masked, each panel on its own colour scale (RSA compares ranks)."
+))
 
 # The forest's fixed margins (inches from the figure's top / bottom edge): the suptitle's top,
 # the first panel's top (room for the suptitle and the panel's own title), the last panel's bottom.

@@ -19,9 +19,20 @@ from matplotlib.patches import Patch
 from emovec.readers.paper_separation import METHODS, PaperSpec, sort_key
 from emovec.readers.separation import CellData
 from emovec.report.figure_style import DPI, figure_style, png_bytes
+from emovec.report.registry import register_figure
 from emovec.report.render import FigureJob
 
 __all__ = ["DPI", "cosine_heatmap_png", "figure_jobs", "heatmap_file", "u_curve_png"]
+
+register_figure("u_curve", "separation", (
+    "Mean pairwise cosine of emotion vectors by layer (U-curve), per model (colour) and extraction "
+    "method (line style), with each cell's shuffled-label null band shaded and the floor $-1/(N-1)$ "
+    "dashed; lower = better separation."
+))
+register_figure("cosine_heatmap", "separation", (
+    "Cosine between every pair of emotion vectors at the cell's reported layer (blue negative, red "
+    "positive, scale $[-1, 1]$); the title gives the mean pairwise cosine."
+))
 
 U_CURVE_FILE = "u_curve.png"
 

@@ -31,9 +31,18 @@ from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 from emovec.analysis.dose_response import DELTA_PANEL, DoseCurve, DoseResponseTable, ModelDoseResponse
 from emovec.readers.paper_steering import ClassifierSpec, SteeringSpec
 from emovec.report.figure_style import DPI, figure_style, png_bytes
+from emovec.report.registry import register_figure
 from emovec.report.render import FigureJob
 
 __all__ = ["DPI", "build_steering_figures", "dose_response_file", "dose_response_png", "steering_figure_jobs"]
+
+register_figure("dose_response", "steering", (
+    "Steering dose response: shift of each classifier's target score (one panel per classifier, named"
+    " in its title) and change of the target-emotion projection (last panel) against steering "
+    "magnitude, for the emotion vector (one thin line per scenario, their mean thick), random "
+    "directions of matched norm (dashed, min--max band), prompt induction (dotted) and the unsteered "
+    "level; scenarios that steer away from the emotion are sign-flipped, so up = toward the target."
+))
 
 
 def dose_response_file(model: str) -> str:

@@ -27,6 +27,7 @@ from matplotlib.ticker import MaxNLocator
 from emovec.readers.paper_valence import ValenceSpec, valence_sort_key
 from emovec.readers.valence import CKAData, ValenceCellData
 from emovec.report.figure_style import DPI, figure_style, png_bytes
+from emovec.report.registry import register_figure
 from emovec.report.render import FigureJob
 
 __all__ = [
@@ -40,6 +41,19 @@ __all__ = [
     "valence_layers_file",
     "valence_layers_png",
 ]
+
+register_figure("pc_scatter", "valence", (
+    "The emotions' PC1 versus PC2 scores at the valence peak layer, each emotion coloured by its "
+    "valence rating."
+))
+register_figure("valence_layers", "valence", (
+    "Pearson $r$ per layer between PC1 scores and valence ratings and between PC2 scores and arousal "
+    "ratings, one line per story corpus with its bootstrap 95\\% CI band; the peak layer is starred."
+))
+register_figure("cka", "valence", (
+    "Debiased linear CKA between the layers' emotion representations, per story corpus, and between "
+    "corpora at the same layer when the model ran on more than one corpus."
+))
 
 _N_LABEL_ALL = 30  # annotate every emotion up to this many; beyond, the 5 highest and 5 lowest
 _N_EXTREMES = 5

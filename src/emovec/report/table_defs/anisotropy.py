@@ -10,6 +10,7 @@ from emovec.readers.paper_inputs import PaperInputs
 from emovec.readers.paper_separation import PaperSpec
 from emovec.readers.separation import PAIR_COLUMNS, CellData
 from emovec.report.latex import DASH, fmt_num, fmt_signed, latex_escape, table_row, tabular, wrap_table
+from emovec.report.registry import register_table
 from emovec.report.table_defs.separation_text import common_caption, table_label
 
 __all__ = ["build", "anisotropy_table"]
@@ -48,6 +49,7 @@ def anisotropy_table(spec: PaperSpec, cells: Mapping[str, CellData]) -> str:
     return wrap_table(caption, table_label(spec, "anisotropy"), [(tab, 7 + len(PAIR_COLUMNS))])
 
 
+@register_table("anisotropy.tex", "separation")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.separation is not None  # registered for the separation experiment only

@@ -10,6 +10,7 @@ from emovec.analysis.gen_vs_comp import GenVsComp
 from emovec.readers.paper_inputs import PaperInputs
 from emovec.readers.paper_separation import PaperSpec
 from emovec.report.latex import fmt_num, fmt_p, fmt_signed, latex_escape, table_row, tabular, wrap_table
+from emovec.report.registry import register_table
 from emovec.report.table_defs.separation_text import table_label
 
 __all__ = ["build", "gen_vs_comp_table"]
@@ -87,6 +88,7 @@ def _distinct(values: list[int]) -> str:
     return ", ".join(str(v) for v in uniq) if uniq else "---"
 
 
+@register_table("gen_vs_comp.tex", "separation")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.separation is not None  # registered for the separation experiment only

@@ -12,6 +12,7 @@ from emovec.readers.paper_inputs import PaperInputs
 from emovec.readers.paper_valence import ValenceSpec
 from emovec.readers.valence import NORM_STATUSES, ValenceCellData
 from emovec.report.latex import DASH, fmt_num, fmt_setting, latex_escape, table_row, tabular, wrap_table
+from emovec.report.registry import register_table
 from emovec.report.table_defs.valence_text import cell_label, ordered_cells, per_cell
 
 __all__ = ["build", "norm_coverage_table"]
@@ -96,6 +97,7 @@ def norm_coverage_table(spec: ValenceSpec, cells: Mapping[str, ValenceCellData])
     return wrap_table(caption, "tab:valence-norm-coverage", tabulars)
 
 
+@register_table("norm_coverage.tex", "valence")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.valence is not None  # registered for the valence experiment only

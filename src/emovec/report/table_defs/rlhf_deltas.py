@@ -11,6 +11,7 @@ from emovec.readers.paper_inputs import PaperInputs
 from emovec.readers.paper_steering import SteeringSpec
 from emovec.readers.steering import SteeringData
 from emovec.report.latex import DASH, fmt_num, fmt_signed, latex_escape, table_row, tabular, wrap_table
+from emovec.report.registry import register_table
 from emovec.report.table_defs.steering_text import settings_caption, table_label
 
 __all__ = ["build", "rlhf_deltas_table"]
@@ -64,6 +65,7 @@ def rlhf_deltas_table(spec: SteeringSpec, data: Mapping[str, SteeringData], rlhf
     return wrap_table(caption, table_label("rlhf-deltas"), [(tab, len(head))])
 
 
+@register_table("rlhf_deltas.tex", "steering")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.steering is not None  # registered for the steering experiment only

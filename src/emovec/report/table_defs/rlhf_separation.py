@@ -9,6 +9,7 @@ from emovec.readers.paper_inputs import PaperInputs
 from emovec.readers.paper_separation import PaperSpec
 from emovec.readers.separation import CellData
 from emovec.report.latex import fmt_num, fmt_signed, latex_escape, table_row, tabular, wrap_table
+from emovec.report.registry import register_table
 from emovec.report.table_defs.separation_text import common_caption, table_label
 
 __all__ = ["build", "rlhf_separation_table"]
@@ -49,6 +50,7 @@ def rlhf_separation_table(spec: PaperSpec, cells: Mapping[str, CellData]) -> str
     return wrap_table(caption, table_label(spec, "rlhf-separation"), [(tab, len(head))])
 
 
+@register_table("rlhf_separation.tex", "separation")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.separation is not None  # registered for the separation experiment only

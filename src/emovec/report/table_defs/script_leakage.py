@@ -11,6 +11,7 @@ from emovec.readers.paper_inputs import PaperInputs
 from emovec.readers.paper_steering import SteeringSpec
 from emovec.readers.steering import SteeringData
 from emovec.report.latex import DASH, fmt_num, latex_escape, latex_token, table_row, tabular, wrap_table
+from emovec.report.registry import register_table
 from emovec.report.table_defs.steering_text import settings_caption, table_label
 
 __all__ = ["build", "script_leakage_table"]
@@ -65,6 +66,7 @@ def script_leakage_table(spec: SteeringSpec, data: Mapping[str, SteeringData], l
     return wrap_table(caption, table_label("script-leakage"), [(tab, 7)])
 
 
+@register_table("script_leakage.tex", "steering")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.steering is not None  # registered for the steering experiment only

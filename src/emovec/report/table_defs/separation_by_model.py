@@ -20,6 +20,7 @@ from emovec.report.latex import (
     tabular,
     wrap_table,
 )
+from emovec.report.registry import register_table
 from emovec.report.table_defs.separation_text import cell_label, common_caption, layer_rule, removed_k_note, table_label
 
 __all__ = ["build", "separation_by_model_table"]
@@ -82,6 +83,7 @@ def separation_by_model_table(spec: PaperSpec, cells: Mapping[str, CellData]) ->
     return wrap_table(caption, table_label(spec, "separation-by-model"), [(tab, 14)])
 
 
+@register_table("separation_by_model.tex", "separation")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.separation is not None  # registered for the separation experiment only

@@ -23,6 +23,7 @@ from emovec.report.latex import (
     tabular,
     wrap_table,
 )
+from emovec.report.registry import register_table
 from emovec.report.table_defs.steering_text import settings_caption, table_label
 
 __all__ = ["build", "steering_agreement_table"]
@@ -95,6 +96,7 @@ def steering_agreement_table(spec: SteeringSpec, data: Mapping[str, SteeringData
     return wrap_table(caption, table_label("agreement"), [(tab, 5)])
 
 
+@register_table("steering_agreement.tex", "steering")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.steering is not None  # registered for the steering experiment only

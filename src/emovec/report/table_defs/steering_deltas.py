@@ -12,6 +12,7 @@ from emovec.readers.paper_inputs import PaperInputs
 from emovec.readers.paper_steering import SteeringSpec
 from emovec.readers.steering import SteeringData
 from emovec.report.latex import DASH, fmt_signed, latex_escape, table_row, tabular, wrap_table
+from emovec.report.registry import register_table
 from emovec.report.table_defs.steering_text import (
     direction_sign,
     per_model,
@@ -74,6 +75,7 @@ def steering_deltas_table(spec: SteeringSpec, data: Mapping[str, SteeringData], 
     return wrap_table(caption, table_label("deltas"), [(tab, n_cols)])
 
 
+@register_table("steering_deltas.tex", "steering")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.steering is not None  # registered for the steering experiment only

@@ -10,6 +10,7 @@ from emovec.analysis.regime_records import RegimeCheck, RegimeStats
 from emovec.analysis.steering import norm_ratio_scale
 from emovec.readers.paper_inputs import PaperInputs
 from emovec.report.latex import DASH, fmt_num, latex_escape, table_row, tabular, wrap_table
+from emovec.report.registry import register_table
 from emovec.report.table_defs.steering_text import table_label
 
 __all__ = ["build", "steering_norm_scale_table"]
@@ -52,6 +53,7 @@ def steering_norm_scale_table(rc: RegimeCheck, digits: int) -> str:
     return wrap_table(caption, table_label("norm-scale"), [(tab, 8)])
 
 
+@register_table("steering_norm_scale.tex", "steering")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.steering is not None  # registered for the steering experiment only

@@ -12,6 +12,7 @@ from emovec.readers.paper_inputs import PaperInputs
 from emovec.readers.paper_steering import SteeringSpec
 from emovec.readers.steering import SteeringData
 from emovec.report.latex import DASH, fmt_num, fmt_ratio, latex_escape, table_row, tabular, wrap_table
+from emovec.report.registry import register_table
 from emovec.report.table_defs.steering_text import per_model, scoring_model, settings_caption, table_label
 
 __all__ = ["build", "steering_regimes_table"]
@@ -70,6 +71,7 @@ def steering_regimes_table(spec: SteeringSpec, data: Mapping[str, SteeringData],
     return wrap_table(caption, table_label("regimes"), [(tab, 11)])
 
 
+@register_table("steering_regimes.tex", "steering")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.steering is not None  # registered for the steering experiment only

@@ -8,6 +8,7 @@ from emovec.readers.paper_inputs import PaperInputs
 from emovec.readers.paper_valence import ValenceSpec
 from emovec.readers.valence import TARGETS, ValenceCellData
 from emovec.report.latex import DASH, fmt_num, fmt_p_or_dash, fmt_ratio, latex_escape, table_row, tabular, wrap_table
+from emovec.report.registry import register_table
 from emovec.report.table_defs.valence_text import (
     corpus_label,
     methods_caption,
@@ -59,6 +60,7 @@ def valence_arousal_table(spec: ValenceSpec, cells: Mapping[str, ValenceCellData
     return wrap_table(caption, "tab:valence-arousal", [(tab, 15)])
 
 
+@register_table("valence_arousal.tex", "valence")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.valence is not None  # registered for the valence experiment only

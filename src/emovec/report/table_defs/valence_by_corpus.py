@@ -8,6 +8,7 @@ from emovec.readers.paper_inputs import PaperInputs
 from emovec.readers.paper_valence import ValenceSpec
 from emovec.readers.valence import ValenceCellData
 from emovec.report.latex import DASH, fmt_p_or_dash, fmt_ratio, latex_escape, table_row, tabular, wrap_table
+from emovec.report.registry import register_table
 from emovec.report.table_defs.valence_text import methods_caption, ordered_cells, r_with_ci, settings_caption
 
 __all__ = ["build", "valence_by_corpus_table"]
@@ -71,6 +72,7 @@ def valence_by_corpus_table(spec: ValenceSpec, cells: Mapping[str, ValenceCellDa
     return wrap_table(caption, "tab:valence-by-corpus", [(tab, n_cols)])
 
 
+@register_table("valence_by_corpus.tex", "valence")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.valence is not None  # registered for the valence experiment only

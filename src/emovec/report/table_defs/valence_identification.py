@@ -9,6 +9,7 @@ from emovec.readers.paper_inputs import PaperInputs
 from emovec.readers.paper_valence import ValenceSpec
 from emovec.readers.valence import TARGETS, ValenceCellData
 from emovec.report.latex import fmt_num, latex_escape, table_row, tabular, wrap_table
+from emovec.report.registry import register_table
 from emovec.report.table_defs.valence_text import corpus_label, methods_caption, ordered_cells, per_cell, value_with_ci
 
 __all__ = ["build", "valence_identification_table"]
@@ -49,6 +50,7 @@ def valence_identification_table(spec: ValenceSpec, cells: Mapping[str, ValenceC
     return wrap_table(caption, "tab:valence-identification", [(tab, 12)])
 
 
+@register_table("valence_identification.tex", "valence")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.valence is not None  # registered for the valence experiment only

@@ -9,6 +9,7 @@ from emovec.readers.paper_inputs import PaperInputs
 from emovec.readers.paper_valence import ValenceSpec
 from emovec.readers.valence import ValenceCellData
 from emovec.report.latex import DASH, fmt_setting, latex_escape, table_row, tabular, wrap_table
+from emovec.report.registry import register_table
 from emovec.report.table_defs.valence_text import (
     corpus_label,
     methods_caption,
@@ -69,6 +70,7 @@ def valence_projection_table(spec: ValenceSpec, cells: Mapping[str, ValenceCellD
     return wrap_table(caption, "tab:valence-projection", [(tab, 13)])
 
 
+@register_table("valence_projection.tex", "valence")
 def build(inputs: PaperInputs) -> str:
     """The table from the paper stage's inputs (registered in ``emovec.report.tables``)."""
     assert inputs.valence is not None  # registered for the valence experiment only
