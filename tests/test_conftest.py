@@ -18,10 +18,11 @@ def test_conftest_does_not_import_torch():
 
 
 def test_a_numpy_only_test_module_runs_without_torch(tmp_path):
-    """tests/test_stats.py (statistics on arrays) under pytest, with torch made unimportable."""
+    """tests/stats/test_multiple.py (statistics on arrays) under pytest, with torch made unimportable."""
     blocker = tmp_path / "torch.py"
     blocker.write_text("raise ImportError('torch is not needed by this test module')\n")
-    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TESTS / "test_stats.py")],
+    module = TESTS / "stats" / "test_multiple.py"
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(module)],
                          capture_output=True, text=True, env={**__import__("os").environ,
                                                               "PYTHONPATH": f"{tmp_path}:{TESTS.parent / 'src'}"})
     assert res.returncode == 0, res.stdout[-2000:]

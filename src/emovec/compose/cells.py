@@ -111,7 +111,7 @@ def _classifier_names(cell: CellConfig) -> Iterator[tuple[str, Any]]:
 
 
 # key -> (the value(s) it holds in a cell, the registry they must name). One row per key that
-# names a registry entry; tests/test_cells.py checks each row with a misspelled value.
+# names a registry entry; tests/compose/test_cells.py checks each row with a misspelled value.
 REGISTRY_KEYS: dict[str, tuple[Callable[[CellConfig], Iterator[tuple[str, Any]]],
                                Callable[[], Mapping[str, Any]]]] = {
     "corpus.pooling": (_single(lambda c: c.corpus.pooling), _pooling_registry),

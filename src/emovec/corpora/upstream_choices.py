@@ -114,7 +114,7 @@ def needed_by(conf_dir: Path = CONF_DIR, manifest: Path | None = None) -> dict[s
 
     Keys: every file of the manifest (``conf_dir/data/upstream.yaml`` unless ``manifest`` is
     given), in manifest order, with ``()`` for a file no choice reads; then any file a config
-    reads that the manifest does not list (a config error, which tests/test_upstream_choices.py
+    reads that the manifest does not list (a config error, which tests/corpora/test_upstream_choices.py
     turns into a failure).
     """
     entries = load_manifest(manifest if manifest is not None else conf_dir / "data" / "upstream.yaml")

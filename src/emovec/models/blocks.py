@@ -34,7 +34,7 @@ the one ``ModuleList`` named ``layers``/``h``/``blocks`` whose length is the con
 hidden layers, outside any vision or audio tower), so a new family is one model config file.
 Listing it in :data:`BLOCK_LISTS` (usually the shared ``DECODER_LAYERS``, or
 ``TEXT_DECODER_OF_MULTIMODAL`` for a multimodal wrapper) pins the path, and its tiny config in
-tests/test_architectures.py checks that the blocks found are the bridge's ``blocks`` and that
+tests/models/test_architectures.py checks that the blocks found are the bridge's ``blocks`` and that
 additions are exact. No block list found by shape (or more than one), or a listed model_type whose
 paths do not exist on the loaded class, is an :class:`EmovecInputError` naming what was found.
 """

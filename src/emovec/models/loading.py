@@ -149,7 +149,7 @@ def load_model(spec: ModelConfig, with_bridge: bool = True) -> LoadedModel:
     hooks, which emovec does not use); we set the configured one back. Residual-stream hooks do not
     depend on it: for most families the bridge computes attention itself in eager form whatever
     the setting (only the mask format changes), and where it delegates to HF (Gemma 4) sdpa runs
-    HF's sdpa kernel. Tested in tests/test_architectures.py against unbridged HF models.
+    HF's sdpa kernel. Tested in tests/models/test_architectures.py against unbridged HF models.
     """
     import torch
     from transformers import AutoModelForCausalLM

@@ -4,7 +4,7 @@ Figures are independent, CPU-bound matplotlib work (0.1-0.5 s each), and a paper
 them, so the paper stage spends most of its time here. Workers are forked after the inputs are
 loaded: each inherits them, and only the PNG bytes travel back. The bytes do not depend on the
 number of workers, because every figure is drawn by the same function from the same inputs
-(``tests/test_paper_render.py`` checks it); where ``fork`` is unavailable, rendering is serial.
+(``tests/report/test_render.py`` checks it); where ``fork`` is unavailable, rendering is serial.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A percentile bootstrap over n = 5 units is too narrow: the resampled means can take only
 C(2n-1, n) = 126 values, and the bootstrap ignores the t distribution's heavier tails (its
 coverage at n = 5 under normal data was 0.837 for a nominal 0.95 over 1,000 seeded samples,
-against 0.949 for the t interval over 4,000: ``tests/test_small_n.py``). For the findings' paired scenario differences the package uses
+against 0.949 for the t interval over 4,000: ``tests/stats/test_small_n.py``). For the findings' paired scenario differences the package uses
 instead:
 
 * the Student t interval of the mean (df = n - 1), and beside it
