@@ -103,8 +103,8 @@ def test_sections_come_from_the_registrations() -> None:
     # every registered table file goes to its experiment's section; an unregistered name to "other"
     assert {name: document.table_section(name) for name in TABLES.names()} == {e.name: e.experiment for e in TABLES}
     assert {document.table_section(n) for n in ("something_new.tex", "claims.tex")} == {"other"}
-    assert len(TABLES) == 16 and set(TABLES.names("separation")) == {
-        "separation_by_model.tex", "layer_sweep.tex", "anisotropy.tex", "rlhf_separation.tex", "gen_vs_comp.tex"}
+    assert {"separation_by_model.tex", "layer_sweep.tex", "anisotropy.tex", "rlhf_separation.tex",
+            "gen_vs_comp.tex"} <= set(TABLES.names("separation"))
     figs = {
         "u_curve": "separation", "cosine_heatmap_m__c": "separation", "pc_scatter_m__c": "valence",
         "valence_layers_m": "valence", "cka_m": "valence", "dose_response_m": "steering",
