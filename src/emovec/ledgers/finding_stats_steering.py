@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from emovec.analysis.catalogue import read_analysis
+from emovec.analysis.regime_records import RegimeCheck
 from emovec.errors import EmovecInputError
-from emovec.ledgers.finding_core import Estimate, FindingsContext, Outcome, Subject, read_json, register_statistic
+from emovec.ledgers.finding_core import Estimate, FindingsContext, Outcome, Subject, register_statistic
 from emovec.readers.paper_steering import SteeringModelSpec
 
 
@@ -63,16 +65,17 @@ def _control_difference(ctx: FindingsContext, args: Mapping[str, Any], control: 
     models = _models(ctx)
     if not models:
         return []
-    node = read_json(ctx.analyses_dir / "protocol_deltas.json")["result"]
-    per_model = {m["model"]: m["rows"] for m in node["per_model"]}
+    deltas = read_analysis(ctx.analyses_dir, "protocol_deltas")
+    per_model = {m.model: m.rows for m in deltas.per_model}
+    mine, other = column.format("emotion"), column.format(control)
     out = []
     for m in models:
-        rows = [r for r in per_model.get(m.model, [])
-                if np.isfinite(r[column.format("emotion")]) and np.isfinite(r[column.format(control)])]
+        rows = [r for r in per_model.get(m.model, ())
+                if np.isfinite(getattr(r, mine)) and np.isfinite(getattr(r, other))]
         if len(rows) < 2:
             out.append(Outcome(_subject(m), not_applicable=f"{len(rows)} scenario(s) with both deltas; need 2 or more"))
             continue
-        d = np.array([r["direction"] * (r[column.format("emotion")] - r[column.format(control)]) for r in rows])
+        d = np.array([r.direction * (getattr(r, mine) - getattr(r, other)) for r in rows])
         lo, hi, method = _mean_interval(d, args)
         out.append(Outcome(_subject(m), Estimate(
             value=float(d.mean()), ci_low=lo, ci_high=hi, n=int(d.size),
@@ -103,14 +106,12 @@ def steering_minus_induction(ctx: FindingsContext, args: Mapping[str, Any]) -> l
     return _control_difference(ctx, args, "induction")
 
 
-def _scale_detail(node: Mapping[str, Any], model: str, run: str, strength: float) -> str:
+def _scale_detail(check: RegimeCheck, model: str, run: str, strength: float) -> str:
     """"strength s adds k typical-token norms (median layer ratio, range over layers)" for a run
     (the ratios of :func:`emovec.analysis.steering.norm_ratio_scale`, as the norm-scale table)."""
-    from emovec.analysis.json_records import decode
-    from emovec.analysis.regime_records import NormScale
     from emovec.analysis.steering import norm_ratio_scale
 
-    scale = norm_ratio_scale([decode(NormScale, n) for n in node["norms"]], model, run)
+    scale = norm_ratio_scale(check.norms, model, run)
     if scale is None:
         return ""
     med, lo, hi = scale
@@ -140,32 +141,33 @@ def distinct2_vs_control(ctx: FindingsContext, args: Mapping[str, Any]) -> list[
     models = _models(ctx)
     if not models:
         return []
-    node = read_json(ctx.analyses_dir / "regime_check.json")["result"]
-    threshold = read_json(ctx.analyses_dir / "regime_stats.json")["result"]["collapse_max_distinct2"]
+    node: RegimeCheck = read_analysis(ctx.analyses_dir, "regime_check")
+    threshold = read_analysis(ctx.analyses_dir, "regime_stats").collapse_max_distinct2
     out = []
     for m in models:
-        if run == "check" and not node["check"]:
+        if run == "check" and not node.check:
             out.append(Outcome(_subject(m), not_applicable="the selection has no steering_check"))
             continue
-        rows = [r for r in node["scenarios"] if r["model"] == m.model and r["run"] == run
-                and np.isfinite(r["distinct2_high"]) and np.isfinite(r[column])]
+        rows = [r for r in node.scenarios if r.model == m.model and r.run == run
+                and np.isfinite(r.distinct2_high) and np.isfinite(getattr(r, column))]
         if len(rows) < 2:
             out.append(Outcome(_subject(m), not_applicable=f"{len(rows)} scenario(s) with both distinct-2; need 2"))
             continue
-        d = np.array([r["distinct2_high"] - r[column] for r in rows])
-        base = np.array([r["distinct2_unsteered"] for r in rows if np.isfinite(r["distinct2_unsteered"])])
+        d = np.array([r.distinct2_high - getattr(r, column) for r in rows])
+        base = np.array([r.distinct2_unsteered for r in rows if np.isfinite(r.distinct2_unsteered)])
         lo, hi, method = _mean_interval(d, args)
-        label = f"check ({node['check_label']})" if run == "check" else "main"
+        label = f"check ({node.check_label})" if run == "check" else "main"
         state = "already at or below" if base.size and base.mean() <= threshold else "above"
         out.append(Outcome(_subject(m), Estimate(
             value=float(d.mean()), ci_low=lo, ci_high=hi, n=int(d.size),
             unit_of_analysis=f"scenarios (paired: vector vs {control} in each)",
-            unit=f"distinct-2 difference (vector at {node['high_strength']:g} - {what})",
+            unit=f"distinct-2 difference (vector at {node.high_strength:g} - {what})",
             ci_method=method,
-            detail=f"{label}; vector {np.mean([r['distinct2_high'] for r in rows]):.3f}, {control} "
-                   f"{np.mean([r[column] for r in rows]):.3f}; unsteered text {base.mean() if base.size else float('nan'):.3f}, "
+            detail=f"{label}; vector {np.mean([r.distinct2_high for r in rows]):.3f}, {control} "
+                   f"{np.mean([getattr(r, column) for r in rows]):.3f}; unsteered text "
+                   f"{base.mean() if base.size else float('nan'):.3f}, "
                    f"{state} the collapse threshold {threshold:g} on its own; "
-                   + _scale_detail(node, m.model, run, float(node["high_strength"])))))
+                   + _scale_detail(node, m.model, run, node.high_strength))))
     return out
 
 
@@ -178,13 +180,13 @@ def check_minus_main_distinct2(ctx: FindingsContext, args: Mapping[str, Any]) ->
     models = _models(ctx)
     if not models:
         return []
-    node = read_json(ctx.analyses_dir / "regime_check.json")["result"]
+    node: RegimeCheck = read_analysis(ctx.analyses_dir, "regime_check")
     out = []
     for m in models:
-        if not node["check"]:
+        if not node.check:
             out.append(Outcome(_subject(m), not_applicable="the selection has no steering_check"))
             continue
-        runs = {(r["run"], r["scenario"]): r["distinct2_high"] for r in node["scenarios"] if r["model"] == m.model}
+        runs = {(r.run, r.scenario): r.distinct2_high for r in node.scenarios if r.model == m.model}
         pairs = [(runs[("check", s)], v) for (run, s), v in runs.items()
                  if run == "main" and ("check", s) in runs and np.isfinite(v) and np.isfinite(runs[("check", s)])]
         if len(pairs) < 2:
@@ -192,13 +194,13 @@ def check_minus_main_distinct2(ctx: FindingsContext, args: Mapping[str, Any]) ->
             continue
         d = np.array([c - r for c, r in pairs])
         lo, hi, method = _mean_interval(d, args)
-        high = float(node["high_strength"])
+        high = node.high_strength
         out.append(Outcome(_subject(m), Estimate(
             value=float(d.mean()), ci_low=lo, ci_high=hi, n=int(d.size),
             unit_of_analysis="scenarios (paired: the same scenario in both runs)",
             unit="distinct-2 difference (check - main)",
             ci_method=method,
-            detail=f"check: {node['check_label']}; " + "; ".join(
+            detail=f"check: {node.check_label}; " + "; ".join(
                 x for x in (_scale_detail(node, m.model, "main", high), _scale_detail(node, m.model, "check", high))
                 if x))))
     return out
@@ -217,20 +219,20 @@ def leakage_minus_control(ctx: FindingsContext, args: Mapping[str, Any]) -> list
     models = _models(ctx)
     if not models:
         return []
-    node = read_json(ctx.analyses_dir / "script_leakage.json")["result"]
-    per_model = {m["model"]: {r["condition"]: r for r in m["rows"]} for m in node["per_model"]}
+    leakage = read_analysis(ctx.analyses_dir, "script_leakage")
+    per_model = {m.model: {r.condition: r for r in m.rows} for m in leakage.per_model}
     out = []
     for m in models:
         rows = per_model.get(m.model, {})
-        if "emotion" not in rows or control not in rows or not rows["emotion"]["n"] or not rows[control]["n"]:
+        if "emotion" not in rows or control not in rows or not rows["emotion"].n or not rows[control].n:
             out.append(Outcome(_subject(m), not_applicable=f"needs emotion and {control} generations"))
             continue
         e, c = rows["emotion"], rows[control]
-        d, lo, hi = newcombe_difference(int(e["k_foreign"]), int(e["n"]), int(c["k_foreign"]), int(c["n"]), level)
+        d, lo, hi = newcombe_difference(e.k_foreign, e.n, c.k_foreign, c.n, level)
         out.append(Outcome(_subject(m), Estimate(
-            value=d, ci_low=lo, ci_high=hi, n=int(e["n"]) + int(c["n"]),
-            unit_of_analysis=f"generations (emotion at strength {node['high_strength']:g} vs {control}, independent)",
+            value=d, ci_low=lo, ci_high=hi, n=e.n + c.n,
+            unit_of_analysis=f"generations (emotion at strength {leakage.high_strength:g} vs {control}, independent)",
             unit="share of generations with a foreign-script character (difference)",
             ci_method=f"Newcombe hybrid score interval ({level:.0%})",
-            detail=f"emotion {e['k_foreign']}/{e['n']}, {control} {c['k_foreign']}/{c['n']}")))
+            detail=f"emotion {e.k_foreign}/{e.n}, {control} {c.k_foreign}/{c.n}")))
     return out
