@@ -33,8 +33,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import statistics
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile

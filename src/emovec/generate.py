@@ -12,8 +12,8 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 from emovec.emotions import NEUTRAL

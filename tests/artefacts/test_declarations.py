@@ -1,9 +1,11 @@
 """emovec.artefacts.declarations: the one CSV writer gives pandas' bytes, refuses rows that do not match the
 declaration (writing nothing), and every declared artefact reads back through the paper's
-checked reader with the types it declares."""
+checked reader with the types it declares. The JSON writer and reader refuse a record whose keys
+are not exactly the declared ones."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 
@@ -11,9 +13,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emovec.artefacts.declarations import CSV_ARTEFACTS, STEERING_MEASURES, Column, CsvArtefact, csv_text, write_csv
+from emovec.artefacts.declarations import (
+    CSV_ARTEFACTS,
+    JSON_ARTEFACTS,
+    RESAMPLING_RECORD,
+    STEERING_MEASURES,
+    Column,
+    CsvArtefact,
+    JsonArtefact,
+    JsonKey,
+    csv_text,
+    write_csv,
+    write_json,
+)
 from emovec.errors import EmovecInputError
-from emovec.readers.checked import read_checked_csv
+from emovec.readers.checked import read_checked_csv, read_json_artefact
 
 COLUMNS = ("layer", "mean_cosine", "floor", "anisotropy", "baseline", "normalised", "removed_k", "big", "tiny",
            "name", "f32", "i64")
@@ -92,3 +106,49 @@ def test_the_steer_stage_columns_are_the_declared_ones():
 
     row = {c: None for c in STEERING_MEASURES.names}
     assert study.measures_csv([row]).splitlines()[0] == ",".join(STEERING_MEASURES.names)
+
+
+# ---- JSON artefacts ----------------------------------------------------------------------------
+
+JSON_ART = JsonArtefact(name="t", path="out.json", keys=(JsonKey("a", "x"), JsonKey("b", "y")), indent=1)
+
+
+@pytest.mark.parametrize("record,message", [
+    ({"a": 1}, r"out.json \(t\): the keys do not match the t declaration .*missing \['b'\], undeclared \[\]"),
+    ({"a": 1, "b": 2, "c": 3}, r"missing \[\], undeclared \['c'\]"),
+])
+def test_a_json_record_that_does_not_match_the_declaration_writes_nothing(tmp_path, record, message):
+    with pytest.raises(EmovecInputError, match=message):
+        write_json(tmp_path / "out.json", JSON_ART, record)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_json_text_is_sorted_indented_and_reads_back_exactly(tmp_path):
+    write_json(tmp_path / "out.json", JSON_ART, {"b": [1, "é"], "a": None})
+    assert (tmp_path / "out.json").read_text(encoding="utf-8") == '{\n "a": null,\n "b": [\n  1,\n  "\\u00e9"\n ]\n}\n'
+    assert read_json_artefact(tmp_path / "out.json", JSON_ART) == {"a": None, "b": [1, "é"]}
+
+
+@pytest.mark.parametrize("text,message", [
+    ('{"a": 1}', r"out.json: the keys do not match .*missing \['b'\]"),
+    ('{"a": 1, "b": 2, "old": 3}', r"undeclared \['old'\]"),
+    ('[1, 2]', r"out.json: expected a JSON object at the top level"),
+    ('{"a": ', r"out.json: not valid JSON"),
+])
+def test_the_reader_refuses_a_record_the_declaration_does_not_describe(tmp_path, text, message):
+    (tmp_path / "out.json").write_text(text, encoding="utf-8")
+    with pytest.raises(EmovecInputError, match=message):
+        read_json_artefact(tmp_path / "out.json", JSON_ART)
+    with pytest.raises(EmovecInputError, match=r"absent.json is missing: run the stage that writes it"):
+        read_json_artefact(tmp_path / "absent.json", JSON_ART)
+
+
+@pytest.mark.parametrize("art", JSON_ARTEFACTS, ids=lambda a: a.name)
+def test_every_json_artefact_declares_each_key_once_with_what_it_holds(art: JsonArtefact):
+    assert len(set(art.names)) == len(art.names) and all(k.about for k in art.keys)
+
+
+def test_the_resampling_record_is_the_resampling_dataclass_plus_pooling():
+    from emovec.geometry.resampling import CellResampling
+
+    assert set(RESAMPLING_RECORD.names) == {f.name for f in dataclasses.fields(CellResampling)} | {"pooling"}

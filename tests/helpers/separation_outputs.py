@@ -5,13 +5,12 @@ separation tables, figures, analyses and findings tests."""
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from emovec.artefacts.declarations import SEPARATION_LAYERS, write_csv
+from emovec.artefacts.declarations import RESAMPLING_RECORD, SEPARATION_LAYERS, write_csv, write_json
 from emovec.emotions import JEONG_20, OPPOSITE_PAIRS
 from emovec.geometry.resampling import per_emotion_cosine
 from emovec.geometry.separation import cosine_floor, mean_pairwise_cosine, pair_cosines
@@ -83,8 +82,10 @@ def write_separation_outputs(root: Path) -> dict[str, Path]:
             "loo": [float(x) for x in mc[LAYER] + rng.normal(0, 0.01, n_loo)], "n_loo": n_loo,
             "n_per_emotion": {e: n_loo for e in JEONG_20},
             "bootstrap": [float(x) for x in mc[LAYER] + rng.normal(0, 0.03, 200)], "seed": 0,
-            "baseline": "neutral_mean", "pooling": c["pooling"]}
-        (sep_dir / f"{c['cell']}.resampling.json").write_text(json.dumps(resampling))
+            "baseline": "neutral_mean", "pooling": c["pooling"], "bootstrap_by_layer": [],
+            "pair_bootstrap": {}, "anisotropy_bootstrap": [], "n_anisotropy": 0}
+        # The resampling stage's own writer: the record holds exactly the declared keys.
+        write_json(sep_dir / f"{c['cell']}.resampling.json", RESAMPLING_RECORD, resampling)
     cfg = cfg_dir / "paper.yaml"
     cfg.write_text(yaml.safe_dump({"digits": 3, "experiment": "separation", "cells": cells,
                                    "provenance": PROVENANCE}))

@@ -11,7 +11,14 @@ from pathlib import Path
 import pandas as pd
 
 from emovec.analysis.catalogue import with_analyses
-from emovec.artefacts.declarations import CLASSIFY_SCORES, STEERING_MEASURES, STEERING_NORMS, write_csv
+from emovec.artefacts.declarations import (
+    CLASSIFY_SCORES,
+    STEERING_MEASURES,
+    STEERING_NORMS,
+    STEERING_SUMMARY,
+    write_csv,
+    write_json,
+)
 from emovec.readers.paper_inputs import PaperInputs, SteeringInputs
 from emovec.readers.paper_steering import load_steering_spec
 from emovec.readers.steering import load_steering
@@ -145,8 +152,12 @@ def write_steering_outputs(root: Path) -> dict[str, Path]:
             "projection_layer": 2, "vectors_from": f"{model}__toy-generation", "n_random": 2, "n_samples": 1,
             "decoding": {"do_sample": False, "max_new_tokens": 48}, "scoring_model": "self",
             "n_rows": len(rows), "n_empty": int((df["n_gen_tokens"] == 0).sum()),
+            "source": f"toy/{model}", "revision": None, "dtype": "float32", "scenario_source": "builtin",
+            "scenario_path": None, "scenario_format": None, "vectors_baseline": "neutral_mean",
+            "vectors_pooling": "mean", "prompt_format": "plain", "seed": 0, "dataset_norms": None,
+            "mean_addition_norm": {"emotion": 1.0, "random": 1.0},
         }
-        (d / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        write_json(d / "summary.json", STEERING_SUMMARY, summary)  # the steering stage's writer
         write_csv(d / "norms.csv", STEERING_NORMS, [norms_row(model, layer) for layer in summary["layers"]])
         cls = []
         for r in rows:  # long form: the toy_lexicon block, then the vader block

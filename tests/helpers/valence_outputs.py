@@ -4,7 +4,7 @@ figures and analyses tests."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from emovec.analysis.catalogue import with_analyses
-from emovec.artefacts.declarations import VALENCE_LAYERS, VALENCE_NORMS, write_csv
+from emovec.artefacts.declarations import VALENCE_LAYERS, VALENCE_NORMS, VALENCE_SUMMARY, write_csv, write_json
 from emovec.readers.paper_inputs import PaperInputs, ValenceInputs
 from emovec.readers.paper_valence import ValenceSpec, parse_valence_spec
 from emovec.readers.valence import load_cka, load_valence_cells
@@ -31,6 +31,22 @@ ESTIMATED = {"proud": "estimate_from_pride"}
 EXCLUDED = ["brooding", "zealous"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TARGETS = ("valence", "arousal")
+
+
+def valence_summary(emotions: Sequence[str] = EMOTIONS, **keys: object) -> dict:
+    """A valence summary.json record holding every declared key (VALENCE_SUMMARY); ``keys`` override."""
+    summary = {
+        "cell": "m__c", "model": "m", "corpus": "c", "generator": "m", "norms": "nrc-vad", "norms_fallback": "warriner",
+        "on_missing": "exclude", "emotion_set": "toy12", "n_emotions": len(emotions), "emotions": list(emotions),
+        "n_layers": N_LAYERS, "pooling": "story_mean", "mean_offset": 1, "baseline": "neutral_mean",
+        "weighting": "equal", "normalise": False, "n_stories": {e: 10 for e in emotions}, "n_neutral": 8,
+        "n_excluded_short": 1, "excluded_short_by_label": {"neutral": 1}, "removed_k": None, "n_boot": 200,
+        "n_perm": 999, "seed": 7, "ci_level": 0.95, "orientation": "anchor_valence", "anchors": ["happy", "sad"],
+        "pc_matching": "order", "max_swap_rate": 0.05, "peaks": {}, "compare": None,
+    }
+    unknown = keys.keys() - summary.keys()
+    assert not unknown, f"undeclared summary keys {sorted(unknown)}"
+    return summary | keys
 
 
 def valence_cells() -> list[dict]:
@@ -125,17 +141,11 @@ def write_valence_outputs(root: Path) -> dict[str, Path]:
         scores = rng.normal(size=(N_LAYERS, len(EMOTIONS), 2))
         scores[..., 0] += 2 * valence[None, :]
         np.savez(d / "scores.npz", scores=scores, emotions=np.array(EMOTIONS), valence=valence, arousal=arousal)
-        summary = {
-            "cell": c["cell"], "model": c["model"], "corpus": c["corpus"], "generator": c["generator"],
-            "norms": "nrc-vad", "norms_fallback": "warriner", "on_missing": "exclude", "emotion_set": "toy12",
-            "n_emotions": len(EMOTIONS), "n_layers": N_LAYERS, "pooling": "story_mean", "mean_offset": 1,
-            "baseline": "neutral_mean", "weighting": "equal", "normalise": False,
-            "n_stories": {e: 10 + i % 3 for i, e in enumerate(EMOTIONS)}, "n_neutral": 8, "n_excluded_short": 1,
-            "removed_k": None, "n_boot": 200, "n_perm": 999, "seed": 7, "ci_level": 0.95,
-            "orientation": "anchor_valence", "anchors": ["happy", "sad"], "pc_matching": "order",
-            "max_swap_rate": 0.05, "peaks": {t: planted_peak(layers, t) for t in TARGETS}, "compare": compare,
-        }
-        (d / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        summary = valence_summary(
+            cell=c["cell"], model=c["model"], corpus=c["corpus"], generator=c["generator"],
+            n_stories={e: 10 + i % 3 for i, e in enumerate(EMOTIONS)},
+            peaks={t: planted_peak(layers, t) for t in TARGETS}, compare=compare)
+        write_json(d / "summary.json", VALENCE_SUMMARY, summary)  # the valence stage's writer
     for model in MODELS:
         corpora = [c["corpus"] for c in valence_cells() if c["model"] == model]
         k = len(corpora)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emovec.artefacts.declarations import VALENCE_SUMMARY, write_json
 from emovec.errors import EmovecInputError
 from emovec.geometry.affect import affect_by_layer
 from emovec.ledgers.finding_statistics import FINDING_STATISTICS, Estimate, FindingsContext
@@ -20,6 +21,7 @@ from emovec.ledgers.finding_stats_valence import difference_interval, draw_peak_
 from emovec.ledgers.findings import Finding, verdict
 
 from helpers import paper_config
+from helpers.valence_outputs import valence_summary
 
 
 def _est(lo: float, hi: float) -> Estimate:
@@ -115,8 +117,9 @@ def _write_cell(root: Path, c: dict, r: np.ndarray, boot_idx: np.ndarray, emotio
     d.mkdir(parents=True)
     peaks = peaks or {"valence": {"layer": 2, "r": 0.7, "r_ci_low": 0.5, "r_ci_high": 0.8},
                       "arousal": {"layer": 1, "r": 0.3, "r_ci_low": 0.1, "r_ci_high": 0.4}}
-    summary = {"n_layers": r.shape[1], "n_emotions": len(emotions), "emotions": list(emotions), "peaks": peaks}
-    (d / "summary.json").write_text(json.dumps(summary))
+    summary = valence_summary(emotions, cell=c["cell"], model=c["model"], corpus=c["corpus"],
+                              n_layers=r.shape[1], peaks=peaks)
+    write_json(d / "summary.json", VALENCE_SUMMARY, summary)
     np.savez(d / "bootstrap.npz", r=r, boot_idx=boot_idx, emotions=np.array(emotions),
              targets=np.array(["valence", "arousal"]))
 

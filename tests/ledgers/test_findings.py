@@ -476,12 +476,12 @@ def test_the_u_curve_statistics_read_the_per_layer_bootstrap(tmp_path: Path):
     assert q.estimate.n == end.estimate.n == sum(per.values())  # stimuli, not bootstrap draws
     (best,) = FINDING_STATISTICS["best_layer_depth"](ctx, {})
     assert best.estimate.value == 0.5 and best.estimate.ci_low == best.estimate.ci_high == 0.5
-    # an older record without the per-layer bootstrap: not applicable, saying why
+    # a record with no per-layer draws: not applicable, saying why
     node = json.loads((tmp_path / "m__c.resampling.json").read_text())
-    del node["bootstrap_by_layer"]
+    node["bootstrap_by_layer"] = []
     (tmp_path / "m__c.resampling.json").write_text(json.dumps(node))
     (old,) = FINDING_STATISTICS["best_layer_depth"](ctx, {})
-    assert old.estimate is None and "no per-layer bootstrap" in old.not_applicable
+    assert old.estimate is None and "no per-layer bootstrap (zero draws)" in old.not_applicable
 
 
 def _planted_cell(tmp_path: Path, with_pairs: bool = True) -> tuple[FindingsContext, dict, np.ndarray]:
@@ -512,7 +512,7 @@ def _planted_cell(tmp_path: Path, with_pairs: bool = True) -> tuple[FindingsCont
                     "is_reported_layer": r["layer"] == 1} for r in rows])
     rec = dataclasses.asdict(resample_cell(acts, labels, JEONG_20, 1, "neutral_mean", 50, 0, anisotropy_acts=sents))
     if not with_pairs:
-        del rec["pair_bootstrap"], rec["anisotropy_bootstrap"]
+        rec["pair_bootstrap"], rec["anisotropy_bootstrap"] = {}, []
     (tmp_path / "m__c.resampling.json").write_text(json.dumps(rec | {"pooling": "mid_generation"}))
     return FindingsContext(paper_config([cell]), tmp_path, tmp_path, tmp_path), x, acts
 
@@ -538,7 +538,7 @@ def test_opposite_pair_cosine_is_the_planted_cosine_with_a_zero_width_ci(tmp_pat
     (tmp_path / "old").mkdir()
     ctx_old, _, _ = _planted_cell(tmp_path / "old", with_pairs=False)
     old = FINDING_STATISTICS["opposite_pair_cosine"](ctx_old, {"pairs": ["happy-sad"]})
-    assert old[0].estimate is None and "no per-pair bootstrap" in old[0].not_applicable
+    assert old[0].estimate is None and "the resampling record has no pair 'happy-sad'" in old[0].not_applicable
 
 
 def test_anisotropy_baseline_is_the_planted_value_and_applies_by_family(tmp_path: Path):

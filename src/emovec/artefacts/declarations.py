@@ -4,7 +4,9 @@ One declaration per file, imported by the stage that writes it (:func:`write_csv
 writer) and by the code that reads it (:meth:`CsvArtefact.numeric` etc. feed the paper's checked
 reader), so a column renamed in one place is renamed everywhere and a test that builds a fixture
 builds it through the same writer. Config slices are declared in :mod:`emovec.config.schema`; the JSON
-summaries' required keys are declared here beside their CSVs.
+summaries are declared here too (:class:`JsonArtefact`, every top-level key), written by
+:func:`write_json` and read back by :func:`emovec.readers.checked.read_json_artefact`, which both
+refuse a key the declaration lacks or a declared key that is absent.
 
 Cell format (every artefact): columns in declared order, a header row, ``\\n`` line ends, the
 csv module's minimal quoting; ``None`` and NaN as an empty cell (a *nullable* column's "nothing to
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import numbers
 import os
@@ -29,9 +32,10 @@ from emovec.errors import EmovecInputError
 from emovec.io import write_text_atomic
 
 __all__ = [
-    "CLAIMS_TABLE", "CLASSIFY_SCORES", "CSV_ARTEFACTS", "Column", "CsvArtefact", "SEPARATION_LAYERS",
-    "STEERING_MEASURES", "STEERING_NORMS", "STEERING_SUMMARY_KEYS", "VALENCE_LAYERS", "VALENCE_NORMS", "VALENCE_SUMMARY_KEYS",
-    "cell_name", "csv_text", "write_csv",
+    "CLAIMS_TABLE", "CLASSIFY_SCORES", "CSV_ARTEFACTS", "JSON_ARTEFACTS", "Column", "CsvArtefact", "JsonArtefact",
+    "JsonKey", "RESAMPLING_RECORD", "SEPARATION_LAYERS", "STEERING_MEASURES", "STEERING_NORMS", "STEERING_SUMMARY",
+    "VALENCE_LAYERS", "VALENCE_NORMS", "VALENCE_SUMMARY", "cell_name", "csv_text", "json_text", "write_csv",
+    "write_json",
 ]
 
 Kind = Literal["str", "int", "float", "bool", "json"]
@@ -80,6 +84,38 @@ class CsvArtefact:
     def text(self) -> tuple[str, ...]:
         """String columns that must hold a non-empty string in every row."""
         return tuple(c.name for c in self.columns if c.kind == "str" and not c.nullable)
+
+
+@dataclass(frozen=True)
+class JsonKey:
+    """One top-level key of a JSON artefact and what its value holds (type, unit)."""
+
+    name: str
+    about: str
+
+
+@dataclass(frozen=True)
+class JsonArtefact:
+    """A JSON object one stage writes and others read: where it lives and its top-level keys.
+    ``indent`` and ``ensure_ascii`` fix its bytes (keys are always sorted)."""
+
+    name: str
+    path: str  # relative to the repository, <...> marks a placeholder
+    keys: tuple[JsonKey, ...]
+    indent: int = 2
+    ensure_ascii: bool = True
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(k.name for k in self.keys)
+
+    def key_mismatch(self, record: Mapping[str, Any], where: str) -> str | None:
+        """None when ``record`` holds exactly the declared keys, else the error naming ``where``."""
+        missing, extra = sorted(set(self.names) - record.keys()), sorted(record.keys() - set(self.names))
+        if not missing and not extra:
+            return None
+        return (f"{where}: the keys do not match the {self.name} declaration (emovec.artefacts.declarations): "
+                f"missing {missing}, undeclared {extra}")
 
 
 def cell_name(model: str, corpus: str) -> str:
@@ -131,9 +167,38 @@ STEERING_MEASURES = CsvArtefact(
                "activation units (dot product with the unit emotion vector)", nullable=True),
     ),
 )
-STEERING_SUMMARY_KEYS: tuple[str, ...] = (
-    "model", "scenarios", "strengths", "layers", "norm_reference", "projection_layer", "vectors_from",
-    "n_random", "n_samples", "decoding", "scoring_model", "n_rows", "n_empty",
+# build/steering/<model>/summary.json (emovec.steering.study): the run's settings and counts.
+STEERING_SUMMARY = JsonArtefact(
+    name="steering summary", path="build/steering/<model>/summary.json", indent=1,
+    keys=(
+        JsonKey("model", "the model config's name"),
+        JsonKey("source", "local weights directory or hub id the model was loaded from"),
+        JsonKey("revision", "hub revision pinned by the model config (null when local)"),
+        JsonKey("dtype", "the precision the model ran in"),
+        JsonKey("scenario_source", "where the scenarios come from (steering.scenario_source)"),
+        JsonKey("scenario_path", "the scenario file, relative to data/ (null for built-in scenarios)"),
+        JsonKey("scenario_format", "the scenario file's format"),
+        JsonKey("scenarios", "[{name, emotion, prompt, strength, direction}] in run order"),
+        JsonKey("strengths", "the strength grid: magnitudes, multiples of the norm reference"),
+        JsonKey("layers", "steered block indices"),
+        JsonKey("norm_reference", "what a strength multiplies (steering.norm_reference)"),
+        JsonKey("projection_layer", "block index where projections are read"),
+        JsonKey("vectors_from", "the cell whose emotion vectors are added"),
+        JsonKey("vectors_baseline", "that cell's vector baseline"),
+        JsonKey("vectors_pooling", "that cell's pooling"),
+        JsonKey("prompt_format", "plain or chat"),
+        JsonKey("n_random", "matched-norm random directions per scenario and strength"),
+        JsonKey("n_samples", "generations per condition"),
+        JsonKey("seed", "seed of the random directions"),
+        JsonKey("decoding", "{do_sample, temperature, top_p, max_new_tokens, seed, batch_size}"),
+        JsonKey("scoring_model", "the model that scored perplexity ('self' for the steered model)"),
+        JsonKey("n_rows", "generations written (rows of measures.csv)"),
+        JsonKey("n_empty", "generations with no token"),
+        JsonKey("dataset_norms", "per steered layer, the dataset-wide token norm (activation units); null "
+                                 "unless the norm reference needs it"),
+        JsonKey("mean_addition_norm", "{emotion, random}: mean norm of the added vector at the first steered "
+                                      "layer (activation units)"),
+    ),
 )
 
 # build/steering/<model>/norms.csv (emovec.steering.study): one row per steered layer. What a
@@ -206,11 +271,38 @@ VALENCE_NORMS = CsvArtefact(
         Column("raw_scale", "str", nullable=True), Column("status", "str"), Column("note", "str", nullable=True),
     ),
 )
-VALENCE_SUMMARY_KEYS: tuple[str, ...] = (
-    "cell", "model", "corpus", "generator", "norms", "norms_fallback", "on_missing", "emotion_set",
-    "n_emotions", "n_layers", "pooling", "mean_offset", "baseline", "weighting", "normalise",
-    "n_stories", "n_neutral", "n_excluded_short", "removed_k", "n_boot", "n_perm", "seed",
-    "ci_level", "orientation", "anchors", "pc_matching", "max_swap_rate", "peaks", "compare",
+# build/valence/<cell>/summary.json (emovec.geometry.valence_study): settings, counts and the
+# post-hoc peak layer per target.
+VALENCE_SUMMARY = JsonArtefact(
+    name="valence summary", path="build/valence/<cell>/summary.json",
+    keys=(
+        *(JsonKey(k, "as in the paper config's valence cell") for k in (
+            "cell", "model", "corpus", "generator", "norms", "emotion_set", "n_layers")),
+        JsonKey("norms_fallback", "the norm used where the first has no row (null: none)"),
+        JsonKey("on_missing", "what happened to an emotion no norm covers"),
+        JsonKey("n_emotions", "emotions analysed (after exclusions)"),
+        JsonKey("emotions", "those emotions, in the order of scores.npz"),
+        JsonKey("pooling", "how a story's token activations were pooled"),
+        JsonKey("mean_offset", "tokens skipped before mean pooling"),
+        JsonKey("baseline", "the emotion vectors' baseline"),
+        JsonKey("weighting", "story or token weighting of each emotion's mean"),
+        JsonKey("normalise", "whether vectors were scaled to unit norm"),
+        JsonKey("n_stories", "{emotion: stories used}"),
+        JsonKey("n_neutral", "neutral stories used by the baseline"),
+        JsonKey("n_excluded_short", "stories with no token past the offset (excluded)"),
+        JsonKey("excluded_short_by_label", "{label: stories excluded as too short}"),
+        JsonKey("removed_k", "per layer, the principal components the baseline removed (null: none)"),
+        JsonKey("n_boot", "bootstrap refits over emotions"),
+        JsonKey("n_perm", "permutations of the norms"),
+        JsonKey("seed", "seed of the bootstrap and permutations"),
+        JsonKey("ci_level", "confidence level of every interval"),
+        JsonKey("orientation", "how each PC's sign was fixed"),
+        JsonKey("anchors", "[positive, negative] emotions of the anchor orientation"),
+        JsonKey("pc_matching", "how refitted PCs were matched to the full-sample PCs"),
+        JsonKey("max_swap_rate", "swap rate above which a PC is flagged as not identified"),
+        JsonKey("peaks", "{valence, arousal}: the post-hoc peak layer and its statistics"),
+        JsonKey("compare", "the comparison baseline's {baseline, variance_threshold, removed_k, peaks}, or null"),
+    ),
 )
 
 # paper/claims/claims.csv (emovec.report.claims_table): the claims ledger, one row per claim.
@@ -224,8 +316,32 @@ CLAIMS_TABLE = CsvArtefact(
     ),
 )
 
+# build/separation/<cell>.resampling.json (emovec.geometry.separation_study.run_resampling): the
+# reported layer's resampling replicates (emovec.geometry.resampling.CellResampling, plus pooling).
+RESAMPLING_RECORD = JsonArtefact(
+    name="resampling record", path="build/separation/<cell>.resampling.json", ensure_ascii=False,
+    keys=(
+        JsonKey("layer", "the reported block index"),
+        JsonKey("mean_cosine", "observed mean pairwise cosine there"),
+        JsonKey("emotions", "emotions, in the order of per_emotion"),
+        JsonKey("per_emotion", "each emotion's mean cosine to the others"),
+        JsonKey("loo", "leave-one-out replicates of the mean cosine"),
+        JsonKey("n_loo", "their number"),
+        JsonKey("n_per_emotion", "{emotion: stimuli}"),
+        JsonKey("bootstrap", "stimulus-level bootstrap replicates of the mean cosine"),
+        JsonKey("seed", "the bootstrap's seed"),
+        JsonKey("baseline", "the vectors' baseline"),
+        JsonKey("bootstrap_by_layer", "[n_boot][n_layers]: the same draws at every layer"),
+        JsonKey("pair_bootstrap", "{'a-b': [n_boot]}: each opposite pair's cosine in those draws"),
+        JsonKey("anisotropy_bootstrap", "the anisotropy baseline over resampled sentences (cosine)"),
+        JsonKey("n_anisotropy", "sentences behind it (0: none)"),
+        JsonKey("pooling", "the cell's pooling"),
+    ),
+)
+
 CSV_ARTEFACTS: tuple[CsvArtefact, ...] = (SEPARATION_LAYERS, STEERING_MEASURES, STEERING_NORMS, CLASSIFY_SCORES,
                                           VALENCE_LAYERS, VALENCE_NORMS, CLAIMS_TABLE)
+JSON_ARTEFACTS: tuple[JsonArtefact, ...] = (STEERING_SUMMARY, VALENCE_SUMMARY, RESAMPLING_RECORD)
 
 
 # ------------------------------------------------------------------------------------ writer
@@ -266,3 +382,19 @@ def write_csv(path: str | os.PathLike[str], artefact: CsvArtefact, rows: Iterabl
     a row does not match the declaration)."""
     text = csv_text(rows, artefact.names, artefact.float_format, where=f"{path} ({artefact.name})")
     write_text_atomic(path, text)
+
+
+def json_text(record: Mapping[str, Any], artefact: JsonArtefact, where: str = "json") -> str:
+    """The JSON text of ``record`` (holding exactly the declared keys) in the artefact's format:
+    keys sorted, its indent, a final newline. A missing or undeclared key is an error naming
+    ``where`` and the keys."""
+    problem = artefact.key_mismatch(record, where)
+    if problem:
+        raise EmovecInputError(problem)
+    return json.dumps(record, indent=artefact.indent, sort_keys=True, ensure_ascii=artefact.ensure_ascii) + "\n"
+
+
+def write_json(path: str | os.PathLike[str], artefact: JsonArtefact, record: Mapping[str, Any]) -> None:
+    """Write ``record`` as the artefact ``artefact`` at ``path``, atomically (nothing is written when
+    its keys do not match the declaration)."""
+    write_text_atomic(path, json_text(record, artefact, where=f"{path} ({artefact.name})"))

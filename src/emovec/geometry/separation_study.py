@@ -17,13 +17,12 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from emovec.activations.cache import cell_activations
-from emovec.artefacts.declarations import SEPARATION_LAYERS, write_csv
+from emovec.artefacts.declarations import RESAMPLING_RECORD, SEPARATION_LAYERS, write_csv, write_json
 from emovec.config.schema import VectorsConfig, as_dataclass
 from emovec.corpora.emotion_sets import emotion_set
 from emovec.errors import EmovecInputError
 from emovec.geometry.resampling import resample_cell
 from emovec.geometry.separation import separation_by_layer
-from emovec.io import write_json_atomic
 
 
 def _required(raw: Any, key: str, config: str | Path) -> Any:
@@ -93,6 +92,6 @@ def run_resampling(config: str | Path, activations: str | Path, out: str | Path)
     resampling = resample_cell(cell.acts, cell.labels, cell.emotions, int(cell.raw.layer), cell.vectors.baseline,
                                cell.n_draws, cell.seed, cell.vectors.variance_threshold, anisotropy_acts=cell.aniso)
     record = dataclasses.asdict(resampling) | {"pooling": cell.raw.pooling}
-    write_json_atomic(out, record)
+    write_json(out, RESAMPLING_RECORD, record)
     print(f"resampling {out}: layer {resampling.layer}, {cell.n_draws} bootstrap draws, {resampling.n_loo} leave-one-out")
     return record

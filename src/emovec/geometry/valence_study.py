@@ -29,7 +29,6 @@ paper's numbers is not known from the authors' repository (issue 26), so both ar
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from emovec.activations.cache import read_cache
-from emovec.artefacts.declarations import VALENCE_LAYERS, VALENCE_NORMS, csv_text
+from emovec.artefacts.declarations import VALENCE_LAYERS, VALENCE_NORMS, VALENCE_SUMMARY, csv_text, json_text
 from emovec.config.schema import ValenceConfig, VectorsConfig, as_dataclass
 from emovec.corpora.emotion_sets import emotion_set
 from emovec.corpora.norm_resolution import resolve_norms
@@ -144,6 +143,7 @@ def run_valence(config: str | Path, activations: str | Path, out: str | Path) ->
     compare_text = None if compare is None else csv_text(
         compare[1].layers.to_dict("records"), VALENCE_LAYERS.names, VALENCE_LAYERS.float_format,
         f"{out}/compare_layers.csv")
+    summary_text = json_text(summary, VALENCE_SUMMARY, f"{out}/summary.json")
     norms_text = csv_text(norms.to_dict("records"), VALENCE_NORMS.names, VALENCE_NORMS.float_format,
                           f"{out}/norms.csv")
     with atomic_path(out) as tmp:
@@ -152,7 +152,7 @@ def run_valence(config: str | Path, activations: str | Path, out: str | Path) ->
         if compare_text is not None:
             (tmp / "compare_layers.csv").write_text(compare_text, encoding="utf-8")
         (tmp / "norms.csv").write_text(norms_text, encoding="utf-8")
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (tmp / "summary.json").write_text(summary_text, encoding="utf-8")
         (tmp / "scores.npz").write_bytes(_npz_bytes(scores=res.scores, emotions=np.array(kept_emotions),
                                                     valence=kept["valence"].to_numpy(float),
                                                     arousal=kept["arousal"].to_numpy(float)))

@@ -8,16 +8,16 @@ Adding a measure is one function plus ``@register_measure("name", "model outputs
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from emovec.artefacts.declarations import cell_name
+from emovec.artefacts.declarations import VALENCE_SUMMARY, cell_name
 from emovec.errors import EmovecInputError
 from emovec.ledgers.claim_ledger import ClaimContext, Measured, NotRun, measure_arg, register_measure
+from emovec.readers.checked import read_json_artefact
 
 __all__: list[str] = []  # measures are reached through emovec.ledgers.claim_ledger.MEASURES
 
@@ -291,7 +291,7 @@ def _valence_summary(ctx: ClaimContext, model: str, corpus: str) -> dict[str, An
     path = ctx.valence_dir / cell_name(model, corpus) / "summary.json"
     if not path.is_file():
         raise NotRun(f"{path} absent (cell {cell_name(model, corpus)} not in the run)")
-    return json.loads(path.read_text())
+    return read_json_artefact(path, VALENCE_SUMMARY)
 
 
 # The papers print r > 0 because the authors' code flips each PC so that its r is positive; the

@@ -10,7 +10,6 @@ run has.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +17,12 @@ from typing import Any
 
 import pandas as pd
 
-from emovec.errors import EmovecInputError
 from emovec.readers.paper_config import PaperConfig
 from emovec.readers.paper_separation import CellSpec
 from emovec.readers.paper_valence import ValenceCellSpec
 from emovec.registry import Registry
 
-__all__ = ["FINDING_STATISTICS", "Estimate", "FindingsContext", "Outcome", "Subject", "read_json", "cell_subject",
+__all__ = ["FINDING_STATISTICS", "Estimate", "FindingsContext", "Outcome", "Subject", "cell_subject",
            "register_statistic", "separation_table"]
 
 
@@ -77,15 +75,6 @@ class FindingsContext:
 StatisticFn = Callable[[FindingsContext, Mapping[str, Any]], list[Outcome]]
 FINDING_STATISTICS: Registry[StatisticFn] = Registry("finding statistic")
 register_statistic = FINDING_STATISTICS.register
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise EmovecInputError(f"{path} is missing: run the stage that writes it (dvc repro)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise EmovecInputError(f"{path}: not valid JSON ({exc})") from None
 
 
 def cell_subject(c: CellSpec | ValenceCellSpec, with_corpus: bool) -> Subject:

@@ -11,15 +11,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emovec.artefacts.declarations import RESAMPLING_RECORD
 from emovec.ledgers.finding_core import (
     Estimate,
     FindingsContext,
     Outcome,
     cell_subject,
-    read_json,
     register_statistic,
     separation_table,
 )
+from emovec.readers.checked import read_json_artefact
 from emovec.readers.paper_separation import CellSpec
 from emovec.stats.multiple import percentile_ci
 
@@ -69,7 +70,7 @@ def _anisotropy_cell(ctx: FindingsContext, c: CellSpec) -> tuple[pd.Series, floa
     aniso = float(row["anisotropy"])
     if not np.isfinite(aniso):
         return "the cell has no anisotropy sentences"
-    return row, aniso, read_json(ctx.separation_dir / f"{c.cell}.resampling.json")
+    return row, aniso, read_json_artefact(ctx.separation_dir / f"{c.cell}.resampling.json", RESAMPLING_RECORD)
 
 
 @register_statistic("cosine_minus_anisotropy")
@@ -100,9 +101,9 @@ def cosine_minus_anisotropy(ctx: FindingsContext, args: Mapping[str, Any]) -> li
 def _layer_bootstrap(ctx: FindingsContext, c: CellSpec) -> tuple[np.ndarray, np.ndarray, int] | str:
     """(observed mean cosine per layer [L] from the separation CSV, bootstrap draws [n_boot, L]
     from the resampling record, the stimuli behind them), or the reason they are unavailable."""
-    res = read_json(ctx.separation_dir / f"{c.cell}.resampling.json")
-    if "bootstrap_by_layer" not in res:
-        return "the resampling record has no per-layer bootstrap (written by an older separation stage)"
+    res = read_json_artefact(ctx.separation_dir / f"{c.cell}.resampling.json", RESAMPLING_RECORD)
+    if not res["bootstrap_by_layer"]:
+        return "the resampling record has no per-layer bootstrap (zero draws)"
     observed = separation_table(ctx, c)["mean_cosine"].to_numpy(dtype=float)
     return observed, np.asarray(res["bootstrap_by_layer"], dtype=float), n_stimuli(res)
 
@@ -181,14 +182,12 @@ def opposite_pair_cosine(ctx: FindingsContext, args: Mapping[str, Any]) -> list[
     for c in ctx.paper.separation.cells:
         base = cell_subject(c, True)
         row = separation_table(ctx, c).iloc[c.layer]
-        res = read_json(ctx.separation_dir / f"{c.cell}.resampling.json")
+        res = read_json_artefact(ctx.separation_dir / f"{c.cell}.resampling.json", RESAMPLING_RECORD)
         for pair in pairs:
             subject = dataclasses.replace(base, label=f"{base.label}: {pair}")
-            draws = (res.get("pair_bootstrap") or {}).get(pair)
+            draws = res["pair_bootstrap"].get(pair)
             if draws is None:
-                why = ("the resampling record has no per-pair bootstrap (written by an older separation stage)"
-                       if "pair_bootstrap" not in res else f"the resampling record has no pair {pair!r}")
-                out.append(Outcome(subject, not_applicable=why))
+                out.append(Outcome(subject, not_applicable=f"the resampling record has no pair {pair!r}"))
                 continue
             boot = np.asarray(draws, dtype=float)
             lo, hi = percentile_ci(boot, level)
@@ -224,9 +223,9 @@ def anisotropy_baseline_stat(ctx: FindingsContext, args: Mapping[str, Any]) -> l
             out.append(Outcome(subject, not_applicable=found))
             continue
         row, aniso, res = found
-        if not res.get("anisotropy_bootstrap"):
+        if not res["anisotropy_bootstrap"]:
             out.append(Outcome(subject, not_applicable="the resampling record has no anisotropy bootstrap "
-                                                       "(written by an older separation stage)"))
+                                                       "(the cell has no anisotropy sentences)"))
             continue
         boot = np.asarray(res["anisotropy_bootstrap"], dtype=float)
         kept = boot[np.isfinite(boot)]

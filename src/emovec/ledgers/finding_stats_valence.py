@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from emovec.artefacts.declarations import VALENCE_SUMMARY
 from emovec.errors import EmovecInputError
 from emovec.ledgers.finding_core import (
     Estimate,
@@ -21,9 +22,9 @@ from emovec.ledgers.finding_core import (
     Outcome,
     Subject,
     cell_subject,
-    read_json,
     register_statistic,
 )
+from emovec.readers.checked import read_json_artefact
 from emovec.readers.paper_valence import ValenceCellSpec
 from emovec.stats.multiple import percentile_ci
 
@@ -34,7 +35,7 @@ def _peak_outcomes(ctx: FindingsContext, target: str, key: str, unit: str, how: 
     ``how`` names the bootstrap's PC handling, ``detail`` what a reader needs beside the number."""
     out = []
     for c in ctx.paper.valence.cells:
-        summary = read_json(ctx.valence_dir / c.cell / "summary.json")
+        summary = read_json_artefact(ctx.valence_dir / c.cell / "summary.json", VALENCE_SUMMARY)
         peak = summary["peaks"][target]
         out.append(Outcome(cell_subject(c, True), Estimate(
             value=float(peak[key]), ci_low=float(peak[f"{key}_ci_low"]), ci_high=float(peak[f"{key}_ci_high"]),
@@ -163,7 +164,7 @@ def affect_peak_depth(ctx: FindingsContext, args: Mapping[str, Any]) -> list[Out
         if isinstance(draws, str):
             out.append(Outcome(subject, not_applicable=draws))
             continue
-        summary = read_json(ctx.valence_dir / c.cell / "summary.json")
+        summary = read_json_artefact(ctx.valence_dir / c.cell / "summary.json", VALENCE_SUMMARY)
         last = int(summary["n_layers"]) - 1
         depths = draw_peak_depths(draws.r[:, :, _TARGET_INDEX[target]])
         lo, hi = percentile_ci(depths, level, too_few="nan")
@@ -197,8 +198,8 @@ def affect_peak_depth_difference(ctx: FindingsContext, args: Mapping[str, Any]) 
             if isinstance(da, str) or isinstance(db, str):
                 out.append(Outcome(subject, not_applicable=da if isinstance(da, str) else str(db)))
                 continue
-            sa = read_json(ctx.valence_dir / a.cell / "summary.json")
-            sb = read_json(ctx.valence_dir / b.cell / "summary.json")
+            sa = read_json_artefact(ctx.valence_dir / a.cell / "summary.json", VALENCE_SUMMARY)
+            sb = read_json_artefact(ctx.valence_dir / b.cell / "summary.json", VALENCE_SUMMARY)
             j = _TARGET_INDEX[target]
             depth_a, depth_b = draw_peak_depths(da.r[:, :, j]), draw_peak_depths(db.r[:, :, j])
             paired = draws_aligned(da, db)
@@ -230,7 +231,7 @@ def affect_baseline_difference(ctx: FindingsContext, args: Mapping[str, Any]) ->
     out = []
     for c in ctx.paper.valence.cells:
         subject = cell_subject(c, True)
-        summary = read_json(ctx.valence_dir / c.cell / "summary.json")
+        summary = read_json_artefact(ctx.valence_dir / c.cell / "summary.json", VALENCE_SUMMARY)
         if summary.get("compare") is None:
             out.append(Outcome(subject, not_applicable="the cell ran no comparison baseline (valence.compare_baseline)"))
             continue
@@ -285,8 +286,8 @@ def affect_corpus_difference(ctx: FindingsContext, args: Mapping[str, Any]) -> l
                 if isinstance(da, str) or isinstance(db, str):
                     out.append(Outcome(subject, not_applicable=da if isinstance(da, str) else str(db)))
                     continue
-                sa = read_json(ctx.valence_dir / a.cell / "summary.json")
-                sb = read_json(ctx.valence_dir / b.cell / "summary.json")
+                sa = read_json_artefact(ctx.valence_dir / a.cell / "summary.json", VALENCE_SUMMARY)
+                sb = read_json_artefact(ctx.valence_dir / b.cell / "summary.json", VALENCE_SUMMARY)
                 pa, pb = sa["peaks"][target], sb["peaks"][target]
                 j = _TARGET_INDEX[target]
                 ra, rb = da.r[:, int(pa["layer"]), j], db.r[:, int(pb["layer"]), j]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emovec.artefacts.declarations import JsonArtefact
 from emovec.errors import EmovecInputError
 
 __all__ = [
@@ -23,7 +24,7 @@ __all__ = [
     "is_missing",
     "parse_bool",
     "read_checked_csv",
-    "read_json_object",
+    "read_json_artefact",
     "require_text_columns",
 ]
 
@@ -86,17 +87,20 @@ def read_checked_csv(path: Path, required: Sequence[str], numeric: Sequence[str]
     return df
 
 
-def read_json_object(path: Path, required: Sequence[str]) -> dict[str, Any]:
-    """Read a pipeline JSON summary: a top-level object holding every ``required`` key."""
+def read_json_artefact(path: Path, artefact: JsonArtefact) -> dict[str, Any]:
+    """Read a JSON artefact a stage wrote: a top-level object holding exactly the declared keys
+    (a missing or undeclared key means the writer and this reader disagree, or the file is stale)."""
+    if not path.is_file():
+        raise EmovecInputError(f"{path} is missing: run the stage that writes it (dvc repro)")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise EmovecInputError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(raw, dict):
         raise EmovecInputError(f"{path}: expected a JSON object at the top level")
-    missing = [k for k in required if k not in raw]
-    if missing:
-        raise EmovecInputError(f"{path}: missing key(s) {missing}")
+    problem = artefact.key_mismatch(raw, str(path))
+    if problem:
+        raise EmovecInputError(problem)
     return raw
 
 

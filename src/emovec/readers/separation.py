@@ -16,16 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emovec.artefacts.declarations import SEPARATION_LAYERS
+from emovec.artefacts.declarations import RESAMPLING_RECORD, SEPARATION_LAYERS
 from emovec.emotions import OPPOSITE_PAIRS
 from emovec.errors import EmovecInputError
 from emovec.geometry.separation import mean_pairwise_cosine
-from emovec.readers.checked import parse_bool, read_checked_csv, read_json_object
+from emovec.readers.checked import parse_bool, read_checked_csv, read_json_artefact
 from emovec.readers.paper_separation import CellSpec, PaperSpec
 
 __all__ = [
     "PAIR_COLUMNS",
-    "RESAMPLING_KEYS",
     "CellData",
     "load_cells",
     "load_resampling",
@@ -34,8 +33,6 @@ __all__ = [
 ]
 
 PAIR_COLUMNS: tuple[str, ...] = tuple(f"cos_{a}-{b}" for a, b in OPPOSITE_PAIRS)
-RESAMPLING_KEYS: tuple[str, ...] = ("layer", "mean_cosine", "emotions", "per_emotion", "loo", "n_loo",
-                                    "n_per_emotion", "bootstrap", "seed", "baseline")
 # The separation CSV stores the same vectors' mean cosine at ~6 significant digits; a larger
 # disagreement with the .npz means one of the two files is stale.
 _CONSISTENCY_TOL = 5e-4
@@ -178,7 +175,7 @@ def load_resampling(cells: Mapping[str, CellData], separation_dir: str | Path) -
         raise EmovecInputError(f"missing resampling file(s) for listed cells: {', '.join(absent)}")
     out = {}
     for name, cell in cells.items():
-        rec = read_json_object(paths[name], RESAMPLING_KEYS)
+        rec = read_json_artefact(paths[name], RESAMPLING_RECORD)
         if int(rec["layer"]) != cell.spec.layer:
             raise EmovecInputError(f"{paths[name]}: layer {rec['layer']} but the cell reports layer {cell.spec.layer}")
         recorded = float(cell.reported["mean_cosine"])

@@ -26,14 +26,14 @@ import numpy as np
 import pandas as pd
 
 from emovec.artefacts.declarations import STEERING_MEASURES as M
-from emovec.artefacts.declarations import STEERING_NORMS, STEERING_SUMMARY_KEYS
+from emovec.artefacts.declarations import STEERING_NORMS, STEERING_SUMMARY
 from emovec.config.values import require_int, require_mapping, require_number, require_str
 from emovec.errors import EmovecInputError
 from emovec.readers.checked import (
     first_row,
     parse_bool,
     read_checked_csv,
-    read_json_object,
+    read_json_artefact,
     require_text_columns,
 )
 from emovec.readers.classify import read_classified
@@ -41,7 +41,6 @@ from emovec.readers.paper_steering import SteeringModelSpec, SteeringSpec, steer
 
 __all__ = [
     "CONDITIONS",
-    "SUMMARY_KEYS",
     "SteeringData",
     "load_steering",
     "magnitude_key",
@@ -49,7 +48,6 @@ __all__ = [
 ]
 
 CONDITIONS: tuple[str, ...] = ("unsteered", "induction", "emotion", "random")
-SUMMARY_KEYS = STEERING_SUMMARY_KEYS
 _SCENARIO_KEYS: tuple[str, ...] = ("name", "emotion", "prompt", "strength", "direction")
 
 # Strengths are written by the stage as short decimals (0.005, 0.05); a relative tolerance
@@ -180,7 +178,7 @@ def _read_measures(path: Path, model: str) -> pd.DataFrame:
 
 
 def _read_summary(path: Path, model: str) -> dict[str, Any]:
-    raw = read_json_object(path, SUMMARY_KEYS)
+    raw = read_json_artefact(path, STEERING_SUMMARY)
     if raw["model"] != model:
         raise EmovecInputError(f"{path}: key 'model' is {raw['model']!r}; expected {model!r}; stale output?")
     require_int(raw["projection_layer"], f"{path}: key 'projection_layer'", minimum=0)

@@ -20,17 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emovec.artefacts.declarations import VALENCE_LAYERS, VALENCE_NORMS, VALENCE_SUMMARY_KEYS
+from emovec.artefacts.declarations import VALENCE_LAYERS, VALENCE_NORMS, VALENCE_SUMMARY
 from emovec.config.values import require_int
 from emovec.errors import EmovecInputError
-from emovec.readers.checked import as_float, is_missing, read_checked_csv, read_json_object
+from emovec.readers.checked import as_float, is_missing, read_checked_csv, read_json_artefact
 from emovec.readers.paper_valence import ValenceCellSpec, ValenceSpec, valence_sort_key
 
 __all__ = [
     "NORMS_COLUMNS",
     "NORM_STATUSES",
     "PEAK_KEYS",
-    "SUMMARY_KEYS",
     "TARGETS",
     "CKAData",
     "ValenceCellData",
@@ -39,7 +38,6 @@ __all__ = [
 ]
 
 TARGETS: tuple[str, ...] = ("valence", "arousal")
-SUMMARY_KEYS = VALENCE_SUMMARY_KEYS
 PEAK_KEYS: tuple[str, ...] = (
     "layer", "pc", "r", "abs_r", "r_ci_low", "r_ci_high", "p_perm", "p_fdr", "p_max", "rho", "lambda_ratio",
     "lambda_ratio_ci_low", "lambda_ratio_ci_high", "swap_rate", "identified", "R", "R_ci_low", "R_ci_high", "angle",
@@ -128,7 +126,7 @@ def _read_layers(path: Path, spec: ValenceCellSpec) -> pd.DataFrame:
 
 
 def _read_summary(path: Path, spec: ValenceCellSpec) -> dict[str, Any]:
-    raw = read_json_object(path, SUMMARY_KEYS)
+    raw = read_json_artefact(path, VALENCE_SUMMARY)
     for key in ("cell", "model", "corpus", "generator", "norms", "emotion_set", "n_layers"):
         if raw[key] != getattr(spec, key):
             raise EmovecInputError(

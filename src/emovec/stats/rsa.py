@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from emovec.errors import EmovecInputError
 from emovec.stats.multiple import percentile_ci
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
-from emovec.artefacts.declarations import STEERING_MEASURES, STEERING_NORMS, csv_text
+from emovec.artefacts.declarations import STEERING_MEASURES, STEERING_NORMS, STEERING_SUMMARY, csv_text, json_text
 from emovec.config.schema import ModelConfig, SteeringConfig, VectorsConfig, as_dataclass, resolve_layer
 from emovec.corpora.emotion_sets import emotion_set
 from emovec.corpora.scenarios import Scenario, load_scenarios
@@ -235,8 +235,9 @@ def run(raw: Any, config_path: str, activations: str | Path, out: str | Path) ->
         "mean_addition_norm": {c: float(np.mean([np.linalg.norm(steering.additions[layers[0]][i].numpy())
                                                  for i, r in enumerate(rows) if r.condition == c]))
                                for c in ("emotion", "random")},
-        "seconds": round(time.perf_counter() - t0, 1),
     }
+    summary_text = json_text(summary, STEERING_SUMMARY, f"{out}/summary.json")
+    seconds = round(time.perf_counter() - t0, 1)
     with atomic_path(out) as tmp:
         tmp.mkdir()
         (tmp / "generations.jsonl").write_text(
@@ -244,10 +245,9 @@ def run(raw: Any, config_path: str, activations: str | Path, out: str | Path) ->
         (tmp / "measures.csv").write_text(measures_csv(out_rows), encoding="utf-8")
         (tmp / "norms.csv").write_text(csv_text(norm_rows, STEERING_NORMS.names, STEERING_NORMS.float_format,
                                                 "norms.csv"), encoding="utf-8")
-        (tmp / "summary.json").write_text(json.dumps({k: v for k, v in summary.items() if k != "seconds"},
-                                                     indent=1, sort_keys=True) + "\n")
+        (tmp / "summary.json").write_text(summary_text, encoding="utf-8")
     print(f"steering {spec.name}: {len(scenarios)} scenarios, {len(rows)} generations, "
-          f"{summary['n_empty']} empty ({summary['seconds']} s)")
+          f"{summary['n_empty']} empty ({seconds} s)")
 
 
 def score_with_external(raw: Any, config_path: str, loaded: Any, prompt_ids: list[list[int]],
