@@ -5,7 +5,6 @@ and the provenance every table prints. Read back by :mod:`emovec.readers.paper_c
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -48,19 +47,20 @@ def paper_cell_entry(cell: CellConfig) -> dict[str, Any]:
 
 def steering_paper_entry(cells: list[CellConfig]) -> dict[str, Any]:
     """What the paper stage needs to render the steering tables: models, classifier, regimes."""
+    from emovec.readers.paper_steering import SteeringModelSpec, steering_entry  # the shape's one home
     from emovec.steering.classifiers import classifier_display_name
 
     if not cells:
-        return {"models": []}
+        return steering_entry([], [], None, None)
     first = cells[0].steering
     for c in cells[1:]:
         if (c.steering.classifiers, c.steering.regimes, c.steering.ci_level) != (first.classifiers, first.regimes, first.ci_level):
             raise EmovecInputError(f"model {c.model.name!r}: its classifiers/regimes/ci_level differ from "
                                    f"{cells[0].model.name!r}'s; one steering table compares models under one rule")
-    return {"models": [{"model": c.model.name, "variant": c.model.variant, "family": c.model.family,
-                        "partner": c.model.partner} for c in cells],
-            "classifiers": [{"name": c.name, "display_name": classifier_display_name(c)} for c in first.classifiers],
-            "regimes": asdict(first.regimes), "ci_level": first.ci_level}
+    models = [SteeringModelSpec(model=c.model.name, variant=c.model.variant, family=c.model.family,
+                                partner=c.model.partner) for c in cells]
+    return steering_entry(models, [(c.name, classifier_display_name(c)) for c in first.classifiers],
+                          first.regimes, first.ci_level)
 
 
 def model_families(conf_dir: Path) -> list[str]:

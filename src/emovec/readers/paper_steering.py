@@ -1,13 +1,14 @@
 """The steering part of the composed paper config (``steering`` in ``build/config/paper.yaml``):
 the steered models, the emotion classifiers whose scores the tables report (labels and score
 range from the classifier registry) and the regime rule with its thresholds.
-:func:`load_steering_spec` validates the mapping.
+:func:`steering_entry` is what the compose stage writes; :func:`load_steering_spec` reads it back,
+checked, into the same dataclasses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from emovec.config.schema import VARIANTS, RegimeConfig, as_dataclass
@@ -21,6 +22,7 @@ __all__ = [
     "SteeringModelSpec",
     "SteeringSpec",
     "load_steering_spec",
+    "steering_entry",
     "steering_sort_key",
 ]
 
@@ -71,6 +73,18 @@ class SteeringSpec:
     classifiers: tuple[ClassifierSpec, ...]
     regimes: RegimeConfig | None
     ci_level: float | None
+
+
+def steering_entry(models: Sequence[SteeringModelSpec], classifiers: Sequence[tuple[str, str]],
+                   regimes: RegimeConfig | None, ci_level: float | None) -> dict[str, Any]:
+    """The ``steering`` mapping of the paper config as the compose stage writes it (the inverse of
+    :func:`load_steering_spec`): ``models`` as :class:`SteeringModelSpec` fields, ``classifiers``
+    as (registry name, display name) pairs; without models, just an empty model list."""
+    if not models:
+        return {"models": []}
+    return {"models": [asdict(m) for m in models],
+            "classifiers": [{"name": name, "display_name": display} for name, display in classifiers],
+            "regimes": None if regimes is None else asdict(regimes), "ci_level": ci_level}
 
 
 def steering_sort_key(spec: SteeringModelSpec) -> tuple[str, int, str]:
