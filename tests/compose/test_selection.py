@@ -8,8 +8,11 @@ the stages it affects (for the separation cells, the valence grid and the steeri
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -429,3 +432,15 @@ def test_paper_config_records_the_model_families_the_findings_ledger_may_name(st
 
     families = yaml.safe_load(steer_baseline["paper.yaml"])["model_families"]
     assert families == list(known_families()) and {"gemma3", "smollm2", "toy"} <= set(families)
+
+
+def test_compose_never_imports_torch(tmp_path: Path):
+    """The compose stage reads only configs and registries: torch (about 1.5 s to import on the
+    2-core machines) is imported where a tensor is made, never by composing."""
+    code = ("import sys\nfrom emovec.stages.compose import main\n"
+            f"assert main(['--selection', {str(CONF_DIR / 'selection.yaml')!r}, '--out', {str(tmp_path)!r}]) == 0\n"
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "paper.yaml").is_file()

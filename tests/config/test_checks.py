@@ -229,7 +229,7 @@ def test_generated_corpus_without_generator_is_rejected():
     ("valence.orientation=by_ratings", "valence.orientation"),
     ("valence.weighting=char", "valence.weighting"),
     ("valence.pc_matching=procrustes", "valence.pc_matching"),
-    ("valence.max_swap_rate=1.5", "valence.max_swap_rate=1.5 must lie in [0, 1]"),
+    ("valence.max_swap_rate=1.5", "valence.max_swap_rate=1.5 is out of range: must be in [0, 1]"),
 ])
 def test_bad_valence_choices_are_rejected_at_compose(override: str, message: str):
     with pytest.raises(EmovecInputError, match=re.escape(message)):
@@ -247,3 +247,19 @@ def test_jeong_steering_lists_the_two_offline_classifiers_with_their_maps():
         check_classifier_config(c)  # the map exists and names only this classifier's labels
     assert [classifier_display_name(c) for c in cell.steering.classifiers] == [
         "VADER 3.3.2 (compound valence)", "NRC emotion lexicon (NRCLex 4.1.0)"]
+
+
+@pytest.mark.parametrize("override,message", [
+    ("separation.n_permutations=-5", "separation.n_permutations=-5 is out of range: must be >= 1"),
+    ("steering.strengths=[0.005,0.05,-0.02]", "steering.strengths[2]=-0.02 is out of range: must be > 0"),
+    ("valence.ci_level=1.0", "valence.ci_level=1.0 is out of range: must be in (0, 1)"),
+    ("steering.decoding.top_p=0", "steering.decoding.top_p=0.0 is out of range: must be in (0, 1]"),
+    ("extraction.mean_offset=-1", "extraction.mean_offset=-1 is out of range: must be >= 0"),
+    ("steering.classifiers.0.batch_size=0", "steering.classifiers[0].batch_size=0 is out of range: must be >= 1"),
+    ("vectors.variance_threshold=nan", "vectors.variance_threshold=nan is out of range: must be in (0, 1]"),
+    ("steering.regimes.explosive_min_ratio=inf", "steering.regimes.explosive_min_ratio=inf is out of range"),
+])
+def test_a_value_outside_its_declared_range_stops_compose_in_one_line(override: str, message: str):
+    with pytest.raises(EmovecInputError, match=re.escape(message)) as err:
+        compose_cell("toy-base", "toy-comprehension", "separation", [override])
+    assert "\n" not in str(err.value)

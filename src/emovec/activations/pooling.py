@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from emovec.errors import EmovecInputError
 from emovec.registry import Registry
+
+if TYPE_CHECKING:  # torch is imported where a tensor is made: the compose stage reads POOLINGS without it
+    import torch
 
 
 @dataclass(frozen=True)
@@ -30,18 +32,22 @@ class PoolingInputs:
     mean_offset: int
 
 
-PoolFn = Callable[[PoolingInputs], torch.Tensor]
+PoolFn = Callable[[PoolingInputs], "torch.Tensor"]
 POOLINGS: Registry[PoolFn] = Registry("pooling")
 register_pooling = POOLINGS.register  # decorator: @register_pooling("name")
 
 
 def real_token_rank(mask: torch.Tensor) -> torch.Tensor:
     """Rank of each real token among the real tokens of its row (0-based); -1 on padding."""
+    import torch
+
     rank = torch.cumsum(mask, dim=1) - 1
     return torch.where(mask.bool(), rank, torch.full_like(rank, -1))
 
 
 def _one_hot_at_rank(mask: torch.Tensor, target_rank: torch.Tensor) -> torch.Tensor:
+    import torch
+
     rank = real_token_rank(mask)
     # Padding has rank -1: a target of -1 (e.g. no prompt token to fall back on) must select nothing.
     return ((rank == target_rank[:, None]) & mask.bool()).to(torch.float32)
@@ -57,6 +63,8 @@ def pool_last_token(x: PoolingInputs) -> torch.Tensor:
 def pool_mid_generation(x: PoolingInputs) -> torch.Tensor:
     """Token ``prompt_len + gen_len // 2`` (Jeong generation); when the generation is 10 tokens
     or shorter, Jeong's code falls back to the last prompt token (``prompt_len - 1``)."""
+    import torch
+
     n_real = x.mask.sum(dim=1)
     gen_len = n_real - x.gen_start
     target = torch.where(gen_len > 10, x.gen_start + gen_len // 2, x.gen_start - 1)
@@ -70,6 +78,8 @@ def pool_mid_generation(x: PoolingInputs) -> torch.Tensor:
 def pool_mean_from_offset(x: PoolingInputs) -> torch.Tensor:
     """Mean over real tokens whose rank is >= ``mean_offset`` (Anthropic / van der Ben: 50).
     A stimulus with no such token gets an all-zero row, which the caller records as NaN."""
+    import torch
+
     keep = (real_token_rank(x.mask) >= x.mean_offset).to(torch.float32)
     count = keep.sum(dim=1, keepdim=True)
     return keep / count.clamp(min=1.0)

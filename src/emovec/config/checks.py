@@ -1,6 +1,8 @@
 """The checks a composed cell config must pass beyond its field types: every choice among its
 allowed values, every count and level in range, and the rules that tie fields together (a
-generation pooling needs a generation corpus, a chat prompt a chat template, ...).
+generation pooling needs a generation corpus, a chat prompt a chat template, ...). The numeric
+ranges are declared beside each field in :mod:`emovec.config.schema` (``ranged``) and checked here
+by one walk over the config (:func:`check_ranges`).
 
 Only what the schema itself knows is checked here: a value that names a registry entry (a
 pooling, a baseline, norms, a classifier, ...) is checked by :func:`emovec.compose.cells.validate_cell`,
@@ -9,6 +11,7 @@ which imports the registries (this module imports none of them, so it stays near
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -34,12 +37,34 @@ from emovec.config.schema import (
 from emovec.errors import EmovecInputError
 from emovec.paths import converted_weights_dir
 
-__all__ = ["SCENARIO_SOURCES", "STEERING_PROMPT_FORMATS", "check_cell_schema"]
+__all__ = ["SCENARIO_SOURCES", "STEERING_PROMPT_FORMATS", "check_cell_schema", "check_ranges"]
 
 
 def _check_choice(value: Any, allowed: tuple[str, ...], key: str, where: str) -> None:
     if value not in allowed:
         raise EmovecInputError(f"{where}: {key}={value!r} is not one of {list(allowed)}")
+
+
+def check_ranges(node: Any, where: str, prefix: str = "") -> None:
+    """Every numeric field of ``node`` (a config dataclass, nested ones and lists of them included)
+    within the range its schema field declares (:class:`emovec.config.schema.Range`): one error
+    naming the dotted key, the value and the range. ``None`` (an unset optional) is not checked."""
+    for f in dataclasses.fields(node):
+        value, key = getattr(node, f.name), f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            check_ranges(value, where, f"{key}.")
+            continue
+        if isinstance(value, list) and any(dataclasses.is_dataclass(v) for v in value):
+            for i, v in enumerate(value):
+                check_ranges(v, where, f"{key}[{i}].")
+            continue
+        allowed = f.metadata.get("range")
+        if allowed is None or value is None:
+            continue
+        for i, x in enumerate(value) if isinstance(value, list) else ((None, value),):
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not allowed.contains(float(x)):
+                shown = key if i is None else f"{key}[{i}]"
+                raise EmovecInputError(f"{where}: {shown}={x!r} is out of range: must be {allowed}")
 
 
 def check_cell_schema(raw: DictConfig | dict, where: str = "config") -> CellConfig:
@@ -54,6 +79,7 @@ def check_cell_schema(raw: DictConfig | dict, where: str = "config") -> CellConf
     if missing:
         raise EmovecInputError(f"{where}: required keys missing: {missing}")
     cell: CellConfig = OmegaConf.to_object(merged)  # type: ignore[assignment]
+    check_ranges(cell, where)
     m, c = cell.model, cell.corpus
     _check_choice(m.variant, VARIANTS, "model.variant", where)
     _check_choice(m.dtype, DTYPES, "model.dtype", where)
@@ -77,20 +103,12 @@ def check_cell_schema(raw: DictConfig | dict, where: str = "config") -> CellConf
     _check_choice(v.on_missing, ON_MISSING_NORMS, "valence.on_missing", where)
     _check_choice(v.weighting, WEIGHTINGS, "valence.weighting", where)
     _check_choice(v.pc_matching, PC_MATCHINGS, "valence.pc_matching", where)
-    if not 0 <= v.max_swap_rate <= 1:
-        raise EmovecInputError(f"{where}: valence.max_swap_rate={v.max_swap_rate} must lie in [0, 1]")
     if v.on_missing == "fallback" and not v.norms_fallback:
         raise EmovecInputError(f"{where}: valence.on_missing=fallback needs valence.norms_fallback")
     if v.norms_fallback and v.on_missing != "fallback":
         raise EmovecInputError(f"{where}: valence.norms_fallback={v.norms_fallback!r} is only used with "
                                f"valence.on_missing=fallback (got {v.on_missing!r})")
-    if v.n_boot < 1 or v.n_perm < 1 or not 0 < v.ci_level < 1:
-        raise EmovecInputError(f"{where}: valence.n_boot and valence.n_perm must be >= 1 and "
-                               f"valence.ci_level in (0, 1); got {v.n_boot}, {v.n_perm}, {v.ci_level}")
     _validate_steering(cell.steering, m.n_layers, where)
-    offset = c.mean_offset if c.mean_offset is not None else cell.extraction.mean_offset
-    if offset < 0:
-        raise EmovecInputError(f"{where}: mean_offset={offset} must be >= 0")
     if c.kind == "generation" and c.prompt_format == "chat" and not m.chat_template:
         raise EmovecInputError(
             f"{where}: model {m.name!r} is a {m.variant} model without a chat template, but "
@@ -111,8 +129,6 @@ def _validate_stories(c: CorpusConfig, where: str) -> None:
         raise EmovecInputError(f"{where}: corpus {c.name!r} is generated but names no corpus.stories.generator")
     if s.neutral_source == "upstream" and not s.neutral_path:
         raise EmovecInputError(f"{where}: corpus {c.name!r}: neutral_source=upstream needs corpus.stories.neutral_path")
-    if min(s.calls_per_emotion, s.stories_per_call, s.n_per_emotion, s.n_neutral) < 1:
-        raise EmovecInputError(f"{where}: corpus {c.name!r}: story counts must be >= 1")
 
 
 STEERING_PROMPT_FORMATS = ("plain", "chat", "auto")
@@ -129,7 +145,7 @@ def _validate_steering(st: SteeringConfig, n_layers: int, where: str) -> None:
     names = [c.name for c in st.classifiers]
     if len(set(names)) != len(names):
         raise EmovecInputError(f"{where}: steering.classifiers names a classifier twice: {names}")
-    if not st.strengths or any(not s > 0 for s in st.strengths) or len(set(st.strengths)) != len(st.strengths):
+    if not st.strengths or len(set(st.strengths)) != len(st.strengths):  # each positive: its declared range
         raise EmovecInputError(f"{where}: steering.strengths must be distinct positive magnitudes (a scenario's "
                                f"sign says toward/away), got {list(st.strengths)}")
     r = st.regimes
@@ -137,13 +153,9 @@ def _validate_steering(st: SteeringConfig, n_layers: int, where: str) -> None:
     if missing:
         raise EmovecInputError(f"{where}: steering.regimes strengths {missing} are not in steering.strengths "
                                f"{list(st.strengths)}; the perplexity ratio needs both")
-    if st.n_random < 1 or st.n_samples < 1:
-        raise EmovecInputError(f"{where}: steering.n_random and steering.n_samples must be >= 1")
     if st.n_samples > 1 and not st.decoding.do_sample:
         raise EmovecInputError(f"{where}: steering.n_samples={st.n_samples} with greedy decoding would repeat one "
                                "generation; set steering.decoding.do_sample=true or n_samples=1")
-    if not 0 < st.ci_level < 1:
-        raise EmovecInputError(f"{where}: steering.ci_level must be in (0, 1), got {st.ci_level}")
     if st.layers != "all":
         if isinstance(st.layers, str) or not all(isinstance(x, int) and not isinstance(x, bool) for x in st.layers):
             raise EmovecInputError(f"{where}: steering.layers must be 'all' or a list of block indices, got {st.layers!r}")

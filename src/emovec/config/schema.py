@@ -16,6 +16,8 @@ from typing import Any, Optional
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
+from emovec.config.ranges import COUNT, LEVEL, NON_NEGATIVE, POSITIVE, SHARE, Range, ranged
+from emovec.config.values import MAX_DIGITS
 from emovec.errors import EmovecInputError
 
 DTYPES = ("float32", "bfloat16", "float16")
@@ -39,10 +41,10 @@ class ToyTrainConfig:
 
     init_from: Optional[str] = None  # another toy model to continue from (toy-instruct <- toy-base)
     data: str = "stories"  # "stories" (plain LM) or "instruct" (instruction -> story pairs)
-    steps: int = 300
-    batch_size: int = 32
-    lr: float = 3e-3
-    seed: int = 0
+    steps: int = ranged(300, COUNT)
+    batch_size: int = ranged(32, COUNT)
+    lr: float = ranged(3e-3, POSITIVE)
+    seed: int = ranged(0, NON_NEGATIVE)
 
 
 @dataclass
@@ -83,8 +85,8 @@ class ModelConfig:
     family: str = MISSING
     variant: str = MISSING  # base | instruct
     partner: Optional[str] = None  # config name of the base/instruct partner, if any
-    n_layers: int = MISSING  # checked against the loaded weights
-    d_model: int = MISSING  # checked against the loaded weights
+    n_layers: int = ranged(MISSING, COUNT)  # checked against the loaded weights
+    d_model: int = ranged(MISSING, COUNT)  # checked against the loaded weights
     chat_template: bool = False  # whether its tokenizer ships a chat template
     dtype: str = "float32"  # float32 | bfloat16 | float16 (Jeong ran quantised weights)
     device: str = "cpu"
@@ -104,11 +106,11 @@ class DecodingConfig:
     """Decoding for generated stimuli: greedy (Jeong) or seeded sampling (van der Ben)."""
 
     do_sample: bool = False
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_new_tokens: int = 64
-    seed: int = 0
-    batch_size: int = 16
+    temperature: float = ranged(1.0, POSITIVE)
+    top_p: float = ranged(1.0, Range(low=0, high=1, low_open=True))
+    max_new_tokens: int = ranged(64, COUNT)
+    seed: int = ranged(0, NON_NEGATIVE)
+    batch_size: int = ranged(16, COUNT)
 
 
 @dataclass
@@ -122,18 +124,18 @@ class StoriesConfig:
 
     generator: Optional[str] = None  # model config name that writes a generated corpus
     topics_path: Optional[str] = None  # upstream topics file (prompt x topics)
-    calls_per_emotion: int = 3  # each on a distinct topic (prompt x topics), or templates cycled
-    stories_per_call: int = 3  # the prompt's {n_stories}; responses are split on [story N]
+    calls_per_emotion: int = ranged(3, COUNT)  # each on a distinct topic (prompt x topics), or templates cycled
+    stories_per_call: int = ranged(3, COUNT)  # the prompt's {n_stories}; responses are split on [story N]
     split: str = "markers"  # markers ([story N]) | whole (the response is one story)
     on_unparsed: str = "error"  # error | record (left out, listed in the corpus summary)
     # Text before "[story 1]" (a chat model's "Sure, here are three stories:"): error, or discard
     # it and list every discarded preamble in the corpus summary (never silently).
     preamble: str = "error"  # error | discard
-    n_per_emotion: int = 9  # project stories per emotion (toy)
-    n_neutral: int = 40  # project neutral texts (toy); upstream: all 40 neutral paragraphs
+    n_per_emotion: int = ranged(9, COUNT)  # project stories per emotion (toy)
+    n_neutral: int = ranged(40, COUNT)  # project neutral texts (toy); upstream: all 40 neutral paragraphs
     neutral_source: str = "project"  # project (toy neutral stories) | upstream
     neutral_path: Optional[str] = None  # upstream neutral texts, one paragraph per line
-    seed: int = 0  # project stories / topic choice
+    seed: int = ranged(0, NON_NEGATIVE)  # project stories / topic choice
 
 
 @dataclass
@@ -148,14 +150,14 @@ class CorpusConfig:
     format: str = "project_csv"  # passages reader: project_csv | jeong_csv ; generation: templates_json | jeong_protocol
     emotion_set: str = "jeong20"
     pooling: str = MISSING  # last_token | mid_generation | mean_from_offset
-    n_per_emotion: int = 10  # generation: stories per emotion (templates cycled)
-    n_neutral: int = 10  # generation: neutral stories (one per topic, cycled)
+    n_per_emotion: int = ranged(10, COUNT)  # generation: stories per emotion (templates cycled)
+    n_neutral: int = ranged(10, NON_NEGATIVE)  # generation: neutral stories (one per topic, cycled)
     prompt_format: str = "auto"  # auto: chat template if the model has one, else plain text
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     anisotropy_path: str = "stimuli/anisotropy_sentences.csv"
     # mean_from_offset pooling: overrides extraction.mean_offset for this corpus when set (the
     # toy's stories are ~40-90 tokens, too short for Anthropic's offset of 50).
-    mean_offset: Optional[int] = None
+    mean_offset: Optional[int] = ranged(None, NON_NEGATIVE)
     stories: StoriesConfig = field(default_factory=StoriesConfig)
 
 
@@ -163,10 +165,10 @@ class CorpusConfig:
 class ExtractionConfig:
     """One forward pass per batch caches every layer's residual stream, pooled on the fly."""
 
-    batch_size: int = 16
+    batch_size: int = ranged(16, COUNT)
     cache_dtype: str = "float32"
-    mean_offset: int = 50  # mean_from_offset pools real tokens with rank >= this (Anthropic: 50)
-    max_length: int = 1024  # longer stimuli are an error, never silently truncated
+    mean_offset: int = ranged(50, NON_NEGATIVE)  # mean_from_offset pools real tokens with rank >= this (Anthropic: 50)
+    max_length: int = ranged(1024, COUNT)  # longer stimuli are an error, never silently truncated
 
 
 @dataclass
@@ -175,7 +177,8 @@ class VectorsConfig:
 
     baseline: str = "neutral_mean"  # neutral_mean | grand_mean | grand_mean_with_neutral | neutral_pca
     normalise: bool = True  # unit-norm (Jeong) or raw (raw norms carry anisotropy)
-    variance_threshold: float = 0.5  # neutral_pca: remove top-k PCs reaching this variance share
+    # neutral_pca: remove the top-k PCs reaching this share of the neutral variance
+    variance_threshold: float = ranged(0.5, Range(low=0, high=1, low_open=True))
     layer: Any = "middle"  # the single reported layer: "middle" (n_layers//2, Jeong) or an int
 
 
@@ -183,9 +186,9 @@ class VectorsConfig:
 class SeparationConfig:
     """Separation statistics: floors, null and anisotropy beside every mean cosine."""
 
-    n_permutations: int = 200
-    n_boot: int = 1000  # stimulus-level bootstrap of the reported layer's mean cosine (gen vs comp CI)
-    seed: int = 0
+    n_permutations: int = ranged(200, COUNT)
+    n_boot: int = ranged(1000, COUNT)  # stimulus-level bootstrap of the reported layer's mean cosine (gen vs comp CI)
+    seed: int = ranged(0, NON_NEGATIVE)
 
 
 @dataclass
@@ -198,14 +201,14 @@ class ValenceConfig:
     # token: each pooled token counts once (van der Ben's code at 0dd5b7b averages all tokens of all of
     # an emotion's stories together); story: each story's mean counts once
     weighting: str = "token"
-    n_boot: int = 1000  # bootstrap resamples over emotions (PCA refit in each)
-    n_perm: int = 1000  # permutations of the ratings across emotions
-    ci_level: float = 0.95
-    seed: int = 0
+    n_boot: int = ranged(1000, COUNT)  # bootstrap resamples over emotions (PCA refit in each)
+    n_perm: int = ranged(1000, COUNT)  # permutations of the ratings across emotions
+    ci_level: float = ranged(0.95, LEVEL)
+    seed: int = ranged(0, NON_NEGATIVE)
     orientation: str = "anchor"  # PC sign rule that never sees the ratings: anchor | max_abs_score
     anchors: list[str] = field(default_factory=lambda: ["happy", "afraid"])  # PC1, PC2 anchors
     pc_matching: str = "order"  # bootstrap refits matched to the full-sample PCs: order (and sign) | sign only
-    max_swap_rate: float = 0.05  # a layer's PC1 counts as identified when at most this share of refits swap it
+    max_swap_rate: float = ranged(0.05, SHARE)  # a layer's PC1 counts as identified when at most this share of refits swap it
     # the analysis once more with this vectors.baseline (a robustness axis: e.g. neutral_pca, the
     # neutral-subspace projection the paper describes); null: none
     compare_baseline: Optional[str] = "neutral_pca"
@@ -225,9 +228,9 @@ class ClassifierConfig:
     local_dir: Optional[str] = None  # directory with config.json + *.safetensors + tokenizer
     revision: Optional[str] = None
     label_map: str = "stimuli/emotion_to_ekman7.csv"  # relative to src/emovec, or an absolute path
-    alpha: float = 0.5  # toy_lexicon: add-alpha smoothing of the label counts
-    batch_size: int = 32
-    max_length: int = 512
+    alpha: float = ranged(0.5, NON_NEGATIVE)  # toy_lexicon: add-alpha smoothing of the label counts
+    batch_size: int = ranged(32, COUNT)
+    max_length: int = ranged(512, COUNT)
 
 
 @dataclass
@@ -239,11 +242,11 @@ class RegimeConfig:
     n-gram of >= collapse_min_repeat tokens in the median generation -> repetitive collapse;
     else ratio >= explosive_min_ratio -> explosive; else surgical."""
 
-    low_strength: float = 0.005
-    high_strength: float = 0.05
-    explosive_min_ratio: float = 5.0
-    collapse_max_distinct2: float = 0.5
-    collapse_min_repeat: int = 8
+    low_strength: float = ranged(0.005, POSITIVE)
+    high_strength: float = ranged(0.05, POSITIVE)
+    explosive_min_ratio: float = ranged(5.0, POSITIVE)
+    collapse_max_distinct2: float = ranged(0.5, Range(low=0, high=1, low_open=True))
+    collapse_min_repeat: int = ranged(8, COUNT)
 
 
 @dataclass
@@ -259,46 +262,46 @@ class SteeringConfig:
     scenario_path: str = "stimuli/toy_steering_scenarios.json"
     scenario_format: str = "project_json"  # project_json | jeong_protocol
     scenarios: Optional[list[str]] = None  # run only these scenario names (None: all)
-    strengths: list[float] = field(default_factory=lambda: [0.005, 0.01, 0.02, 0.03, 0.05])
+    strengths: list[float] = ranged(lambda: [0.005, 0.01, 0.02, 0.03, 0.05], POSITIVE)
     layers: Any = "all"  # "all" (Jeong) or a list of block indices
     norm_reference: str = "prompt_mean_norm"  # a steering.norm_reference.NORM_REFERENCES entry: prompt_mean_norm (Jeong), ...
     projection_layer: Any = "middle"  # where the target-emotion projection is read
     prompt_format: str = "plain"  # plain (Jeong: raw prompt) | chat | auto
     induction_template: str = "Respond as someone who feels {emotion}. {prompt}"
     induction_template_negative: str = "Respond as someone who feels the opposite of {emotion}. {prompt}"
-    n_random: int = 4  # random directions per scenario (same direction at every strength)
-    n_samples: int = 1  # generations per condition (> 1 needs do_sample)
+    n_random: int = ranged(4, COUNT)  # random directions per scenario (same direction at every strength)
+    n_samples: int = ranged(1, COUNT)  # generations per condition (> 1 needs do_sample)
     decoding: DecodingConfig = field(default_factory=lambda: DecodingConfig(max_new_tokens=48, batch_size=32))
     scoring_model: str = "self"  # perplexity under the unsteered model itself, or a model config name
     # Every classifier reads every steered generation; each is named in every caption.
     classifiers: list[ClassifierConfig] = field(default_factory=lambda: [ClassifierConfig()])
     regimes: RegimeConfig = field(default_factory=RegimeConfig)
-    ci_level: float = 0.95  # binomial CIs of classifier agreement (Clopper-Pearson)
-    seed: int = 0
+    ci_level: float = ranged(0.95, LEVEL)  # binomial CIs of classifier agreement (Clopper-Pearson)
+    seed: int = ranged(0, NON_NEGATIVE)
 
 
 @dataclass
 class ToyConfig:
     """The embedded default: synthetic corpus, tokenizer and GPT-2-shaped architecture."""
 
-    n_per_category: int = 120
-    seed: int = 0
-    vocab_size: int = 1024
-    n_layer: int = 6
-    n_embd: int = 64
-    n_head: int = 4
-    n_positions: int = 192
+    n_per_category: int = ranged(120, COUNT)
+    seed: int = ranged(0, NON_NEGATIVE)
+    vocab_size: int = ranged(1024, COUNT)
+    n_layer: int = ranged(6, COUNT)
+    n_embd: int = ranged(64, COUNT)
+    n_head: int = ranged(4, COUNT)
+    n_positions: int = ranged(192, COUNT)
     # CPU threads for training. The trained weights depend on it (a gradient's float sums are
     # split across threads), so it is fixed here rather than taken from the machine: the same
     # config gives the same toy models on a laptop and on CI.
-    train_threads: int = 2
+    train_threads: int = ranged(2, COUNT)
 
 
 @dataclass
 class PaperConfig:
     """Table/figure rendering choices."""
 
-    digits: int = 3
+    digits: int = ranged(3, Range(low=0, high=MAX_DIGITS))
 
 
 @dataclass
@@ -315,7 +318,7 @@ class CellConfig:
     toy: ToyConfig = field(default_factory=ToyConfig)
     paper: PaperConfig = field(default_factory=PaperConfig)
     experiment: str = MISSING
-    seed: int = 0
+    seed: int = ranged(0, NON_NEGATIVE)
 
 
 def effective_mean_offset(cell: CellConfig) -> int:

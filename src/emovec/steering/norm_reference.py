@@ -17,17 +17,19 @@ the steering vectors are added. Norms are in the units of the residual stream.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from emovec.errors import EmovecInputError
 from emovec.generate import left_pad
 from emovec.models.blocks import steering_modules
 from emovec.registry import Registry
 
-NormReference = Callable[..., torch.Tensor]
+if TYPE_CHECKING:  # imported in the functions that run: the compose stage reads the registry without torch
+    import torch
+
+NormReference = Callable[..., "torch.Tensor"]
 # An entry: fn(loaded, layers, *, prompt_ids, dataset_norms) -> [rows, len(layers)] (float32; rows =
 # number of prompts, or 1 for a reference shared by every row).
 NORM_REFERENCES: Registry[NormReference] = Registry("norm reference")
@@ -44,6 +46,8 @@ def block_output_token_norms(loaded: Any, prompt_ids: Sequence[Sequence[int]], l
     * ``median``: the median norm over the real tokens (midpoint of the two middle values for an
       even count): the typical token, which one massive-norm position (BOS) cannot move;
     * ``first``: the norm at the first real token (the BOS position when the tokenizer adds one)."""
+    import torch
+
     hf_model = loaded.hf_model
     blocks = steering_modules(hf_model)
     pad_id = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else loaded.tokenizer.eos_token_id
@@ -122,6 +126,8 @@ def dataset_mean_norm(loaded: Any, layers: Sequence[int], *, prompt_ids: Any = N
                       dataset_norms: Any = None) -> torch.Tensor:
     """Per layer: a fixed scalar supplied by the caller (e.g. mean residual norm over a dataset);
     ``dataset_norms`` is float [n_layers]; returns [1, len(layers)] float32."""
+    import torch
+
     if dataset_norms is None:
         raise EmovecInputError("norm_reference 'dataset_mean_norm' needs dataset_norms (float [n_layers])")
     norms = torch.as_tensor(np.asarray(dataset_norms, dtype=np.float64)).float()
