@@ -2,8 +2,9 @@
 
 ``make replicate`` pipes ``dvc repro`` through this module: every byte is passed on unchanged and
 at once (progress bars included), and each stage's time is taken from the lines DVC prints, from
-"Running stage 'X':" to the "Updating lock file" that follows it (or the next stage, or the end
-of the output, for a stage that failed or was stopped). At the end it prints a table of this run's
+"Running stage 'X':" to the "Updating lock file" that follows it, or to the next stage (DVC does
+not always print the lock update), or to the end of the output for a last stage that failed or
+was stopped. At the end it prints a table of this run's
 stages, slowest first, and writes it to ``--out`` as CSV (atomically; a run in which no stage ran
 leaves the last table). Skipped stages ("didn't change") are counted, not timed. A SIGINT reaching the whole process group is ignored here, so
 the table of what ran is still printed when the user stops the run.
@@ -45,7 +46,9 @@ class StageTime:
 
 def stage_times(lines: Iterable[tuple[float, str]]) -> tuple[list[StageTime], int]:
     """(stages in the order they ran, number of stages skipped as unchanged) from (time in
-    seconds, line) pairs of DVC's output."""
+    seconds, line) pairs of DVC's output. DVC runs stages one after another and stops at the
+    first failure, so a stage followed by another finished (DVC does not always print the lock
+    update in between); only the last stage can be unfinished, when no lock update follows it."""
     out: list[StageTime] = []
     skipped = 0
     current: tuple[str, float] | None = None
@@ -56,7 +59,7 @@ def stage_times(lines: Iterable[tuple[float, str]]) -> tuple[list[StageTime], in
             skipped += 1
         elif m := _RUNNING.search(line):
             if current is not None:
-                out.append(StageTime(current[0], t - current[1], False))
+                out.append(StageTime(current[0], t - current[1], True))
             current = (m.group(1), t)
         elif _LOCKED.search(line) and current is not None:
             out.append(StageTime(current[0], t - current[1], True))
@@ -69,11 +72,14 @@ def stage_times(lines: Iterable[tuple[float, str]]) -> tuple[list[StageTime], in
 def times_table(times: list[StageTime], skipped: int) -> str:
     """The table printed at the end of the run: slowest first, each stage's share of the total."""
     total = sum(s.seconds for s in times)
-    rows = [f"{'stage':<60} {'seconds':>9} {'share':>6}"]
+    names = {id(s): s.stage + ("" if s.finished else " (not finished)") for s in times}
+    summary = f"{len(times)} stages run, {skipped} unchanged"
+    width = max([len("stage"), len(summary), *map(len, names.values())])
+    rows = [f"{'stage':<{width}} {'seconds':>9} {'share':>6}"]
     for s in sorted(times, key=lambda s: -s.seconds):
         share = s.seconds / total if total > 0 else 0.0
-        rows.append(f"{s.stage + ('' if s.finished else ' (not finished)'):<60} {s.seconds:>9.1f} {share:>6.1%}")
-    rows.append(f"{f'{len(times)} stages run, {skipped} unchanged':<60} {total:>9.1f}")
+        rows.append(f"{names[id(s)]:<{width}} {s.seconds:>9.1f} {share:>6.1%}")
+    rows.append(f"{summary:<{width}} {total:>9.1f}")
     return "\n".join(rows) + "\n"
 
 
