@@ -29,16 +29,6 @@ from emovec.toy.train import ASSISTANT, BOS, chat_prompt
 TEMPLATES = read_templates(PACKAGE_DIR / "stimuli" / "generation_templates.json", "templates_json")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny-model ops are overhead-bound: on a busy 2-core machine, OpenMP threads spinning
-    against each other make them 10-100x slower. One thread for this module, then restored."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 # ---------------------------------------------------------------- requests
 
 

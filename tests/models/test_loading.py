@@ -23,16 +23,6 @@ from emovec.paths import CONF_DIR
 from emovec.stages import model_card
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny-model ops are overhead-bound: on a busy 2-core machine, OpenMP threads spinning
-    against each other make them 10-100x slower. One thread for this module, then restored."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def loaded(tiny_model_dir: Path):
     spec = ModelConfig(name="tiny", hf_id=None, local_dir=str(tiny_model_dir), family="toy", variant="instruct",
