@@ -49,10 +49,11 @@ data: install
 	@if python -m emovec.corpora.manifest verify >/dev/null 2>&1; then dvc commit -q -f data.dvc && dvc status data.dvc; \
 	else echo "data/ is incomplete: upstream-based choices listed above are unavailable"; fi
 
-# DVC's output passes through emovec.stage_times, which ends the run with a table of this run's
-# wall time per stage (also written to build/stage_times.csv); dvc's exit status is kept.
+# dvc repro runs under emovec.stage_times: Ctrl-C or SIGTERM stops the running stage within
+# seconds (finished batches kept, nothing half-written; the next run resumes), and the run ends
+# with a table of this run's wall time per stage (also in build/stage_times.csv).
 replicate: data
-	set -o pipefail; dvc repro 2>&1 | python -m emovec.stage_times --out build/stage_times.csv
+	python -m emovec.stage_times --out build/stage_times.csv -- dvc repro
 	@echo "tables: paper/tables/  figures: paper/figures/"
 	@ls paper/tables paper/figures
 
@@ -61,7 +62,7 @@ replicate: data
 # shell works the same after `source .venv/bin/activate`.
 ARGS ?=
 repro: install
-	set -o pipefail; dvc repro $(ARGS) 2>&1 | python -m emovec.stage_times --out build/stage_times.csv
+	python -m emovec.stage_times --out build/stage_times.csv -- dvc repro $(ARGS)
 
 status: install
 	dvc status $(ARGS)

@@ -184,7 +184,7 @@ def _resume_key(prompts: Sequence[Sequence[int]], settings: list[Any]) -> str:
 
 def _read_resume(path: str | Path, key: str) -> dict[int, list[list[int]]]:
     """Finished batches of an interrupted run with the same key ({first row: rows}); a file
-    written under another key, or a torn last line, is ignored for what it cannot vouch for."""
+    written under another key, or a line torn by an interruption, is ignored for what it cannot vouch for."""
     done: dict[int, list[list[int]]] = {}
     p = Path(path)
     if not p.is_file():
@@ -193,7 +193,7 @@ def _read_resume(path: str | Path, key: str) -> dict[int, list[list[int]]]:
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
-            break  # a line cut by the interruption: everything before it is whole
+            continue  # a line cut by an interruption (a later run appends whole lines after it)
         if rec.get("key") == key:
             done[int(rec["start"])] = rec["rows"]
     return done
@@ -202,8 +202,14 @@ def _read_resume(path: str | Path, key: str) -> dict[int, list[list[int]]]:
 def _append_resume(path: str | Path, key: str, start: int, rows: list[list[int]]) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
+    torn = False
+    if p.is_file() and p.stat().st_size > 0:
+        with open(p, "rb") as last:
+            last.seek(-1, os.SEEK_END)
+            torn = last.read(1) != b"\n"
     with open(p, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"key": key, "start": start, "rows": rows}) + "\n")
+        # after a line cut by an interruption, start a new line so this record stays whole
+        fh.write(("\n" if torn else "") + json.dumps({"key": key, "start": start, "rows": rows}) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
 

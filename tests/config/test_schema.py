@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import typing
 
+import pytest
+
 from emovec.config import schema
 from emovec.config.ranges import Range
 from emovec.config.schema import CellConfig
@@ -47,3 +49,12 @@ def test_every_default_lies_in_its_declared_range():
 
     check(CellConfig(model=schema.ModelConfig(toy=schema.ToyTrainConfig()),
                      steering=schema.SteeringConfig()))
+
+
+def test_a_missing_config_slice_is_one_line_naming_it(tmp_path):
+    from emovec.config.schema import ModelConfig, load_yaml_dataclass
+    from emovec.errors import EmovecInputError
+
+    missing = tmp_path / "models" / "m.yaml"
+    with pytest.raises(EmovecInputError, match=r"m.yaml is missing: the compose stage writes it"):
+        load_yaml_dataclass(missing, ModelConfig)

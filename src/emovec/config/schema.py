@@ -363,5 +363,8 @@ def read_selected_flag(path: str | Path) -> bool:
 
 
 def load_yaml_dataclass(path: str | Path, schema: type) -> Any:
-    """Read a YAML slice written by the compose stage back into its dataclass."""
+    """Read a YAML slice written by the compose stage back into its dataclass (a missing file is
+    one line naming it and the stage that writes it)."""
+    if not Path(path).is_file():
+        raise EmovecInputError(f"{path} is missing: the compose stage writes it (dvc repro compose)")
     return as_dataclass(OmegaConf.load(path), schema, str(path))
