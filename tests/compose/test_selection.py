@@ -20,7 +20,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from emovec.compose.cells import compose_cell
-from emovec.compose.selection import compose_all, read_selection
+from emovec.compose.selection import BASE_GENERATION_REASON, compose_all, read_selection
 from emovec.config.schema import ModelConfig, load_yaml_dataclass
 from emovec.errors import EmovecInputError
 from emovec.paths import CONF_DIR
@@ -68,8 +68,9 @@ def test_a_generated_story_corpus_needs_its_writer_in_the_selection(tmp_path: Pa
 
 # ---------------------------------------------------------------- compose stage
 
+# The whole grid runs: the base model's generation cell too (base_model_generation: true).
 SELECTION = {"experiment": "separation", "models": ["toy-base", "toy-instruct"],
-             "corpora": ["toy-comprehension", "toy-generation"], "overrides": []}
+             "corpora": ["toy-comprehension", "toy-generation"], "overrides": [], "base_model_generation": True}
 CELLS = [f"{m}__{c}" for m in SELECTION["models"] for c in SELECTION["corpora"]]
 SLICES = ("stimuli", "extract", "vectors", "separation", "resampling")
 
@@ -221,6 +222,43 @@ def test_compose_stage_refuses_a_selection_that_steers_nothing(tmp_path: Path, c
     sel_path.write_text(yaml.safe_dump(SELECTION))
     assert compose_stage.main(["--selection", str(sel_path), "--out", str(tmp_path / "config")]) == 2
     assert "steering_vectors is empty" in capsys.readouterr().err and not (tmp_path / "config").exists()
+
+
+def test_a_base_models_generation_cell_is_not_run_unless_the_selection_asks(tmp_path: Path):
+    """Jeong 2026 §7.2: by default compose leaves toy-base__toy-generation out of the paper's cells,
+    records it under not_run with the reason, and gives each of its stages a {selected: false,
+    reason} slice; base_model_generation: true restores the full grid."""
+    default = {k: v for k, v in SELECTION.items() if k != "base_model_generation"}
+    compose_all(default, tmp_path / "skip")
+    paper = yaml.safe_load((tmp_path / "skip" / "paper.yaml").read_text())
+    assert [c["cell"] for c in paper["cells"]] == [c for c in CELLS if c != "toy-base__toy-generation"]
+    assert paper["not_run"] == [{"cell": "toy-base__toy-generation", "reason": BASE_GENERATION_REASON}]
+    for stage in SLICES:
+        slice_ = yaml.safe_load((tmp_path / "skip" / "cells" / "toy-base__toy-generation" / f"{stage}.yaml").read_text())
+        assert slice_ == {"selected": False, "reason": BASE_GENERATION_REASON}
+    assert not (tmp_path / "skip" / "resolved" / "toy-base__toy-generation.yaml").exists()
+    # The cells that run get the very slices the full grid gives them.
+    compose_all(SELECTION, tmp_path / "full")
+    assert yaml.safe_load((tmp_path / "full" / "paper.yaml").read_text())["not_run"] == []
+    for cell in ("toy-base__toy-comprehension", "toy-instruct__toy-generation"):
+        for stage in SLICES:
+            rel = Path("cells") / cell / f"{stage}.yaml"
+            assert (tmp_path / "skip" / rel).read_bytes() == (tmp_path / "full" / rel).read_bytes()
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"base_model_generation": "yes"}, "base_model_generation must be true or false; got 'yes'"),
+    ({"base_model_generation": False, "steering_vectors": {"toy-base": "toy-generation"}},
+     "steering_vectors steers 'toy-base' with the vectors of cell toy-base__toy-generation, which is not run"),
+    ({"base_model_generation": False, "models": ["toy-base"], "corpora": ["toy-generation"], "steering_vectors": {}},
+     "every separation cell of the selection is left out"),
+])
+def test_a_bad_base_model_generation_choice_is_one_line(tmp_path: Path, capsys, bad: dict, message: str):
+    sel_path = tmp_path / "selection.yaml"
+    sel_path.write_text(yaml.safe_dump({**SELECTION, "steering_vectors": {"toy-instruct": "toy-generation"}, **bad}))
+    out = tmp_path / "config"
+    assert compose_stage.main(["--selection", str(sel_path), "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err and not out.exists()
 
 
 def test_missing_selection_file(tmp_path: Path):

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from emovec.analysis.catalogue import with_analyses
 from emovec.emotions import OPPOSITE_PAIRS
@@ -239,3 +240,34 @@ def test_a_bad_worker_count_is_refused_naming_the_option_and_nothing_is_written(
     assert exc.value.code == 2
     assert f"--processes: must be a whole number >= 1, got '{bad}'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_cell_not_run_is_a_dash_and_its_reason_is_in_the_caption(tmp_path: Path) -> None:
+    """compose's not_run list (a base model's generation cell, Jeong §7.2): the cell's columns are
+    dashes, G-C is a dash, and the caption names the cell and why; its outputs are never read."""
+    inp = write_separation_outputs(tmp_path / "in")
+    skipped = "toy_base__toy-generation"
+    cfg = yaml.safe_load(inp["config"].read_text())
+    cfg["cells"] = [c for c in cfg["cells"] if c["cell"] != skipped]
+    cfg["not_run"] = [{"cell": skipped, "reason": "a base model's generation cell: not run"}]
+    inp["config"].write_text(yaml.safe_dump(cfg))
+    for suffix in (".csv", ".resampling.json"):
+        (inp["separation"] / f"{skipped}{suffix}").write_text("NOT_SELECTED: a base model's generation cell\n")
+    (inp["vectors"] / f"{skipped}.npz").write_text("NOT_SELECTED: a base model's generation cell\n")
+    inp = run_analyses_stage(inp)
+    assert main(paper_stage_argv(inp, tmp_path / "out")) == 0
+    text = (tmp_path / "out" / "tables" / "separation_by_model.tex").read_text(encoding="utf-8")
+    row = _row_of(text, latex_escape(FAMILY) + " & toy\\_base")
+    assert row[3:8] == ["---"] * 5 and row[13] == "---" and row[8] != "---"
+    assert ("Not run: \\texttt{toy\\_base\\_\\_toy-generation} (a base model's generation cell: not run)."
+            in text)
+
+
+def test_a_cell_both_run_and_not_run_is_refused(tmp_path: Path) -> None:
+    inp = write_separation_outputs(tmp_path / "in")
+    cfg = yaml.safe_load(inp["config"].read_text())
+    first = cfg["cells"][0]["cell"]
+    cfg["not_run"] = [{"cell": first, "reason": "x"}]
+    inp["config"].write_text(yaml.safe_dump(cfg))
+    with pytest.raises(EmovecInputError, match=rf"paper.yaml: not_run\[0\]: cell '{first}' is also listed under cells"):
+        load_paper_config(inp["config"])

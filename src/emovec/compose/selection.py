@@ -8,6 +8,9 @@ output directory (``build/config``):
 
 - ``cells/<model>__<corpus>/<stage>.yaml``: per cell, a slice of the resolved config for each
   downstream stage (stimuli, extract, vectors, separation; extract and valence for story cells);
+  a cell the selection lists but does not run (a base model's generation cell unless
+  ``base_model_generation: true``; Jeong 2026 §7.2) gets ``{selected: false, reason}`` slices,
+  its stages write NOT_SELECTED notes, and ``paper.yaml`` lists it under ``not_run``;
 - ``stories/<corpus>.yaml``: one slice per story corpus (every model reads the same corpus);
 - ``steering/<model>/{steer,classify}.yaml``: the steering study's slices per steered model;
 - ``models/<model>.yaml``, ``toy.yaml`` and ``toys/*.yaml`` (which toy stages train);
@@ -56,7 +59,7 @@ def read_selection(path: Path) -> dict[str, Any]:
         raise EmovecInputError(f"selection file {path} does not exist")
     sel = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
     allowed = {"experiment", "models", "corpora", "story_corpora", "steering_vectors", "steering_check", "overrides",
-               "cell_overrides"}
+               "cell_overrides", "base_model_generation"}
     unknown = sorted(set(sel) - allowed)  # type: ignore[arg-type]
     if unknown:
         raise EmovecInputError(f"{path}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
@@ -68,6 +71,10 @@ def read_selection(path: Path) -> dict[str, Any]:
     sel.setdefault("overrides", [])  # type: ignore[union-attr]
     sel.setdefault("story_corpora", [])  # type: ignore[union-attr]
     sel.setdefault("cell_overrides", {})  # type: ignore[union-attr]
+    sel.setdefault("base_model_generation", False)  # type: ignore[union-attr]
+    if not isinstance(sel["base_model_generation"], bool):  # type: ignore[index]
+        raise EmovecInputError(f"{path}: base_model_generation must be true or false; "
+                               f"got {sel['base_model_generation']!r}")  # type: ignore[index]
     sv = sel.setdefault("steering_vectors", {})  # type: ignore[union-attr]
     corpora = [*sel["corpora"], *sel["story_corpora"]]  # type: ignore[index]
     if not isinstance(sv, dict):
@@ -113,6 +120,20 @@ def read_steering_check(node: Any, path: Path) -> dict[str, Any] | None:
     return {"label": label, "overrides": list(overrides)}
 
 
+# Why compose leaves a base model's generation cell out (Jeong 2026 §7.2), in the words every
+# caption and not-selected note repeats.
+BASE_GENERATION_REASON = ("a base model's generation cell: Jeong 2026 Sec. 7.2 extracts generation-based vectors "
+                          "from instruct models only; base_model_generation: true in the selection runs it")
+
+
+def not_run_reason(cell: CellConfig, selection: dict[str, Any]) -> str | None:
+    """Why a selected separation cell is not run, or None when it runs: a base model's
+    generation cell runs only when the selection sets ``base_model_generation: true``."""
+    if cell.model.variant == "base" and cell.corpus.kind == "generation" and not selection.get("base_model_generation", False):
+        return BASE_GENERATION_REASON
+    return None
+
+
 def upstream_sha256(rel_path: str, manifest: Path = CONF_DIR / "data" / "upstream.yaml") -> str:
     """The pinned sha256 of an upstream input under data/ (from the git-tracked manifest).
 
@@ -126,6 +147,10 @@ def upstream_sha256(rel_path: str, manifest: Path = CONF_DIR / "data" / "upstrea
         if entry.path == rel:
             return entry.sha256
     raise EmovecInputError(f"{rel_path} is not listed in {manifest}; upstream corpora must come through the manifest")
+
+
+# The per-cell stages of the separation study, each reading build/config/cells/<cell>/<stage>.yaml.
+SEPARATION_STAGES: tuple[str, ...] = ("stimuli", "extract", "vectors", "separation", "resampling")
 
 
 def slices(cell: CellConfig) -> dict[str, dict[str, Any]]:
@@ -246,8 +271,16 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
             composed[key] = compose_cell(m, c, experiment, overrides, conf_dir)
         return composed[key]
 
-    cells = [composed_cell(m, c, selection["experiment"], overrides_for(m, c), conf_dir)
-             for m in selection["models"] for c in selection["corpora"]]
+    selected = [composed_cell(m, c, selection["experiment"], overrides_for(m, c), conf_dir)
+                for m in selection["models"] for c in selection["corpora"]]
+    # Cells the selection lists but does not run: their stages still exist in dvc.yaml (a matrix
+    # of models x corpora), so each gets a {selected: false, reason} slice and writes a note.
+    not_run = {cell_name(c.model.name, c.corpus.name): reason for c in selected
+               if (reason := not_run_reason(c, selection)) is not None}
+    cells = [c for c in selected if cell_name(c.model.name, c.corpus.name) not in not_run]
+    if not cells:
+        raise EmovecInputError(f"every separation cell of the selection is left out ({sorted(not_run)}): "
+                               f"{BASE_GENERATION_REASON}; add a comprehension corpus or an instruct model")
     toy_cells = {m: composed_cell(m, selection["corpora"][0], selection["experiment"],
                                  list(selection["overrides"]), conf_dir) for m in TOY_MODELS}
     overrides = list(selection["overrides"])
@@ -277,6 +310,10 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
         raise EmovecInputError(f"{require_steering}: steering_vectors is empty; the pipeline steers at least one model "
                                f"(map it to a selected corpus, e.g. {{{selection['models'][0]}: "
                                f"{selection['corpora'][0]}}})")
+    for m, c in sv.items():
+        if cell_name(m, c) in not_run:
+            raise EmovecInputError(f"steering_vectors steers {m!r} with the vectors of cell {cell_name(m, c)}, which "
+                                   f"is not run ({not_run[cell_name(m, c)]})")
     steering_cells = [next(c for c in [*cells, *story_cells] if c.model.name == m and c.corpus.name == sv[m])
                       for m in selection["models"] if m in sv]
     scorers = {c.model.name: (composed_cell(c.steering.scoring_model, selection["corpora"][0], selection["experiment"],
@@ -289,7 +326,7 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
                                                [*overrides_for(c.model.name, c.corpus.name), *check["overrides"]],
                                                conf_dir)
                    for c in steering_cells} if check else {}
-    models = {c.model.name: c.model for c in cells} | {m: c.model for m, c in toy_cells.items()}
+    models = {c.model.name: c.model for c in selected} | {m: c.model for m, c in toy_cells.items()}
     toys_selected = needed_toys([*cells, *story_cells, *(g for g in generators.values() if g)], toy_cells)
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
@@ -312,6 +349,11 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
                 (cdir / f"{stage}.yaml").write_text(to_yaml(content))
             (tmp / "resolved").mkdir(exist_ok=True)
             (tmp / "resolved" / f"{name}.yaml").write_text(to_yaml(cell))
+        for name, reason in not_run.items():
+            cdir = tmp / "cells" / name
+            cdir.mkdir(parents=True)
+            for stage in SEPARATION_STAGES:
+                (cdir / f"{stage}.yaml").write_text(to_yaml({"selected": False, "reason": reason}))
         for cell in story_cells:
             name = cell_name(cell.model.name, cell.corpus.name)
             cdir = tmp / "cells" / name
@@ -341,6 +383,7 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
             (sdir / "steer_check.yaml").write_text(to_yaml(checked))
         paper = {"digits": first.paper.digits, "experiment": selection["experiment"],
                  "cells": [paper_cell_entry(c) for c in cells],
+                 "not_run": [{"cell": name, "reason": reason} for name, reason in not_run.items()],
                  "valence_cells": [valence_cell_entry(c) for c in story_cells],
                  "steering": steering_paper_entry(steering_cells),
                  "steering_check": steering_check_entry(check, list(check_cells.values())),

@@ -56,6 +56,8 @@ class PaperSpec:
     digits: int
     experiment: str
     cells: tuple[CellSpec, ...]
+    # Cells the selection lists but compose left out, (cell, reason) each: captions name them.
+    not_run: tuple[tuple[str, str], ...] = ()
 
     def find(self, model: str, corpus: str) -> CellSpec | None:
         """The cell of ``model`` on ``corpus``, or None when the run has no such cell."""
@@ -123,4 +125,22 @@ def parse_separation_spec(raw: Mapping[str, Any], path: Path) -> PaperSpec:
                 f"{path}: cells {by_model_method[key]!r} and {c.cell!r} are both "
                 f"{c.method} cells of model {c.model!r}; the per-model tables need one per method")
         by_model_method[key] = c.cell
-    return PaperSpec(digits=digits, experiment=experiment, cells=cells)
+    return PaperSpec(digits=digits, experiment=experiment, cells=cells, not_run=parse_not_run(raw, path, seen))
+
+
+def parse_not_run(raw: Mapping[str, Any], path: Path, run: set[str]) -> tuple[tuple[str, str], ...]:
+    """``not_run`` (may be absent): the cells compose left out, each ``{cell, reason}``; a cell
+    cannot be both run and not run."""
+    entries = raw.get("not_run") or []
+    if not isinstance(entries, list):
+        raise EmovecInputError(f"{path}: not_run must be a list of {{cell, reason}}; got {entries!r}")
+    out = []
+    for i, e in enumerate(entries):
+        where = f"{path}: not_run[{i}]"
+        if not isinstance(e, dict) or set(e) != {"cell", "reason"}:
+            raise EmovecInputError(f"{where} must hold exactly cell and reason; got {e!r}")
+        cell, reason = require_str(e["cell"], f"{where}.cell"), require_str(e["reason"], f"{where}.reason")
+        if cell in run:
+            raise EmovecInputError(f"{where}: cell {cell!r} is also listed under cells")
+        out.append((cell, reason))
+    return tuple(out)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import argparse
 
-from emovec.activations.extract import run_extraction
 from emovec.errors import stage_entry
+from emovec.stages.common import not_selected_reason, write_not_selected
 
 
 @stage_entry
@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--partial-root", default="build/partial/extract")
     args = ap.parse_args(argv)
+    if (reason := not_selected_reason(args.config)) is not None:
+        write_not_selected(args.out, reason)
+        return
+    from emovec.activations.extract import run_extraction  # after the check: a cell not run imports nothing heavy
+
     run_extraction(args.config, args.stimuli, args.model_card, args.out, args.partial_root)
 
 

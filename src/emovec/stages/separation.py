@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from emovec.errors import stage_entry
-from emovec.geometry.separation_study import run_separation
+from emovec.stages.common import not_selected_reason, write_not_selected_file
 
 
 @stage_entry
@@ -16,6 +16,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--activations", required=True, help="build/activations/<cell>")
     ap.add_argument("--out", required=True, help="build/separation/<cell>.csv")
     args = ap.parse_args(argv)
+    if (reason := not_selected_reason(args.config)) is not None:
+        write_not_selected_file(args.out, reason)
+        return
+    from emovec.geometry.separation_study import run_separation  # after the check: a cell not run imports nothing heavy
+
     run_separation(args.config, args.activations, args.out)
 
 

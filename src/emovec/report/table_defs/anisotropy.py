@@ -34,7 +34,7 @@ def anisotropy_table(spec: PaperSpec, cells: Mapping[str, CellData]) -> str:
     caption = (
         "Representational anisotropy and emotion-vector separation at each cell's reported layer "
         f"(analogue of Jeong 2026, Table 3; experiment {latex_escape(spec.experiment)}). "
-        + common_caption(ordered)
+        + common_caption(ordered, spec)
         + " Anisotropy: mean pairwise cosine of the raw (uncentred) pooled activations of neutral "
         "factual sentences, i.e.\\ how aligned unrelated inputs already are. Emotion cos.: mean pairwise "
         "cosine of the $N$ emotion vectors. Gap = anisotropy $-$ emotion cos.\\ (positive = emotion "

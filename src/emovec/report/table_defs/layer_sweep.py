@@ -51,7 +51,7 @@ def layer_sweep_table(spec: PaperSpec, cells: Mapping[str, CellData]) -> str:
     caption = (
         "Layer sweep: mean pairwise cosine of the emotion vectors at every layer "
         f"(experiment {latex_escape(spec.experiment)}); lower = better separation. "
-        + common_caption(ordered)
+        + common_caption(ordered, spec)
         + " Layer: 0-based transformer block (output of block $i$); depth = layer$/(L-1)$ for $L$ blocks "
         "(Jeong counts depth as layer$/L$ on 1-based layers). Bold: the lowest value per cell; a minimum "
         "over layers is selection-biased, so read it against the floor $-1/(N-1)$ (last row) and the "

@@ -66,7 +66,7 @@ def separation_by_model_table(spec: PaperSpec, cells: Mapping[str, CellData]) ->
     caption = (
         "Separation of emotion vectors by model and extraction method "
         f"(analogue of Jeong 2026, Table 2; experiment {latex_escape(spec.experiment)}). "
-        + common_caption(ordered)
+        + common_caption(ordered, spec)
         + " Cos.: mean pairwise cosine of the $N$ vectors at the cell's reported layer; lower = better "
         f"separation. Layer: reported 0-based transformer block / number of blocks $L$ ({layer_rule(ordered)}). "
         "Floor: $-1/(N-1)$, the lowest mean cosine $N$ vectors can reach (vectors centred on their own "

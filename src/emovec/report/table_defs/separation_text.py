@@ -10,8 +10,8 @@ from emovec.readers.paper_separation import METHODS, CellSpec, PaperSpec
 from emovec.readers.separation import CellData
 from emovec.report.latex import latex_escape, summarise
 
-__all__ = ["METHOD_ABBREV", "cell_label", "common_caption", "layer_rule", "normalisation", "removed_k_note",
-           "table_label"]
+__all__ = ["METHOD_ABBREV", "cell_label", "common_caption", "layer_rule", "normalisation", "not_run_note",
+           "removed_k_note", "table_label"]
 
 METHOD_ABBREV = {"generation": "gen.", "comprehension": "comp."}
 
@@ -40,8 +40,19 @@ def normalisation(flag: bool) -> str:
     return "unit-normalised" if flag else "raw (not normalised; norms carry anisotropy)"
 
 
-def common_caption(cells: Sequence[CellData]) -> str:
-    """Sentences every table needs: N, baseline, normalisation, pooling per method."""
+def not_run_note(spec: PaperSpec) -> str:
+    """The cells the selection lists but did not run, with why (Jeong 2026 §7.2), or ""."""
+    if not spec.not_run:
+        return ""
+    reasons: dict[str, list[str]] = {}
+    for cell, reason in spec.not_run:
+        reasons.setdefault(reason, []).append(f"\\texttt{{{latex_escape(cell)}}}")
+    return " Not run: " + "; ".join(f"{', '.join(cells)} ({latex_escape(reason)})" for reason, cells in reasons.items()) + "."
+
+
+def common_caption(cells: Sequence[CellData], spec: PaperSpec | None = None) -> str:
+    """Sentences every table needs: N, baseline, normalisation, pooling per method, and (given
+    the paper ``spec``) the cells not run."""
     n = summarise([(cell_label(d.spec), str(int(d.reported["n_emotions"]))) for d in cells])
     baseline = summarise([(cell_label(d.spec), latex_escape(d.reported["baseline"])) for d in cells])
     norm = summarise([(cell_label(d.spec), normalisation(bool(d.reported["normalised"]))) for d in cells])
@@ -55,7 +66,8 @@ def common_caption(cells: Sequence[CellData]) -> str:
               "comprehension-based extraction for base models, which cannot follow the instruction."
               if base_gen else "")
     return (f"Unit of analysis: emotion vectors, $N$ = {n} per cell. "
-            f"Baseline: {baseline}; vectors {norm}. Pooling: {pooling}.{caveat}")
+            f"Baseline: {baseline}; vectors {norm}. Pooling: {pooling}.{caveat}"
+            + (not_run_note(spec) if spec is not None else ""))
 
 
 def removed_k_note(cells: Sequence[CellData]) -> str:
