@@ -174,15 +174,17 @@ def test_bf16_bench_reports_the_pipelines_statistics_of_each_precisions_activati
     assert res["max_rel"] == float((np.linalg.norm(a - b, axis=-1) / np.linalg.norm(a, axis=-1)).max())
 
 
-def test_stimulus_generation_bench_compares_three_batchings_of_the_same_tokens(loaded) -> None:
+def test_stimulus_generation_bench_compares_four_decodings_of_the_same_tokens_and_extraction(loaded) -> None:
     from emovec.bench_real import bench_stimulus_generation
 
     prompts = [loaded.tokenizer(p)["input_ids"] for p in ["Anna was happy.", "Ben sat alone.", "It rained all day."]]
     res = bench_stimulus_generation(loaded, prompts, batch_size=2, max_new_tokens=4, repeats=1)
     assert res["identical"] is True and res["prompts"] == 3 and 0 < res["tokens"] <= 12
-    assert set(res["tok_s"]) == {"package", "one_at_a_time", "one_batch"}
+    assert set(res["tok_s"]) == {"package", "dynamic_cache", "one_at_a_time", "one_batch"}
     best = max(res["tok_s"]["one_at_a_time"], res["tok_s"]["one_batch"])
-    assert res["ratio_vs_best"] == pytest.approx(res["tok_s"]["package"] / best)
+    assert res["ratio_vs_best"] == res["tok_s"]["package"] / best
+    assert res["over_dynamic_cache"] == res["tok_s"]["package"] / res["tok_s"]["dynamic_cache"]
+    assert res["gen_over_extract"] == res["tok_s"]["package"] / res["extract_tok_s"] and res["extract_tok_s"] > 0
 
 
 def test_configured_stimulus_batch_reads_the_composed_cell_and_names_a_missing_one(tmp_path) -> None:

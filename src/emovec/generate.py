@@ -18,6 +18,7 @@ from typing import Any
 
 from emovec.emotions import NEUTRAL
 from emovec.errors import EmovecInputError, is_out_of_memory
+from emovec.models.kv_cache import preallocated_cache
 
 
 def generation_requests(templates: dict[str, Any], emotions: Sequence[str], n_per_emotion: int,
@@ -79,8 +80,13 @@ def left_pad(batch: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
 def generate_ids(hf_model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
                  do_sample: bool, temperature: float, top_p: float, seed: int, batch_size: int,
                  progress: bool = True, batch_context: Any = None, desc: str = "generate stimuli",
-                 resume_file: str | Path | None = None, resume_key: str = "") -> list[list[int]]:
+                 resume_file: str | Path | None = None, resume_key: str = "",
+                 preallocate_cache: bool = True) -> list[list[int]]:
     """Generate continuations for token-id prompts; returns the new ids of each, cut at EOS.
+
+    ``preallocate_cache``: decode through :func:`emovec.models.kv_cache.preallocated_cache` (the
+    same tokens as Hugging Face's DynamicCache without its per-step copy); False keeps HF's own
+    cache (the bench's reference).
 
     Each batch draws from its own random stream (``seed`` + the batch's first row), so a batch's
     tokens do not depend on the batches before it. That makes a run resumable exactly:
@@ -114,11 +120,15 @@ def generate_ids(hf_model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]]
     def run(rows: list[int]) -> list[list[int]]:
         ids, mask = left_pad([prompts[i] for i in rows], pad_id)
         context = batch_context(rows) if batch_context is not None else nullcontext()
+        # The same attention without DynamicCache's per-step copy of every layer's cache
+        # (emovec.models.kv_cache; None for a layer kind it cannot reproduce exactly).
+        cache = preallocated_cache(hf_model.config, ids.shape[1] + max_new_tokens) if preallocate_cache else None
         try:
             with torch.no_grad(), context:
                 gen = hf_model.generate(input_ids=ids.to(hf_model.device), attention_mask=mask.to(hf_model.device),
                                         max_new_tokens=max_new_tokens, pad_token_id=pad_id,
-                                        eos_token_id=sorted(eos_ids) or None, **sampling)
+                                        eos_token_id=sorted(eos_ids) or None,
+                                        **({"past_key_values": cache} if cache is not None else {}), **sampling)
         except RuntimeError as exc:
             if not is_out_of_memory(exc):
                 raise
@@ -147,7 +157,7 @@ def generate_ids(hf_model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]]
         generated = dict(zip(distinct, generate_ids(
             hf_model, tokenizer, distinct, max_new_tokens=max_new_tokens, do_sample=False, temperature=temperature,
             top_p=top_p, seed=seed, batch_size=batch_size, progress=progress, desc=desc, resume_file=resume_file,
-            resume_key=resume_key)))
+            resume_key=resume_key, preallocate_cache=preallocate_cache)))
         return [list(generated[tuple(p)]) for p in prompts]
     order = generation_order(prompts, do_sample)
     key = _resume_key(prompts, [max_new_tokens, do_sample, temperature, top_p, seed, batch_size, resume_key,
