@@ -234,7 +234,8 @@ def test_a_base_models_generation_cell_is_not_run_unless_the_selection_asks(tmp_
     assert [c["cell"] for c in paper["cells"]] == [c for c in CELLS if c != "toy-base__toy-generation"]
     assert paper["not_run"] == [{"cell": "toy-base__toy-generation", "reason": BASE_GENERATION_REASON}]
     for stage in SLICES:
-        slice_ = yaml.safe_load((tmp_path / "skip" / "cells" / "toy-base__toy-generation" / f"{stage}.yaml").read_text())
+        slice_ = yaml.safe_load((tmp_path / "skip" / "cells" / "toy-base__toy-generation" / f"{stage}.yaml")
+                                .read_text())
         assert slice_ == {"selected": False, "reason": BASE_GENERATION_REASON}
     assert not (tmp_path / "skip" / "resolved" / "toy-base__toy-generation.yaml").exists()
     # The cells that run get the very slices the full grid gives them.

@@ -129,7 +129,8 @@ BASE_GENERATION_REASON = ("a base model's generation cell: Jeong 2026 Sec. 7.2 e
 def not_run_reason(cell: CellConfig, selection: dict[str, Any]) -> str | None:
     """Why a selected separation cell is not run, or None when it runs: a base model's
     generation cell runs only when the selection sets ``base_model_generation: true``."""
-    if cell.model.variant == "base" and cell.corpus.kind == "generation" and not selection.get("base_model_generation", False):
+    base_generation = cell.model.variant == "base" and cell.corpus.kind == "generation"
+    if base_generation and not selection.get("base_model_generation", False):
         return BASE_GENERATION_REASON
     return None
 

@@ -47,7 +47,8 @@ def not_run_note(spec: PaperSpec) -> str:
     reasons: dict[str, list[str]] = {}
     for cell, reason in spec.not_run:
         reasons.setdefault(reason, []).append(f"\\texttt{{{latex_escape(cell)}}}")
-    return " Not run: " + "; ".join(f"{', '.join(cells)} ({latex_escape(reason)})" for reason, cells in reasons.items()) + "."
+    listed = [f"{', '.join(cells)} ({latex_escape(reason)})" for reason, cells in reasons.items()]
+    return " Not run: " + "; ".join(listed) + "."
 
 
 def common_caption(cells: Sequence[CellData], spec: PaperSpec | None = None) -> str:
