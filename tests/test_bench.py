@@ -201,6 +201,33 @@ def test_configured_stimulus_batch_reads_the_composed_cell_and_names_a_missing_o
         configured_stimulus_batch(tmp_path, "m")
 
 
+def test_a_model_whose_generation_cell_is_not_run_reads_another_models_prompts_re_encoded(tmp_path) -> None:
+    import json
+
+    import yaml
+
+    from emovec.bench_real import _stimulus_prompts, stimulus_source
+
+    cells = tmp_path / "build" / "config" / "cells"
+    for model, slice_ in (("base", {"selected": False, "reason": "not run"}), ("inst", {"corpus": {}})):
+        (cells / f"{model}__jeong-generation").mkdir(parents=True)
+        (cells / f"{model}__jeong-generation" / "stimuli.yaml").write_text(yaml.safe_dump(slice_))
+    assert stimulus_source(tmp_path, "inst") == "inst" and stimulus_source(tmp_path, "base") == "inst"
+    assert stimulus_source(tmp_path / "nowhere", "inst") is None
+    (tmp_path / "build" / "stimuli").mkdir()
+    rows = [{"prompt": "Write about joy.", "prompt_ids": [1, 7, 8]},
+            {"prompt": "Write about joy.", "prompt_ids": [1, 7, 8]},
+            {"prompt": "Write of fear.", "prompt_ids": [1, 7, 9]}, {"prompt": "neutral", "prompt_ids": None}]
+    (tmp_path / "build" / "stimuli" / "inst__jeong-generation.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows))
+    assert _stimulus_prompts(tmp_path, "inst", 5) == [[1, 7, 8], [1, 7, 9]]
+
+    def words(text: str) -> dict[str, list[int]]:  # a stand-in tokenizer: one id per word length
+        return {"input_ids": [len(w) for w in text.split()]}
+
+    assert _stimulus_prompts(tmp_path, "inst", 5, words) == [[5, 5, 4], [5, 2, 5]]
+
+
 def test_real_model_spec_names_the_stage_to_run_when_absent(tmp_path) -> None:
     from emovec.bench_common import load_real_spec
 

@@ -56,7 +56,7 @@ from emovec.bench_story_stats import (
 from emovec.errors import EmovecInputError
 
 __all__ = ["bench_bf16", "bench_stimulus_generation", "configured_norms", "configured_stimulus_batch", "main",
-           "run_real", "run_real_models", "steering_delta"]
+           "run_real", "run_real_models", "steering_delta", "stimulus_source"]
 
 
 def steering_delta(loaded: Any, units: np.ndarray, prompt_ids: Sequence[Sequence[int]],
@@ -186,13 +186,30 @@ def bench_bf16(spec: Any, texts: Sequence[str], labels: Sequence[str], prompts: 
             "middle_layer": middle, "cosine_fp32": cos32, "cosine_bf16": cos16}
 
 
-def _stimulus_prompts(repo: Path, model: str, n: int) -> list[list[int]]:
+def _stimulus_prompts(repo: Path, model: str, n: int, tokenizer: Any = None) -> list[list[int]]:
+    """The first ``n`` distinct Jeong generation prompts of ``model``'s stimuli, as token ids; with
+    ``tokenizer``, their text re-encoded by it as plain prompts (a model whose own generation cell
+    is not run reads another model's prompts)."""
     path = repo / "build" / "stimuli" / f"{model}__jeong-generation.jsonl"
     if not path.is_file():
         raise EmovecInputError(f"{path} is missing: run `dvc repro stimuli@{model}-jeong-generation` first")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    distinct = list(dict.fromkeys(tuple(r["prompt_ids"]) for r in rows if r.get("prompt_ids")))  # neutral: none
-    return [list(p) for p in distinct[:n]]
+    rows = [r for r in rows if r.get("prompt_ids")]  # neutral anisotropy rows have none
+    if tokenizer is not None:
+        texts = list(dict.fromkeys(r["prompt"] for r in rows))[:n]
+        return [list(tokenizer(t)["input_ids"]) for t in texts]
+    return [list(p) for p in list(dict.fromkeys(tuple(r["prompt_ids"]) for r in rows))[:n]]
+
+
+def stimulus_source(repo: Path, model: str) -> str | None:
+    """Whose Jeong generation stimuli the stimulus bench reads for ``model``: its own when its
+    generation cell runs, else the first other model's that does (None when no model's does)."""
+    from emovec.stages.common import not_selected_reason
+
+    cells = repo / "build" / "config" / "cells"
+    runs = [d.name.removesuffix("__jeong-generation") for d in sorted(cells.glob("*__jeong-generation"))
+            if (d / "stimuli.yaml").is_file() and not_selected_reason(d / "stimuli.yaml") is None]
+    return model if model in runs else next(iter(runs), None)
 
 
 def configured_stimulus_batch(repo: Path, model: str) -> int:
@@ -247,12 +264,19 @@ def run_real(model: str, repo: Path, args: Any) -> None:
         ge = bench_generation(loaded, prompts, args.new_tokens, args.repeats)
         print(f"  2. steered generation: {ge['steered_tok_s']:.1f} tok/s vs HF generate {ge['hf_tok_s']:.1f} tok/s "
               f"({args.gen_batch} prompts x {args.new_tokens} new tokens) -> ratio {ge['ratio']:.3f} (goal >= 0.95)")
-    if 3 in args.items:
-        batch = args.stimulus_batch or configured_stimulus_batch(repo, model)
+    source = stimulus_source(repo, model) if 3 in args.items else None
+    if 3 in args.items and source is None:
+        print("  3. stimulus generation: skipped (no model's Jeong generation cell is run in build/config)")
+    elif 3 in args.items:
+        batch = args.stimulus_batch or configured_stimulus_batch(repo, source)
         # Twice the batch by default: with no more prompts than one batch holds, the package's
         # batching and "one batch of all" are the same computation and their ratio is noise.
-        sg = bench_stimulus_generation(loaded, _stimulus_prompts(repo, model, args.stimulus_prompts or 2 * batch),
-                                       batch, args.stimulus_tokens, args.repeats)
+        n_prompts = args.stimulus_prompts or 2 * batch
+        if source != model:
+            print(f"  ({model}'s generation cell is not run: {source}'s Jeong generation prompts, re-encoded plain by "
+                  f"{model}'s tokenizer, at {source}'s batch size)")
+        prompts = _stimulus_prompts(repo, source, n_prompts, loaded.tokenizer if source != model else None)
+        sg = bench_stimulus_generation(loaded, prompts, batch, args.stimulus_tokens, args.repeats)
         tok = sg["tok_s"]
         same = " (the batch holds every prompt: package and one batch are one computation)" \
             if sg["prompts"] <= batch else ""
