@@ -67,6 +67,7 @@ def _selection(n_permutations: int, cell_overrides: str = "{}", extra: tuple[str
         f"models: [{', '.join(MODELS)}]\n"
         f"corpora: [{', '.join(CORPORA)}]\n"
         f"story_corpora: [{', '.join(STORY_CORPORA)}]\n"
+        "base_model_generation: true\n"  # every path, as the toy selection (conf/selections/toy.yaml)
         "steering_vectors: {toy-base: toy-generation, toy-instruct: toy-generation}\n"
         "steering_check: {label: median token norm, overrides: [\"steering.norm_reference=prompt_median_norm\", "
         "\"steering.strengths=[0.005,0.05]\"]}\n"
