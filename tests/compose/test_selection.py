@@ -20,7 +20,13 @@ import yaml
 from omegaconf import OmegaConf
 
 from emovec.compose.cells import compose_cell
-from emovec.compose.selection import BASE_GENERATION_REASON, compose_all, read_selection
+from emovec.compose.selection import (
+    BASE_GENERATION_REASON,
+    SEPARATION_STAGES,
+    compose_all,
+    read_selection,
+    slices,
+)
 from emovec.config.schema import ModelConfig, load_yaml_dataclass
 from emovec.errors import EmovecInputError
 from emovec.paths import CONF_DIR
@@ -245,6 +251,12 @@ def test_a_base_models_generation_cell_is_not_run_unless_the_selection_asks(tmp_
         for stage in SLICES:
             rel = Path("cells") / cell / f"{stage}.yaml"
             assert (tmp_path / "skip" / rel).read_bytes() == (tmp_path / "full" / rel).read_bytes()
+
+
+def test_a_left_out_cell_gets_a_note_slice_for_exactly_the_stages_a_run_cell_has():
+    """SEPARATION_STAGES (the note slices of a cell not run) names the very stages slices() writes."""
+    cell = compose_cell("toy-base", "toy-generation", "separation")
+    assert tuple(slices(cell)) == SEPARATION_STAGES == SLICES
 
 
 @pytest.mark.parametrize("bad,message", [
