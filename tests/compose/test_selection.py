@@ -443,7 +443,8 @@ CHECK = {"label": "median token norm",
 def test_steering_check_is_the_steer_slice_with_its_overrides_and_touches_nothing_else(
         tmp_path: Path, steer_baseline: dict[str, bytes]):
     for m in SELECTION["models"]:  # no check: a NOT_SELECTED flag per steered model
-        assert yaml.safe_load(steer_baseline[f"steering/{m}/steer_check.yaml"]) == {"selected": False}
+        assert yaml.safe_load(steer_baseline[f"steering/{m}/steer_check.yaml"]) == {
+            "selected": False, "reason": "the selection has no steering_check"}
     assert yaml.safe_load(steer_baseline["paper.yaml"])["steering_check"] is None
     compose_all({**STEER_SELECTION, "steering_check": CHECK}, tmp_path / "after")
     after = _files(tmp_path / "after")

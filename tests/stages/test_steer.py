@@ -263,7 +263,7 @@ def test_steer_check_stage_writes_a_not_selected_note_when_the_selection_has_no_
     from emovec.stages import steer_check
     from emovec.stages.common import NOT_SELECTED
 
-    (tmp_path / "steer_check.yaml").write_text("selected: false\n")
+    (tmp_path / "steer_check.yaml").write_text("selected: false\nreason: the selection has no steering_check\n")
     assert steer_check.main(["--config", str(tmp_path / "steer_check.yaml"), "--activations", str(tmp_path / "none"),
                              "--out", str(tmp_path / "out")]) == 0
     assert [p.name for p in (tmp_path / "out").iterdir()] == [NOT_SELECTED]

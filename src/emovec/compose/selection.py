@@ -150,6 +150,9 @@ def upstream_sha256(rel_path: str, manifest: Path = CONF_DIR / "data" / "upstrea
     raise EmovecInputError(f"{rel_path} is not listed in {manifest}; upstream corpora must come through the manifest")
 
 
+# What the steer_check stage's note says when the selection has no steering_check.
+NO_STEERING_CHECK_REASON = "the selection has no steering_check"
+
 # The per-cell stages of the separation study, each reading build/config/cells/<cell>/<stage>.yaml.
 SEPARATION_STAGES: tuple[str, ...] = ("stimuli", "extract", "vectors", "separation", "resampling")
 
@@ -380,7 +383,7 @@ def compose_all(selection: dict[str, Any], out_dir: Path, conf_dir: Path = CONF_
                 (sdir / f"{stage}.yaml").write_text(to_yaml(content))
             # Always written: the steer_check stage iterates over steering_vectors like steer.
             checked = (steering_slices(check_cells[cell.model.name], scorers[cell.model.name])["steer"]
-                       if check else {"selected": False})
+                       if check else {"selected": False, "reason": NO_STEERING_CHECK_REASON})
             (sdir / "steer_check.yaml").write_text(to_yaml(checked))
         paper = {"digits": first.paper.digits, "experiment": selection["experiment"],
                  "cells": [paper_cell_entry(c) for c in cells],

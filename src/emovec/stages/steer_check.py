@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from omegaconf import OmegaConf
-
 from emovec.errors import stage_entry
-from emovec.stages.common import write_not_selected
-from emovec.steering.study import run_steering
+from emovec.stages.common import not_selected_reason, write_not_selected
 
 
 @stage_entry
@@ -21,9 +18,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--activations", required=True, help="build/activations/<model>__<corpus> (the vectors' cell)")
     ap.add_argument("--out", required=True, help="build/steering_check/<model>")
     args = ap.parse_args(argv)
-    if OmegaConf.load(args.config).get("selected", True) is False:
-        write_not_selected(args.out, "the selection has no steering_check")
+    if (reason := not_selected_reason(args.config)) is not None:
+        write_not_selected(args.out, reason)
         return
+    from emovec.steering.study import run_steering  # after the check: no check imports nothing heavy
+
     run_steering(args.config, args.activations, args.out)
 
 
